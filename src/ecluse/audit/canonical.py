@@ -1,0 +1,66 @@
+"""Canonical JSON (RFC 8785, JCS) for the audit domain, at C speed.
+
+Audit values are restricted to what JCS serialises exactly like `json.dumps(sort_keys=True)`:
+objects with ASCII keys, strings, booleans, null, integers within ±(2**53 - 1), and arrays of
+those. Floats are refused (JCS number formatting is not Python's). A property test checks the
+output against the reference `rfc8785` implementation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ecluse.errors import ValidationError
+
+JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
+
+MAX_SAFE_INT = 2**53 - 1
+MAX_STRING = 512
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                            allow_nan=False)
+# A NIR (French social-security number, 13 digits + 2-digit key) must never reach the log.
+_NIR_LIKE = re.compile(r"[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}")
+
+
+def check(value: Any, *, depth: int = 0) -> None:
+    """Raise `ValidationError` unless `value` is in the audit JSON domain."""
+    if depth > 4:  # noqa: PLR2004 - audit details are shallow by design
+        raise ValidationError("audit value nested too deeply")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INT:
+            raise ValidationError("audit integer out of the exactly representable range")
+        return
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise ValidationError("audit string too long: audit details are references")
+        if _NIR_LIKE.search(value):
+            raise ValidationError("audit value looks like a social-security number: refused")
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            check(item, depth=depth + 1)
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str) or not _KEY.match(k):
+                raise ValidationError("audit keys are lower-case ASCII identifiers")
+            check(v, depth=depth + 1)
+        return
+    raise ValidationError(f"audit values cannot hold {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON text of an already checked value."""
+    return _ENCODER.encode(value)
+
+
+def canonical(value: Any) -> str:
+    """Check then serialise canonically."""
+    check(value)
+    return dumps(value)

@@ -1,0 +1,160 @@
+"""`AuditLog`: appends events to the hash chain inside the caller's transaction.
+
+The append runs in the same transaction as the action it records, so if the event cannot be
+written the action does not happen (fail closed). Appends are serialised across threads and
+processes: SQLite transactions start with BEGIN IMMEDIATE (see `ecluse.db.session`);
+PostgreSQL takes a transaction-scoped advisory lock before reading the chain head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from ecluse.audit import canonical
+from ecluse.audit.actions import Action
+from ecluse.audit.chain import GENESIS, CheckpointRecord, EventRecord, checkpoint_message, event_hash
+from ecluse.crypto.interfaces import Signer
+from ecluse.db.models import AuditCheckpoint, AuditEvent, SigningKey
+from ecluse.errors import AuditWriteError, ValidationError
+
+ADVISORY_LOCK_KEY = 0x45434C55534531  # "ECLUSE1"
+MAX_ACTOR = 200
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_ts(moment: datetime) -> str:
+    """UTC timestamp with microseconds, fixed width: 2026-11-23T01:02:03.000004Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event to append: who did what, to which objects, with which (non-patient) details."""
+
+    actor: str
+    action: Action
+    refs: Mapping[str, str] = field(default_factory=dict)
+    details: Mapping[str, canonical.JsonValue] = field(default_factory=dict)
+
+
+class AuditLog:
+    """Appends to the chain and signs checkpoints every N events or T seconds."""
+
+    def __init__(self, *, signer: Signer, checkpoint_every: int = 1000,
+                 checkpoint_seconds: float = 60.0, clock: Callable[[], datetime] = utcnow) -> None:
+        self._signer = signer
+        self._every = checkpoint_every
+        self._interval = timedelta(seconds=checkpoint_seconds)
+        self._clock = clock
+
+    def append(self, session: Session, *, actor: str, action: Action,
+               refs: Mapping[str, str] | None = None,
+               details: Mapping[str, canonical.JsonValue] | None = None) -> EventRecord:
+        event = PendingEvent(actor=actor, action=action, refs=refs or {}, details=details or {})
+        return self.append_many(session, [event])[-1]
+
+    def append_many(self, session: Session, events: Sequence[PendingEvent]) -> list[EventRecord]:
+        """Append events in order, all in the caller's transaction."""
+        if not events:
+            raise ValidationError("nothing to append")
+        prepared = [_prepare(e) for e in events]
+        self._lock(session)
+        seq, prev = self._head(session)
+        now = format_ts(self._clock())
+        records = []
+        for actor, action, refs, details in prepared:
+            seq += 1
+            h = event_hash(seq=seq, ts=now, actor=actor, action=action, refs=refs,
+                           details=details, prev_hash=prev)
+            records.append(EventRecord(seq=seq, ts=now, actor=actor, action=action, refs=refs,
+                                       details=details, prev_hash=prev, hash=h))
+            prev = h
+        session.execute(insert(AuditEvent), [_row(r) for r in records])
+        self._maybe_checkpoint(session, records[-1])
+        return records
+
+    def checkpoint(self, session: Session) -> CheckpointRecord | None:
+        """Sign the current head now (no-op on an empty log or an already signed head)."""
+        self._lock(session)
+        row = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        ).first()
+        if row is None:
+            return None
+        last = session.execute(select(func.max(AuditCheckpoint.seq))).scalar()
+        if last == row.seq:
+            return None
+        return self._sign(session, seq=row.seq, head_hash=row.hash)
+
+    def register_signer(self, session: Session) -> str:
+        """Record the signer's public key so checkpoints can be verified offline."""
+        kid = self._signer.key_id
+        if session.get(SigningKey, kid) is None:
+            session.add(SigningKey(kid=kid, algorithm="ed25519",
+                                   public_key=self._signer.public_key, created_at=self._clock()))
+            session.flush()
+        return kid
+
+    # -- internals -------------------------------------------------------------------------
+    def _lock(self, session: Session) -> None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+
+    def _head(self, session: Session) -> tuple[int, str]:
+        row = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        ).first()
+        if row is not None:
+            return int(row.seq), str(row.hash)
+        if session.execute(select(func.count()).select_from(AuditCheckpoint)).scalar():
+            raise AuditWriteError(
+                "audit chain head is missing although checkpoints exist: the log was "
+                "tampered with; refusing to write (run `ecluse audit verify`)"
+            )
+        return 0, GENESIS
+
+    def _maybe_checkpoint(self, session: Session, head: EventRecord) -> None:
+        last = session.execute(
+            select(AuditCheckpoint.seq, AuditCheckpoint.ts)
+            .order_by(AuditCheckpoint.seq.desc()).limit(1)
+        ).first()
+        due = last is None or head.seq - int(last.seq) >= self._every or (
+            self._clock() - parse_ts(last.ts) >= self._interval
+        )
+        if due:
+            self._sign(session, seq=head.seq, head_hash=head.hash)
+
+    def _sign(self, session: Session, *, seq: int, head_hash: str) -> CheckpointRecord:
+        kid = self.register_signer(session)
+        ts = format_ts(self._clock())
+        signature = self._signer.sign(checkpoint_message(seq=seq, head_hash=head_hash, ts=ts,
+                                                         kid=kid))
+        session.execute(insert(AuditCheckpoint), [
+            {"seq": seq, "head_hash": head_hash, "ts": ts, "kid": kid, "signature": signature}])
+        return CheckpointRecord(seq=seq, head_hash=head_hash, ts=ts, kid=kid,
+                                signature=signature)
+
+
+def _prepare(event: PendingEvent) -> tuple[str, str, str, str]:
+    if not event.actor or len(event.actor) > MAX_ACTOR:
+        raise ValidationError("an audit event needs a named actor")
+    canonical.check(event.actor)
+    return (event.actor, Action(event.action).value, canonical.canonical(dict(event.refs)),
+            canonical.canonical(dict(event.details)))
+
+
+def _row(r: EventRecord) -> dict[str, object]:
+    return {"seq": r.seq, "ts": r.ts, "actor": r.actor, "action": r.action, "refs": r.refs,
+            "details": r.details, "prev_hash": r.prev_hash, "hash": r.hash}

@@ -1,0 +1,49 @@
+"""Retention of the audit trail: events older than the retention period are purged.
+
+A purge removes whole checkpointed prefixes only: it cuts at the last signed checkpoint older
+than the cut-off, keeps that checkpoint as the anchor, appends an `audit:log:purge` event that
+names the anchor, and signs a checkpoint over it. The remaining chain stays verifiable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ecluse.audit.actions import Action
+from ecluse.audit.log import AuditLog, format_ts
+from ecluse.db.models import AuditCheckpoint, AuditEvent
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    removed: int
+    through_seq: int | None
+    cutoff: str
+
+
+def purge(session: Session, log: AuditLog, *, actor: str, retention_days: int,
+          now: datetime) -> PurgeResult:
+    """Purge events older than `retention_days`; always audited, even when nothing goes."""
+    cutoff = format_ts(now - timedelta(days=retention_days))
+    head = session.execute(select(func.max(AuditEvent.seq))).scalar() or 0
+    anchor = session.execute(
+        select(AuditCheckpoint.seq, AuditCheckpoint.head_hash)
+        .join(AuditEvent, AuditEvent.seq == AuditCheckpoint.seq)
+        .where(AuditEvent.ts < cutoff, AuditCheckpoint.seq < head)
+        .order_by(AuditCheckpoint.seq.desc()).limit(1)
+    ).first()
+    removed, through = 0, None
+    if anchor is not None:
+        through = int(anchor.seq)
+        result = session.execute(delete(AuditEvent).where(AuditEvent.seq <= through))
+        removed = int(result.rowcount)  # type: ignore[attr-defined]
+    log.append(session, actor=actor, action=Action.AUDIT_PURGE, details={
+        "cutoff": cutoff, "removed": removed, "through_seq": through,
+        "anchor_hash": anchor.head_hash if anchor is not None else None,
+        "retention_days": retention_days})
+    log.checkpoint(session)
+    return PurgeResult(removed=removed, through_seq=through, cutoff=cutoff)

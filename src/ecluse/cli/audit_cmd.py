@@ -1,0 +1,109 @@
+"""`ecluse audit`: verify, export, checkpoint, purge."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ecluse.audit import Action, VerifyReport
+from ecluse.audit.export import export as export_trail
+from ecluse.audit.export import verify_export
+from ecluse.audit.records import verify_database
+from ecluse.audit.retention import purge as purge_trail
+from ecluse.cli.common import local_actor, open_platform
+from ecluse.errors import ValidationError
+
+app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
+out = Console()
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file.")]
+
+
+def _pinned(public_key: str | None) -> dict[str, bytes] | None:
+    if public_key is None:
+        return None
+    from ecluse.crypto.interfaces import key_id  # noqa: PLC0415
+
+    try:
+        raw = bytes.fromhex(public_key)
+    except ValueError as e:
+        raise ValidationError("--public-key takes the 32-byte Ed25519 key in hex") from e
+    return {key_id(raw): raw}
+
+
+def _show(report: VerifyReport, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(asdict(report)))
+    elif report.ok:
+        out.print(f"[green]audit chain verified[/]: events {report.first_seq}..{report.last_seq} "
+                  f"({report.events}), {report.checkpoints} signed checkpoints, last at seq "
+                  f"{report.last_checkpoint_seq}")
+    else:
+        out.print(f"[red]audit chain BROKEN at seq {report.broken_seq}[/]: {report.reason}")
+    if not report.ok:
+        raise typer.Exit(5)
+
+
+@app.command()
+def verify(
+    config: ConfigOpt = None,
+    export_file: Annotated[Path | None, typer.Option(
+        "--export", help="Verify this export instead of the database.")] = None,
+    public_key: Annotated[str | None, typer.Option(
+        help="Trust only this Ed25519 public key (hex), e.g. from a printed record.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check every hash link and checkpoint signature; name the first broken sequence number."""
+    if export_file is not None:
+        _show(verify_export(export_file, pinned=_pinned(public_key)), as_json)
+        return
+    with open_platform(config) as platform:
+        report = verify_database(platform.db.engine, pinned=_pinned(public_key))
+        with platform.db.transaction() as s:
+            platform.audit.append(s, actor=local_actor(), action=Action.AUDIT_VERIFY,
+                                  details={"ok": report.ok, "broken_seq": report.broken_seq})
+    _show(report, as_json)
+
+
+@app.command()
+def export(
+    output: Annotated[Path | None, typer.Option("-o", "--output",
+                                                help="File to write (default: stdout).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the trail, its checkpoints and public keys as JSON lines."""
+    with open_platform(config) as platform:
+        with platform.db.transaction() as s:
+            platform.audit.append(s, actor=local_actor(), action=Action.AUDIT_EXPORT)
+            platform.audit.checkpoint(s)
+        if output is None:
+            n = export_trail(platform.db.engine, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8") as f:
+                n = export_trail(platform.db.engine, f)
+    Console(stderr=True).print(f"{n} events exported")
+
+
+@app.command()
+def checkpoint(config: ConfigOpt = None) -> None:
+    """Sign the current head of the chain now."""
+    with open_platform(config) as platform, platform.db.transaction() as s:
+        cp = platform.audit.checkpoint(s)
+    out.print(f"checkpoint at seq {cp.seq}" if cp else "head already signed")
+
+
+@app.command()
+def purge(config: ConfigOpt = None) -> None:
+    """Remove events older than the retention period (audited, chain stays verifiable)."""
+    with open_platform(config) as platform, platform.db.transaction() as s:
+        r = purge_trail(s, platform.audit, actor=local_actor(),
+                        retention_days=platform.settings.audit_retention_days,
+                        now=datetime.now(UTC))
+    out.print(f"purged {r.removed} events older than {r.cutoff}"
+              + (f" (through seq {r.through_seq})" if r.through_seq else ""))

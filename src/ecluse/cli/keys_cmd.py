@@ -1,0 +1,39 @@
+"""`ecluse keys`: key-encryption key versions and rotation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ecluse.cli.common import local_actor, open_platform
+from ecluse.store.rotation import rotate
+
+app = typer.Typer(help="Key-encryption keys: list versions, rotate.", no_args_is_help=True)
+out = Console()
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file.")]
+
+
+@app.command("list")
+def list_keys(config: ConfigOpt = None) -> None:
+    """List key-encryption key versions and the signing key."""
+    with open_platform(config) as platform:
+        table = Table("version", "state", "created")
+        for v in platform.keys.versions():
+            table.add_row(str(v.version), v.state.value, f"{v.created_at:%Y-%m-%d %H:%M}")
+        out.print(table)
+        out.print(f"signing key: {platform.keys.signer().key_id} ({platform.keys.name})")
+
+
+@app.command("rotate")
+def rotate_cmd(config: ConfigOpt = None) -> None:
+    """New key-encryption key; rewrap every data key (blobs untouched); destroy old versions."""
+    with open_platform(config) as platform:
+        r = rotate(db=platform.db, keys=platform.keys, audit=platform.audit,
+                   actor=local_actor())
+        platform.scrub()
+    out.print(f"[green]Rotated[/]: active version {r.new_version}, {r.rewrapped} data keys "
+              f"rewrapped, destroyed versions: {', '.join(map(str, r.destroyed)) or 'none'}")

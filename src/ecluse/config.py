@@ -1,0 +1,106 @@
+"""Settings from the environment (`ECLUSE_*`) and an optional TOML file.
+
+Precedence: explicit arguments, then environment, then the TOML file (`ECLUSE_CONFIG`, or
+`<home>/ecluse.toml` when present), then defaults. Settings are passed, never global.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ecluse.errors import ConfigurationError
+
+
+class Settings(BaseSettings):
+    """Everything an Écluse instance is configured with. Hard limits are defaults here."""
+
+    model_config = SettingsConfigDict(env_prefix="ECLUSE_", extra="forbid", frozen=True)
+
+    home: Path = Path("var")
+    database_url: str | None = None
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+
+    key_manager: Literal["local", "pkcs11"] = "local"
+    key_passphrase: SecretStr | None = None
+    pkcs11_module: Path = Path("/usr/lib/softhsm/libsofthsm2.so")
+    pkcs11_token_label: str = "ecluse"
+    pkcs11_pin: SecretStr | None = None
+
+    audit_checkpoint_every: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
+    audit_retention_days: int = Field(default=365, ge=1)
+
+    @property
+    def db_dir(self) -> Path:
+        return self.home / "db"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def key_file(self) -> Path:
+        return self.keys_dir / "keyring.json"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.db_dir / 'ecluse.sqlite3').resolve()}"
+
+
+def load_settings(*, config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings; a TOML file is read when named or found in the home directory."""
+    toml = config_file or _env_path("ECLUSE_CONFIG")
+    if toml is None:
+        home = Path(overrides.get("home") or os.environ.get("ECLUSE_HOME", "var"))
+        candidate = home / "ecluse.toml"
+        toml = candidate if candidate.is_file() else None
+    if toml is not None and not toml.is_file():
+        raise ConfigurationError(f"configuration file {toml} not found")
+
+    class _FileSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if toml is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+            return tuple(sources)
+
+    try:
+        return Settings.model_validate(_FileSettings(**overrides).model_dump())
+    except ValueError as e:
+        raise ConfigurationError(f"invalid settings: {_summarise(e)}") from e
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def _summarise(error: ValueError) -> str:
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors())
+    return str(error)

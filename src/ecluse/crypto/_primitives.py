@@ -1,0 +1,102 @@
+"""The only module of Écluse that imports `cryptography.hazmat`.
+
+It exposes the few primitives the rest of the code needs, with our error types: AES-256-GCM,
+HKDF-SHA256, scrypt, Ed25519. No I/O.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from ecluse.errors import IntegrityError
+
+GCM_NONCE_SIZE = 12
+GCM_TAG_SIZE = 16
+AES256_KEY_SIZE = 32
+ED25519_SEED_SIZE = 32
+
+
+def random_bytes(n: int) -> bytes:
+    """`n` bytes from the operating system's CSPRNG."""
+    return secrets.token_bytes(n)
+
+
+def constant_time_equal(a: bytes, b: bytes) -> bool:
+    """Compare two secrets without leaking where they differ."""
+    return hmac.compare_digest(a, b)
+
+
+def hkdf_sha256(*, ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
+    """RFC 5869 HKDF with SHA-256."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
+
+
+def scrypt_key(*, passphrase: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
+    """A 32-byte key from a passphrase (RFC 7914)."""
+    return Scrypt(salt=salt, length=AES256_KEY_SIZE, n=n, r=r, p=p).derive(passphrase)
+
+
+class Gcm:
+    """AES-256-GCM with a fixed key; raises `IntegrityError` on any authentication failure."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != AES256_KEY_SIZE:
+            raise ValueError("AES-256-GCM needs a 32-byte key")
+        self._aead = AESGCM(key)
+
+    def seal(self, nonce: bytes, plaintext: bytes, aad: bytes | None = None) -> bytes:
+        return self._aead.encrypt(nonce, plaintext, aad)
+
+    def seal_into(self, nonce: bytes, plaintext: memoryview, out: bytearray) -> int:
+        """Encrypt into the head of a preallocated buffer; returns the bytes written."""
+        return self._aead.encrypt_into(
+            nonce, plaintext, None, memoryview(out)[: len(plaintext) + GCM_TAG_SIZE]
+        )
+
+    def open(self, nonce: bytes, ciphertext: bytes | memoryview, aad: bytes | None = None) -> bytes:
+        try:
+            return self._aead.decrypt(nonce, ciphertext, aad)
+        except InvalidTag as e:
+            raise IntegrityError("authentication tag mismatch: data altered or wrong key") from e
+
+    def open_into(self, nonce: bytes, ciphertext: memoryview, out: bytearray) -> int:
+        """Decrypt into the head of a preallocated buffer; returns the bytes written."""
+        if len(ciphertext) < GCM_TAG_SIZE:
+            raise IntegrityError("ciphertext shorter than its authentication tag")
+        try:
+            return self._aead.decrypt_into(
+                nonce, ciphertext, None, memoryview(out)[: len(ciphertext) - GCM_TAG_SIZE]
+            )
+        except InvalidTag as e:
+            raise IntegrityError("authentication tag mismatch: data altered or wrong key") from e
+
+
+def ed25519_public_from_seed(seed: bytes) -> bytes:
+    """The raw 32-byte public key of an Ed25519 private seed."""
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    return key.public_key().public_bytes(
+        encoding=serialization.Encoding.Raw, format=serialization.PublicFormat.Raw
+    )
+
+
+def ed25519_sign(seed: bytes, message: bytes) -> bytes:
+    """Sign `message` with the Ed25519 private seed."""
+    return Ed25519PrivateKey.from_private_bytes(seed).sign(message)
+
+
+def ed25519_verify(public_key: bytes, signature: bytes, message: bytes) -> None:
+    """Raise `IntegrityError` unless `signature` is valid for `message` under `public_key`."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError) as e:
+        raise IntegrityError("signature does not verify") from e

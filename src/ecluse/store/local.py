@@ -1,0 +1,179 @@
+"""`LocalBlobStore`: ciphertext files under store/, one metadata row each.
+
+Only ciphertext ever touches the disk: data is encrypted as it streams in, into a temporary
+file in the object's own directory (0600, O_EXCL), fsynced, then renamed into place. If the
+caller's transaction does not commit, the file is removed. Shredding destroys the wrapped data
+key in the database and removes the file: the ciphertext, wherever a copy of it went, can no
+longer be decrypted by anything the system holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from ecluse.crypto.envelope import Envelope, object_aad
+from ecluse.crypto.interfaces import WrappedKey
+from ecluse.crypto.streaming import StreamEncryptor
+from ecluse.db import on_rollback
+from ecluse.db.models import Blob
+from ecluse.errors import StorageError
+from ecluse.store.interfaces import BlobInfo
+
+STORED, SHREDDED = "stored", "shredded"
+
+
+class _HashingFile:
+    """Counts and hashes the ciphertext as it goes to disk."""
+
+    def __init__(self, fd: int) -> None:
+        self.file = os.fdopen(fd, "wb", buffering=0)
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> int:
+        self.sha256.update(data)
+        view = memoryview(data)
+        while view:
+            n = self.file.write(view)
+            view = view[n or 0 :]
+        self.size += len(data)
+        return len(data)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _info(row: Blob) -> BlobInfo:
+    return BlobInfo(id=row.id, kind=row.kind, state=row.state,
+                    plaintext_bytes=row.plaintext_bytes, ciphertext_bytes=row.ciphertext_bytes,
+                    created_at=row.created_at, expires_at=row.expires_at)
+
+
+class LocalWriter:
+    """A `BlobWriter` that encrypts into a temporary file and renames it on commit."""
+
+    def __init__(self, store: LocalBlobStore, session: Session, *, kind: str,
+                 expires_at: datetime | None) -> None:
+        self._store, self._session = store, session
+        self._kind, self._expires_at = kind, expires_at
+        self.id = str(uuid.uuid4())
+        self._final = store.path_of(self.id)
+        self._final.parent.mkdir(mode=0o700, exist_ok=True)
+        self._tmp = self._final.with_name(f".{self.id}.tmp")
+        self._out = _HashingFile(os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        self._wrapped: WrappedKey
+        self._enc: StreamEncryptor
+        try:
+            self._wrapped, self._enc = store.envelope.encryptor(self.id, self._out)
+        except BaseException:
+            self.abort()
+            raise
+        self._done = False
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> int:
+        return self._enc.write(data)
+
+    def commit(self) -> BlobInfo:
+        try:
+            self._enc.close()
+            os.fsync(self._out.file.fileno())
+            self._out.file.close()
+            os.replace(self._tmp, self._final)
+            _fsync_dir(self._final.parent)
+        except OSError as e:
+            self.abort()
+            raise StorageError("could not write an object to the blob store") from e
+        self._done = True
+        on_rollback(self._session, self._final.unlink)
+        row = Blob(id=self.id, kind=self._kind, state=STORED,
+                   plaintext_bytes=self._enc.plaintext_bytes, ciphertext_bytes=self._out.size,
+                   ciphertext_sha256=self._out.sha256.hexdigest(),
+                   kek_version=self._wrapped.kek_version, wrapped_key=self._wrapped.ciphertext,
+                   created_at=datetime.now(UTC), expires_at=self._expires_at)
+        self._session.add(row)
+        self._session.flush()
+        return _info(row)
+
+    def abort(self) -> None:
+        if not getattr(self, "_done", False):
+            self._out.file.close()
+            self._tmp.unlink(missing_ok=True)
+            self._done = True
+
+
+class LocalBlobStore:
+    """Encrypted blobs on the local filesystem."""
+
+    def __init__(self, *, root: Path, envelope: Envelope) -> None:
+        self.root = root
+        self.envelope = envelope
+
+    def path_of(self, blob_id: str) -> Path:
+        return self.root / blob_id[:2] / f"{blob_id}.blob"
+
+    def writer(self, session: Session, *, kind: str,
+               expires_at: datetime | None = None) -> LocalWriter:
+        return LocalWriter(self, session, kind=kind, expires_at=expires_at)
+
+    def put(self, session: Session, source: BinaryIO, *, kind: str,
+            expires_at: datetime | None = None) -> BlobInfo:
+        w = self.writer(session, kind=kind, expires_at=expires_at)
+        try:
+            buf = bytearray(1 << 20)
+            view = memoryview(buf)
+            while n := source.readinto(view):  # type: ignore[attr-defined]
+                w.write(view[:n])
+        except BaseException:
+            w.abort()
+            raise
+        return w.commit()
+
+    def _row(self, session: Session, blob_id: str) -> Blob:
+        row = session.get(Blob, blob_id)
+        if row is None:
+            raise StorageError(f"no object {blob_id} in the blob store")
+        return row
+
+    def info(self, session: Session, blob_id: str) -> BlobInfo:
+        return _info(self._row(session, blob_id))
+
+    def open(self, session: Session, blob_id: str) -> Iterator[bytes]:
+        """Authenticated plaintext, segment by segment. Raises `IntegrityError` if tampered."""
+        row = self._row(session, blob_id)
+        if row.state != STORED or row.wrapped_key is None or row.kek_version is None:
+            raise StorageError(f"object {blob_id} was shredded")
+        aead = self.envelope.aead_for(blob_id, WrappedKey(row.kek_version, row.wrapped_key))
+        try:
+            f = self.path_of(blob_id).open("rb")
+        except FileNotFoundError as e:
+            raise StorageError(f"file of object {blob_id} is missing from the store") from e
+        return _closing(f, aead.decrypt(f, aad=object_aad(blob_id)))
+
+    def shred(self, session: Session, blob_id: str) -> BlobInfo:
+        """Destroy the data key, then the file. Idempotent on an already shredded object."""
+        row = self._row(session, blob_id)
+        row.wrapped_key = None
+        row.kek_version = None
+        row.state = SHREDDED
+        row.shredded_at = row.shredded_at or datetime.now(UTC)
+        session.flush()
+        self.path_of(blob_id).unlink(missing_ok=True)
+        return _info(row)
+
+
+def _closing(f: BinaryIO, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    with f:
+        yield from chunks
