@@ -223,7 +223,7 @@ def _write(path: Path, payload: dict[str, Any], passphrase: str | None, *,
 def _read(path: Path, passphrase: str | None) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text())
-        if doc.get("format") != FORMAT:
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ValueError("unknown format")
         if not doc["protected"]:
             payload: dict[str, Any] = doc["payload"]
@@ -232,7 +232,7 @@ def _read(path: Path, passphrase: str | None) -> dict[str, Any]:
         kdf = doc["kdf"]
         salt, nonce, sealed = _unb64(kdf["salt"]), _unb64(doc["nonce"]), _unb64(doc["ciphertext"])
         n, r, par = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise KeyManagerError(f"key file {path} is corrupt or not an Écluse key file") from e
     if not passphrase:
         raise KeyManagerError(
@@ -245,12 +245,14 @@ def _read(path: Path, passphrase: str | None) -> dict[str, Any]:
         raise KeyManagerError(f"wrong passphrase for key file {path} (or the file was altered)") from e
     try:
         _check_payload(payload)
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise KeyManagerError(f"key file {path} is corrupt") from e
     return payload
 
 
 def _check_payload(payload: dict[str, Any]) -> None:
+    if not isinstance(payload, dict):
+        raise TypeError("payload is not an object")
     keks = payload["keks"]
     if not isinstance(keks, list) or not keks:
         raise ValueError("no key-encryption keys")

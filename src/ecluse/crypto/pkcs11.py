@@ -49,6 +49,23 @@ class _TokenSigner:
         return self._manager._sign(message)
 
 
+def _find_token(lib: Any, label: str) -> Any:
+    """The token labelled `label`; slots are re-scanned once, for tokens added since start."""
+    for attempt in range(2):
+        try:
+            return lib.get_token(token_label=label)
+        except NoSuchToken as e:
+            if attempt:
+                raise KeyManagerError(f"PKCS#11 token {label!r} not found") from e
+            try:
+                lib.reinitialize()
+            except PKCS11Error as e2:
+                raise KeyManagerError(f"PKCS#11 token {label!r} unavailable") from e2
+        except PKCS11Error as e:
+            raise KeyManagerError(f"PKCS#11 token {label!r} unavailable") from e
+    raise KeyManagerError(f"PKCS#11 token {label!r} not found")  # pragma: no cover
+
+
 class Pkcs11KeyManager:
     """Key manager backed by a PKCS#11 token. One session, serialised by a lock."""
 
@@ -60,12 +77,7 @@ class Pkcs11KeyManager:
             lib = pkcs11.lib(str(module))
         except (PKCS11Error, RuntimeError, OSError) as e:
             raise KeyManagerError(f"cannot load PKCS#11 module {module}") from e
-        try:
-            token = lib.get_token(token_label=token_label)
-        except NoSuchToken as e:
-            raise KeyManagerError(f"PKCS#11 token {token_label!r} not found") from e
-        except PKCS11Error as e:
-            raise KeyManagerError(f"PKCS#11 token {token_label!r} unavailable") from e
+        token = _find_token(lib, token_label)
         try:
             self._session = token.open(user_pin=pin, rw=True)
         except PinIncorrect as e:
@@ -94,11 +106,11 @@ class Pkcs11KeyManager:
         ))
 
     def _generate_kek(self, version: int) -> None:
-        created = datetime.now(UTC).date()
+        created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._call("key generation", lambda: self._session.generate_key(
             KeyType.AES, 256, label=f"ecluse-kek-v{version}", store=True,
             template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False,
-                      Attribute.START_DATE: created},
+                      Attribute.ID: created.encode()},
         ))
 
     # -- lookups -------------------------------------------------------------------------------
@@ -127,8 +139,9 @@ class Pkcs11KeyManager:
         out = []
         for v in range(1, active + 1):
             if v in keks:
-                start = self._call("attribute read", lambda v=v: keks[v][Attribute.START_DATE])
-                created = datetime(start.year, start.month, start.day, tzinfo=UTC)
+                stamp = self._call("attribute read", lambda v=v: bytes(keks[v][Attribute.ID]))
+                created = datetime.strptime(stamp.decode(), "%Y-%m-%dT%H:%M:%SZ").replace(
+                    tzinfo=UTC)
                 state = KekState.ACTIVE if v == active else KekState.PREVIOUS
             else:
                 created, state = datetime.fromtimestamp(0, UTC), KekState.DESTROYED

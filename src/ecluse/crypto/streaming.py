@@ -114,6 +114,19 @@ class AesGcmHkdfStreaming:
         A segment is only yielded once its tag verified; a truncated or extended stream raises
         `IntegrityError` at the end, so consumers must discard what they wrote if it raises.
         """
+        for view in self._segments(src, aad):
+            yield bytes(view)
+
+    def decrypt_to(self, src: BinaryIO, dst: Writable, *, aad: bytes) -> int:
+        """Decrypt `src` into `dst` without copying; return the plaintext byte count."""
+        total = 0
+        for view in self._segments(src, aad):
+            dst.write(view)
+            total += len(view)
+        return total
+
+    def _segments(self, src: BinaryIO, aad: bytes) -> Iterator[memoryview]:
+        """Views into one reused buffer: each is valid until the next one is produced."""
         header = src.read(HEADER_SIZE)
         if len(header) != HEADER_SIZE or header[0] != HEADER_SIZE:
             raise IntegrityError("ciphertext header missing or malformed")
@@ -128,21 +141,11 @@ class AesGcmHkdfStreaming:
         while True:
             m = _read_full(src, nxt) if n == cap else 0
             last = m == 0
-            if n < GCM_TAG_SIZE:
-                raise IntegrityError("ciphertext segment truncated")
             w = gcm.open_into(_nonce(prefix, index, last), cur[:n], out)
-            yield bytes(out[:w])
+            yield memoryview(out)[:w]
             if last:
                 return
             cur, nxt, n, cap, index = nxt, cur, m, self.segment_size, index + 1
-
-    def decrypt_to(self, src: BinaryIO, dst: Writable, *, aad: bytes) -> int:
-        """Decrypt `src` into `dst`; return the plaintext byte count."""
-        total = 0
-        for chunk in self.decrypt(src, aad=aad):
-            dst.write(chunk)
-            total += len(chunk)
-        return total
 
 
 class StreamEncryptor:
