@@ -23,7 +23,10 @@ _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
                             allow_nan=False)
 # A NIR (French social-security number, 13 digits + 2-digit key) must never reach the log.
-_NIR_LIKE = re.compile(r"[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}")
+# Digits inside a longer token (a hex key id) are not a NIR.
+_NIR_LIKE = re.compile(
+    r"(?<![0-9A-Za-z])[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}"
+    r"(?![0-9A-Za-z])")
 
 
 def check(value: Any, *, depth: int = 0) -> None:

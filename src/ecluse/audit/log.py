@@ -70,7 +70,7 @@ class AuditLog:
         if not events:
             raise ValidationError("nothing to append")
         prepared = [_prepare(e) for e in events]
-        self._lock(session)
+        self.lock(session)
         seq, prev = self._head(session)
         now = format_ts(self._clock())
         records = []
@@ -87,7 +87,7 @@ class AuditLog:
 
     def checkpoint(self, session: Session) -> CheckpointRecord | None:
         """Sign the current head now (no-op on an empty log or an already signed head)."""
-        self._lock(session)
+        self.lock(session)
         row = session.execute(
             select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
         ).first()
@@ -96,7 +96,7 @@ class AuditLog:
         last = session.execute(select(func.max(AuditCheckpoint.seq))).scalar()
         if last == row.seq:
             return None
-        return self._sign(session, seq=row.seq, head_hash=row.hash)
+        return self.sign_checkpoint(session, seq=row.seq, head_hash=row.hash)
 
     def register_signer(self, session: Session) -> str:
         """Record the signer's public key so checkpoints can be verified offline."""
@@ -108,7 +108,8 @@ class AuditLog:
         return kid
 
     # -- internals -------------------------------------------------------------------------
-    def _lock(self, session: Session) -> None:
+    def lock(self, session: Session) -> None:
+        """Serialise chain writers until the transaction ends."""
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
 
@@ -134,9 +135,10 @@ class AuditLog:
             self._clock() - parse_ts(last.ts) >= self._interval
         )
         if due:
-            self._sign(session, seq=head.seq, head_hash=head.hash)
+            self.sign_checkpoint(session, seq=head.seq, head_hash=head.hash)
 
-    def _sign(self, session: Session, *, seq: int, head_hash: str) -> CheckpointRecord:
+    def sign_checkpoint(self, session: Session, *, seq: int, head_hash: str) -> CheckpointRecord:
+        """Sign the statement "event `seq` has hash `head_hash`" (the caller holds the lock)."""
         kid = self.register_signer(session)
         ts = format_ts(self._clock())
         signature = self._signer.sign(checkpoint_message(seq=seq, head_hash=head_hash, ts=ts,

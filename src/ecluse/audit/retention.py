@@ -1,7 +1,7 @@
 """Retention of the audit trail: events older than the retention period are purged.
 
-A purge removes whole checkpointed prefixes only: it cuts at the last signed checkpoint older
-than the cut-off, keeps that checkpoint as the anchor, appends an `audit:log:purge` event that
+A purge cuts after the last event older than the cut-off: it signs a checkpoint at that event
+(the anchor) unless one exists, deletes the prefix, appends an `audit:log:purge` event that
 names the anchor, and signs a checkpoint over it. The remaining chain stays verifiable.
 """
 
@@ -29,21 +29,23 @@ def purge(session: Session, log: AuditLog, *, actor: str, retention_days: int,
           now: datetime) -> PurgeResult:
     """Purge events older than `retention_days`; always audited, even when nothing goes."""
     cutoff = format_ts(now - timedelta(days=retention_days))
+    log.lock(session)
     head = session.execute(select(func.max(AuditEvent.seq))).scalar() or 0
     anchor = session.execute(
-        select(AuditCheckpoint.seq, AuditCheckpoint.head_hash)
-        .join(AuditEvent, AuditEvent.seq == AuditCheckpoint.seq)
-        .where(AuditEvent.ts < cutoff, AuditCheckpoint.seq < head)
-        .order_by(AuditCheckpoint.seq.desc()).limit(1)
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.ts < cutoff, AuditEvent.seq < head)
+        .order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
     removed, through = 0, None
     if anchor is not None:
         through = int(anchor.seq)
+        if session.get(AuditCheckpoint, through) is None:
+            log.sign_checkpoint(session, seq=through, head_hash=anchor.hash)
         result = session.execute(delete(AuditEvent).where(AuditEvent.seq <= through))
         removed = int(result.rowcount)  # type: ignore[attr-defined]
     log.append(session, actor=actor, action=Action.AUDIT_PURGE, details={
         "cutoff": cutoff, "removed": removed, "through_seq": through,
-        "anchor_hash": anchor.head_hash if anchor is not None else None,
+        "anchor_hash": anchor.hash if anchor is not None else None,
         "retention_days": retention_days})
     log.checkpoint(session)
     return PurgeResult(removed=removed, through_seq=through, cutoff=cutoff)
