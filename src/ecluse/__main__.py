@@ -1,0 +1,5 @@
+"""`python -m ecluse` runs the CLI."""
+
+from ecluse.cli import main
+
+main()

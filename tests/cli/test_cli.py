@@ -1,0 +1,155 @@
+"""The `ecluse` command, run as a process: the happy path and every refusal of issue 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SOFTHSM_MODULE
+
+ADMIN = ["--admin-email", "ada.admin@lab.example.fr", "--admin-name", "Ada Admin"]
+
+
+def ecluse(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ecluse", *args], env=env, text=True,
+                          capture_output=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_url: str | None) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ECLUSE_")}
+    base.update({"ECLUSE_HOME": str(tmp_path / "home"), "COLUMNS": "200"})
+    if db_url:
+        base["ECLUSE_DATABASE_URL"] = db_url
+    return base
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], message: str) -> None:
+    assert result.returncode != 0
+    assert message in " ".join(result.stderr.split()), result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_lifecycle(env: dict[str, str], tmp_path: Path) -> None:
+    init = ecluse("init", *ADMIN, env=env)
+    assert init.returncode == 0, init.stderr
+    code = init.stdout.split("shown once:")[1].split()[0]
+    assert len(code) == 29 and code.count("-") == 4
+    home = Path(env["ECLUSE_HOME"])
+    for d in (home, home / "db", home / "store", home / "keys"):
+        assert d.stat().st_mode & 0o777 == 0o700
+    assert (home / "keys" / "keyring.json").stat().st_mode & 0o777 == 0o600
+
+    again = ecluse("init", *ADMIN, env=env)
+    assert_refused(again, "already holds an Écluse instance")
+
+    check = ecluse("selfcheck", env=env)
+    assert check.returncode == 0 and "chain verified" in check.stdout, check.stderr
+    rotate = ecluse("keys", "rotate", env=env)
+    assert rotate.returncode == 0 and "destroyed versions: 1" in rotate.stdout
+    status = ecluse("status", env=env)
+    assert "KEK v2" in status.stdout and "active" in status.stdout
+
+    export = tmp_path / "audit.jsonl"
+    assert ecluse("audit", "export", "-o", str(export), env=env).returncode == 0
+    verified = ecluse("audit", "verify", "--json", env=env)
+    assert verified.returncode == 0 and json.loads(verified.stdout)["ok"] is True
+    offline = ecluse("audit", "verify", "--export", str(export), env=env)
+    assert offline.returncode == 0, offline.stdout
+    purge = ecluse("audit", "purge", env=env)
+    assert purge.returncode == 0 and "purged 0 events" in purge.stdout
+
+
+def test_verify_names_the_broken_event(env: dict[str, str]) -> None:
+    assert ecluse("init", *ADMIN, env=env).returncode == 0
+    assert ecluse("selfcheck", env=env).returncode == 0
+    from sqlalchemy import create_engine, text
+
+    url = env.get("ECLUSE_DATABASE_URL") or f"sqlite:///{env['ECLUSE_HOME']}/db/ecluse.sqlite3"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'nobody:x' WHERE seq = 3"))
+    engine.dispose()
+    result = ecluse("audit", "verify", env=env)
+    assert result.returncode == 5 and "BROKEN at seq 3" in result.stdout
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+class TestRefusals:
+    def test_loose_home_permissions(self, env: dict[str, str]) -> None:
+        assert ecluse("init", *ADMIN, env=env).returncode == 0
+        Path(env["ECLUSE_HOME"]).chmod(0o755)
+        assert_refused(ecluse("status", env=env), "loose permissions (0755)")
+
+    def test_missing_home(self, env: dict[str, str]) -> None:
+        assert_refused(ecluse("status", env=env), "run `ecluse init` first")
+
+    @pytest.mark.parametrize("content", ["{not json", ""])
+    def test_corrupt_key_file(self, env: dict[str, str], content: str) -> None:
+        assert ecluse("init", *ADMIN, env=env).returncode == 0
+        (Path(env["ECLUSE_HOME"]) / "keys" / "keyring.json").write_text(content)
+        assert_refused(ecluse("status", env=env), "is corrupt")
+
+    def test_missing_key_file(self, env: dict[str, str]) -> None:
+        assert ecluse("init", *ADMIN, env=env).returncode == 0
+        (Path(env["ECLUSE_HOME"]) / "keys" / "keyring.json").unlink()
+        assert_refused(ecluse("status", env=env), "keyring.json is missing")
+
+    def test_wrong_passphrase(self, env: dict[str, str]) -> None:
+        protected = {**env, "ECLUSE_KEY_PASSPHRASE": "seven words make a good long passphrase"}
+        assert ecluse("init", *ADMIN, env=protected).returncode == 0
+        assert_refused(ecluse("status", env=env), "passphrase-protected")
+        wrong = {**env, "ECLUSE_KEY_PASSPHRASE": "not the right one at all"}
+        assert_refused(ecluse("status", env=wrong), "wrong passphrase")
+        assert ecluse("selfcheck", env=protected).returncode == 0
+
+    def test_database_unreachable(self, env: dict[str, str]) -> None:
+        bad = {**env, "ECLUSE_DATABASE_URL":
+               "postgresql+psycopg://ecluse:s3cret-pw@127.0.0.1:1/ecluse"}
+        result = ecluse("init", *ADMIN, env=bad)
+        assert_refused(result, "database unreachable")
+        assert "s3cret-pw" not in result.stderr + result.stdout
+        assert not Path(env["ECLUSE_HOME"]).exists()  # nothing half-written
+
+    def test_invalid_setting(self, env: dict[str, str]) -> None:
+        result = ecluse("status", env={**env, "ECLUSE_KEY_MANAGER": "vault"})
+        assert_refused(result, "key_manager")
+
+    def test_every_command_has_help(self, env: dict[str, str]) -> None:
+        for cmd in ([], ["init"], ["selfcheck"], ["status"], ["keys"], ["keys", "rotate"],
+                    ["keys", "list"], ["audit"], ["audit", "verify"], ["audit", "export"],
+                    ["audit", "purge"], ["audit", "checkpoint"], ["db"], ["db", "upgrade"],
+                    ["db", "revision"]):
+            result = ecluse(*cmd, "--help", env=env)
+            assert result.returncode == 0 and "Usage" in result.stdout, cmd
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+class TestHsm:
+    @pytest.fixture
+    def hsm_env(self, env: dict[str, str], hsm_token: tuple[str, str],
+                softhsm_conf: Path) -> dict[str, str]:
+        return {**env, "ECLUSE_KEY_MANAGER": "pkcs11", "ECLUSE_PKCS11_TOKEN_LABEL": hsm_token[0],
+                "ECLUSE_PKCS11_PIN": hsm_token[1], "ECLUSE_PKCS11_MODULE": str(SOFTHSM_MODULE),
+                "SOFTHSM2_CONF": str(softhsm_conf)}
+
+    def test_hsm_lifecycle(self, hsm_env: dict[str, str]) -> None:
+        assert ecluse("init", *ADMIN, env=hsm_env).returncode == 0
+        assert not (Path(hsm_env["ECLUSE_HOME"]) / "keys" / "keyring.json").exists()
+        check = ecluse("selfcheck", env=hsm_env)
+        assert check.returncode == 0, check.stderr
+        rotate = ecluse("keys", "rotate", env=hsm_env)
+        assert rotate.returncode == 0 and "active version 2" in rotate.stdout
+        assert ecluse("audit", "verify", env=hsm_env).returncode == 0
+
+    def test_wrong_pin_and_missing_token(self, hsm_env: dict[str, str]) -> None:
+        assert ecluse("init", *ADMIN, env=hsm_env).returncode == 0
+        assert_refused(ecluse("status", env={**hsm_env, "ECLUSE_PKCS11_PIN": "0000"}),
+                       "wrong PIN")
+        assert_refused(ecluse("status", env={**hsm_env, "ECLUSE_PKCS11_TOKEN_LABEL": "gone"}),
+                       "token 'gone' not found")
