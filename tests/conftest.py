@@ -29,7 +29,9 @@ from ecluse.platform import Platform
 postgresql_proc = factories.postgresql_proc(port=None)
 
 SOFTHSM_MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
-LOCAL_PG = os.environ.get("ECLUSE_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+LOCAL_PG = os.environ.get(
+    "ECLUSE_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+)
 
 
 def _local_pg_answers() -> bool:
@@ -64,7 +66,7 @@ def pg_database(pg_admin_dsn: str) -> Iterator[str]:
     with psycopg.connect(pg_admin_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')  # name is ours, not input
     params = dict(p.split("=", 1) for p in pg_admin_dsn.split())
-    url = (f"postgresql+psycopg://{params['user']}@{params['host']}:{params['port']}/{name}")
+    url = f"postgresql+psycopg://{params['user']}@{params['host']}:{params['port']}/{name}"
     engine = create_engine(url)
     migrate(engine)
     engine.dispose()
@@ -112,8 +114,9 @@ def softhsm_conf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("softhsm")
     (root / "tokens").mkdir()
     conf = root / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\n"
-                    "log.level = ERROR\n")
+    conf.write_text(
+        f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
     os.environ["SOFTHSM2_CONF"] = str(conf)
     return conf
 
@@ -122,6 +125,19 @@ def softhsm_conf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def hsm_token(softhsm_conf: Path) -> tuple[str, str]:
     """A freshly initialised token: (label, user PIN)."""
     label, pin = f"t{uuid.uuid4().hex[:10]}", "4829-1174"
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label,
-                    "--pin", pin, "--so-pin", "so-9914"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            label,
+            "--pin",
+            pin,
+            "--so-pin",
+            "so-9914",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return label, pin

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     key_manager: Literal["local", "pkcs11"] = "local"
     key_passphrase: SecretStr | None = None
     pkcs11_module: Path = Path("/usr/lib/softhsm/libsofthsm2.so")
-    pkcs11_token_label: str = "ecluse"
+    pkcs11_token_label: str = "ecluse"  # noqa: S105 - a token label, not a secret
     pkcs11_pin: SecretStr | None = None
 
     audit_checkpoint_every: int = Field(default=1000, ge=1)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -36,14 +38,18 @@ class InitResult:
 def _create_keys(settings: Settings) -> KeyManager:
     if settings.key_manager == "local":
         secret = settings.key_passphrase
-        return LocalKeyManager.create(path=settings.key_file,
-                                      passphrase=secret.get_secret_value() if secret else None)
+        return LocalKeyManager.create(
+            path=settings.key_file, passphrase=secret.get_secret_value() if secret else None
+        )
     from ecluse.crypto.pkcs11 import Pkcs11KeyManager  # noqa: PLC0415 - loads a C module
 
     if settings.pkcs11_pin is None:
         raise KeyManagerError("set ECLUSE_PKCS11_PIN to log in to the PKCS#11 token")
-    km = Pkcs11KeyManager(module=settings.pkcs11_module, token_label=settings.pkcs11_token_label,
-                          pin=settings.pkcs11_pin.get_secret_value())
+    km = Pkcs11KeyManager(
+        module=settings.pkcs11_module,
+        token_label=settings.pkcs11_token_label,
+        pin=settings.pkcs11_pin.get_secret_value(),
+    )
     km.provision()
     return km
 
@@ -52,7 +58,8 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
     """Create home, keys, schema and the first admin; undo it all if any step fails."""
     if settings.key_file.exists() or (settings.db_dir / "ecluse.sqlite3").exists():
         raise ConfigurationError(
-            f"{settings.home} already holds an Écluse instance; refusing to initialise it again")
+            f"{settings.home} already holds an Écluse instance; refusing to initialise it again"
+        )
     created = create_home(settings)
     db = keys = None
     try:
@@ -65,19 +72,33 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
         platform = Platform.assemble(settings=settings, db=db, keys=keys)
         with db.transaction() as s:
             org = create_organisation(s, name="Écluse platform", kind=OrgKind.PLATFORM)
-            admin = create_account(s, organisation_id=org, email=admin_email,
-                                   full_name=admin_name, roles={Role.ADMIN})
+            admin = create_account(
+                s, organisation_id=org, email=admin_email, full_name=admin_name, roles={Role.ADMIN}
+            )
             kid = platform.audit.register_signer(s)
-            platform.audit.append(s, actor=INIT_ACTOR, action=Action.INSTANCE_INIT,
-                                  refs={"signing_key": kid},
-                                  details={"key_manager": keys.name, "database": db.dialect})
-            platform.audit.append(s, actor=INIT_ACTOR, action=Action.ACCOUNT_CREATE,
-                                  refs={"account": admin.id}, details={"roles": ["admin"]})
+            platform.audit.append(
+                s,
+                actor=INIT_ACTOR,
+                action=Action.INSTANCE_INIT,
+                refs={"signing_key": kid},
+                details={"key_manager": keys.name, "database": db.dialect},
+            )
+            platform.audit.append(
+                s,
+                actor=INIT_ACTOR,
+                action=Action.ACCOUNT_CREATE,
+                refs={"account": admin.id},
+                details={"roles": ["admin"]},
+            )
             platform.audit.checkpoint(s)
-        return InitResult(admin_email=admin.email, enrolment_code=admin.enrolment_code,
-                          signing_key_id=kid, key_manager=keys.name)
+        return InitResult(
+            admin_email=admin.email,
+            enrolment_code=admin.enrolment_code,
+            signing_key_id=kid,
+            key_manager=keys.name,
+        )
     except BaseException:
-        _undo(settings, created, db)
+        _undo(settings, created)
         raise
     finally:
         if keys is not None:
@@ -86,7 +107,7 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
             db.dispose()
 
 
-def _undo(settings: Settings, created: list[object], db: object) -> None:
+def _undo(settings: Settings, created: Sequence[Path]) -> None:
     if settings.key_manager == "local":
         settings.key_file.unlink(missing_ok=True)
     if settings.home in created:
@@ -112,8 +133,13 @@ def selfcheck(platform: Platform, *, actor: str, size: int = 8 << 20) -> SelfChe
     t0 = time.perf_counter()
     with platform.db.transaction() as s:
         info = platform.store.put(s, io.BytesIO(sample), kind="selfcheck")
-        platform.audit.append(s, actor=actor, action=Action.BLOB_PUT, refs={"blob": info.id},
-                              details={"kind": "selfcheck", "bytes": info.plaintext_bytes})
+        platform.audit.append(
+            s,
+            actor=actor,
+            action=Action.BLOB_PUT,
+            refs={"blob": info.id},
+            details={"kind": "selfcheck", "bytes": info.plaintext_bytes},
+        )
     t1 = time.perf_counter()
     with platform.db.transaction() as s:
         back = b"".join(platform.store.open(s, info.id))
@@ -122,12 +148,18 @@ def selfcheck(platform: Platform, *, actor: str, size: int = 8 << 20) -> SelfChe
     with platform.db.transaction() as s:
         platform.store.shred(s, info.id)
         platform.audit.append(s, actor=actor, action=Action.BLOB_SHRED, refs={"blob": info.id})
-        platform.audit.append(s, actor=actor, action=Action.SELFCHECK,
-                              details={"roundtrip": back == sample})
+        platform.audit.append(
+            s, actor=actor, action=Action.SELFCHECK, details={"roundtrip": back == sample}
+        )
     platform.scrub()
     report = verify_database(platform.db.engine)
     with platform.db.transaction() as s:
         events = int(s.execute(select(func.count()).select_from(AuditEvent)).scalar() or 0)
-    return SelfCheck(stored_bytes=size, encrypt_seconds=t1 - t0, decrypt_seconds=t2 - t1,
-                     shredded=not platform.store.path_of(info.id).exists() and back == sample,
-                     audit_events=events, audit_ok=report.ok)
+    return SelfCheck(
+        stored_bytes=size,
+        encrypt_seconds=t1 - t0,
+        decrypt_seconds=t2 - t1,
+        shredded=not platform.store.path_of(info.id).exists() and back == sample,
+        audit_events=events,
+        audit_ok=report.ok,
+    )

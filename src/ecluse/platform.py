@@ -23,19 +23,24 @@ from ecluse.store.local import LocalBlobStore
 def open_key_manager(settings: Settings) -> KeyManager:
     if settings.key_manager == "local":
         secret = settings.key_passphrase
-        return LocalKeyManager.open(path=settings.key_file,
-                                    passphrase=secret.get_secret_value() if secret else None)
+        return LocalKeyManager.open(
+            path=settings.key_file, passphrase=secret.get_secret_value() if secret else None
+        )
     from ecluse.crypto.pkcs11 import Pkcs11KeyManager  # noqa: PLC0415 - loads a C module
 
     if settings.pkcs11_pin is None:
         raise KeyManagerError("set ECLUSE_PKCS11_PIN to log in to the PKCS#11 token")
-    return Pkcs11KeyManager(module=settings.pkcs11_module, token_label=settings.pkcs11_token_label,
-                            pin=settings.pkcs11_pin.get_secret_value())
+    return Pkcs11KeyManager(
+        module=settings.pkcs11_module,
+        token_label=settings.pkcs11_token_label,
+        pin=settings.pkcs11_pin.get_secret_value(),
+    )
 
 
 def open_database(settings: Settings) -> Database:
-    engine = make_engine(settings.resolved_database_url,
-                         sqlite_synchronous=settings.sqlite_synchronous)
+    engine = make_engine(
+        settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     check_reachable(engine)
     return Database(engine)
 
@@ -60,7 +65,8 @@ class Platform:
             if revision != head:
                 raise ConfigurationError(
                     f"database schema is at {revision}, this version needs {head}: "
-                    "run `ecluse db upgrade`")
+                    "run `ecluse db upgrade`"
+                )
             keys = open_key_manager(settings)
         except BaseException:
             db.dispose()
@@ -69,8 +75,11 @@ class Platform:
 
     @classmethod
     def assemble(cls, *, settings: Settings, db: Database, keys: KeyManager) -> Self:
-        audit = AuditLog(signer=keys.signer(), checkpoint_every=settings.audit_checkpoint_every,
-                         checkpoint_seconds=settings.audit_checkpoint_seconds)
+        audit = AuditLog(
+            signer=keys.signer(),
+            checkpoint_every=settings.audit_checkpoint_every,
+            checkpoint_seconds=settings.audit_checkpoint_seconds,
+        )
         store = LocalBlobStore(root=settings.store_dir, envelope=Envelope(keys))
         return cls(settings=settings, db=db, keys=keys, store=store, audit=audit)
 

@@ -11,9 +11,18 @@ from ecluse.platform import Platform
 def append(platform: Platform, n: int, *, actor: str = "test:operator", batch: int = 1) -> None:
     for start in range(0, n, batch):
         with platform.db.transaction() as s:
-            platform.audit.append_many(s, [
-                PendingEvent(actor=actor, action=Action.BLOB_READ, refs={"blob": f"b{i}"},
-                             details={"i": i}) for i in range(start, min(n, start + batch))])
+            platform.audit.append_many(
+                s,
+                [
+                    PendingEvent(
+                        actor=actor,
+                        action=Action.BLOB_READ,
+                        refs={"blob": f"b{i}"},
+                        details={"i": i},
+                    )
+                    for i in range(start, min(n, start + batch))
+                ],
+            )
 
 
 def verify(platform: Platform) -> VerifyReport:

@@ -46,8 +46,9 @@ def _delete(lo: int, hi: int) -> Tamper:
 
 
 def _forge_checkpoint(s: Session) -> None:
-    s.execute(update(AuditCheckpoint).where(AuditCheckpoint.seq == 102)
-              .values(signature=b"\x00" * 64))
+    s.execute(
+        update(AuditCheckpoint).where(AuditCheckpoint.seq == 102).values(signature=b"\x00" * 64)
+    )
 
 
 ATTACKS: list[tuple[str, Tamper, int]] = [
@@ -91,18 +92,25 @@ def test_emptied_log_refuses_new_writes(chain: Platform) -> None:
     assert not verify(chain).ok
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.data())
 def test_any_single_field_alteration_names_its_event(chain: Platform, data: st.DataObject) -> None:
     with chain.db.transaction() as s:
         top = s.execute(select(func.max(AuditEvent.seq))).scalar() or 0
         seq = data.draw(st.integers(1, top))
         field = data.draw(st.sampled_from(["actor", "details", "refs", "ts", "prev_hash"]))
-        original = s.execute(select(getattr(AuditEvent, field)).where(AuditEvent.seq == seq)
-                             ).scalar()
-        forged = {"actor": "x:y", "details": '{"z":1}', "refs": '{"blob":"other"}',
-                  "ts": "2001-01-01T00:00:00.000000Z", "prev_hash": "f" * 64}[field]
+        original = s.execute(
+            select(getattr(AuditEvent, field)).where(AuditEvent.seq == seq)
+        ).scalar()
+        forged = {
+            "actor": "x:y",
+            "details": '{"z":1}',
+            "refs": '{"blob":"other"}',
+            "ts": "2001-01-01T00:00:00.000000Z",
+            "prev_hash": "f" * 64,
+        }[field]
         s.execute(update(AuditEvent).where(AuditEvent.seq == seq).values({field: forged}))
     try:
         report = verify(chain)

@@ -34,8 +34,10 @@ def test_threads_and_processes_append_one_chain(platform: Platform) -> None:
     env = {**os.environ, "ECLUSE_HOME": str(platform.settings.home)}
     if platform.settings.database_url:
         env["ECLUSE_DATABASE_URL"] = platform.settings.database_url
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, "60", f"test:proc{i}"], env=env)
-             for i in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, "60", f"test:proc{i}"], env=env)
+        for i in range(2)
+    ]
     errors: list[BaseException] = []
 
     def worker(i: int) -> None:

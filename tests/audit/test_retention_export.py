@@ -24,8 +24,9 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 def _aged_log(platform: Platform) -> None:
     """Events 400 days old, then recent ones, checkpoints every 10 events."""
     signer = platform.keys.signer()
-    platform.audit = AuditLog(signer=signer, checkpoint_every=10,
-                              clock=lambda: NOW - timedelta(days=400))
+    platform.audit = AuditLog(
+        signer=signer, checkpoint_every=10, clock=lambda: NOW - timedelta(days=400)
+    )
     append(platform, 45, batch=5)
     platform.audit = AuditLog(signer=signer, checkpoint_every=10, clock=lambda: NOW)
     append(platform, 20, batch=5)
@@ -41,8 +42,11 @@ def test_purge_removes_old_events_and_keeps_the_chain_verifiable(platform: Platf
     assert report.first_seq == result.through_seq + 1
     with platform.db.transaction() as s:
         oldest = s.execute(select(func.min(AuditEvent.ts))).scalar()
-        purges = s.execute(select(AuditEvent.details)
-                           .where(AuditEvent.action == Action.AUDIT_PURGE)).scalars().all()
+        purges = (
+            s.execute(select(AuditEvent.details).where(AuditEvent.action == Action.AUDIT_PURGE))
+            .scalars()
+            .all()
+        )
     assert oldest is not None and oldest >= "2025-11-23"
     assert json.loads(purges[-1])["through_seq"] == result.through_seq
     # a second purge with nothing old left is still audited and still verifiable

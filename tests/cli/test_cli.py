@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.conftest import SOFTHSM_MODULE
 
@@ -16,8 +17,14 @@ ADMIN = ["--admin-email", "ada.admin@lab.example.fr", "--admin-name", "Ada Admin
 
 
 def ecluse(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ecluse", *args], env=env, text=True,
-                          capture_output=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ecluse", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -68,8 +75,6 @@ def test_lifecycle(env: dict[str, str], tmp_path: Path) -> None:
 def test_verify_names_the_broken_event(env: dict[str, str]) -> None:
     assert ecluse("init", *ADMIN, env=env).returncode == 0
     assert ecluse("selfcheck", env=env).returncode == 0
-    from sqlalchemy import create_engine, text
-
     url = env.get("ECLUSE_DATABASE_URL") or f"sqlite:///{env['ECLUSE_HOME']}/db/ecluse.sqlite3"
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -109,8 +114,10 @@ class TestRefusals:
         assert ecluse("selfcheck", env=protected).returncode == 0
 
     def test_database_unreachable(self, env: dict[str, str]) -> None:
-        bad = {**env, "ECLUSE_DATABASE_URL":
-               "postgresql+psycopg://ecluse:s3cret-pw@127.0.0.1:1/ecluse"}
+        bad = {
+            **env,
+            "ECLUSE_DATABASE_URL": "postgresql+psycopg://ecluse:s3cret-pw@127.0.0.1:1/ecluse",
+        }
         result = ecluse("init", *ADMIN, env=bad)
         assert_refused(result, "database unreachable")
         assert "s3cret-pw" not in result.stderr + result.stdout
@@ -121,10 +128,23 @@ class TestRefusals:
         assert_refused(result, "key_manager")
 
     def test_every_command_has_help(self, env: dict[str, str]) -> None:
-        for cmd in ([], ["init"], ["selfcheck"], ["status"], ["keys"], ["keys", "rotate"],
-                    ["keys", "list"], ["audit"], ["audit", "verify"], ["audit", "export"],
-                    ["audit", "purge"], ["audit", "checkpoint"], ["db"], ["db", "upgrade"],
-                    ["db", "revision"]):
+        for cmd in (
+            [],
+            ["init"],
+            ["selfcheck"],
+            ["status"],
+            ["keys"],
+            ["keys", "rotate"],
+            ["keys", "list"],
+            ["audit"],
+            ["audit", "verify"],
+            ["audit", "export"],
+            ["audit", "purge"],
+            ["audit", "checkpoint"],
+            ["db"],
+            ["db", "upgrade"],
+            ["db", "revision"],
+        ):
             result = ecluse(*cmd, "--help", env=env)
             assert result.returncode == 0 and "Usage" in result.stdout, cmd
 
@@ -132,11 +152,17 @@ class TestRefusals:
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 class TestHsm:
     @pytest.fixture
-    def hsm_env(self, env: dict[str, str], hsm_token: tuple[str, str],
-                softhsm_conf: Path) -> dict[str, str]:
-        return {**env, "ECLUSE_KEY_MANAGER": "pkcs11", "ECLUSE_PKCS11_TOKEN_LABEL": hsm_token[0],
-                "ECLUSE_PKCS11_PIN": hsm_token[1], "ECLUSE_PKCS11_MODULE": str(SOFTHSM_MODULE),
-                "SOFTHSM2_CONF": str(softhsm_conf)}
+    def hsm_env(
+        self, env: dict[str, str], hsm_token: tuple[str, str], softhsm_conf: Path
+    ) -> dict[str, str]:
+        return {
+            **env,
+            "ECLUSE_KEY_MANAGER": "pkcs11",
+            "ECLUSE_PKCS11_TOKEN_LABEL": hsm_token[0],
+            "ECLUSE_PKCS11_PIN": hsm_token[1],
+            "ECLUSE_PKCS11_MODULE": str(SOFTHSM_MODULE),
+            "SOFTHSM2_CONF": str(softhsm_conf),
+        }
 
     def test_hsm_lifecycle(self, hsm_env: dict[str, str]) -> None:
         assert ecluse("init", *ADMIN, env=hsm_env).returncode == 0
@@ -149,7 +175,8 @@ class TestHsm:
 
     def test_wrong_pin_and_missing_token(self, hsm_env: dict[str, str]) -> None:
         assert ecluse("init", *ADMIN, env=hsm_env).returncode == 0
-        assert_refused(ecluse("status", env={**hsm_env, "ECLUSE_PKCS11_PIN": "0000"}),
-                       "wrong PIN")
-        assert_refused(ecluse("status", env={**hsm_env, "ECLUSE_PKCS11_TOKEN_LABEL": "gone"}),
-                       "token 'gone' not found")
+        assert_refused(ecluse("status", env={**hsm_env, "ECLUSE_PKCS11_PIN": "0000"}), "wrong PIN")
+        assert_refused(
+            ecluse("status", env={**hsm_env, "ECLUSE_PKCS11_TOKEN_LABEL": "gone"}),
+            "token 'gone' not found",
+        )

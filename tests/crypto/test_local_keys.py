@@ -35,19 +35,30 @@ def test_wrapped_key_is_bound_to_its_object(key_file: Path) -> None:
         km.unwrap(wrapped, aad=b"object-2")
 
 
-@pytest.mark.parametrize(("given", "message"), [
-    (None, "passphrase-protected"),
-    ("wrong passphrase entirely", "wrong passphrase"),
-])
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (None, "passphrase-protected"),
+        ("wrong passphrase entirely", "wrong passphrase"),
+    ],
+)
 def test_passphrase_errors(key_file: Path, given: str | None, message: str) -> None:
     LocalKeyManager.create(path=key_file, passphrase="correct horse battery staple")
     with pytest.raises(KeyManagerError, match=message):
         LocalKeyManager.open(path=key_file, passphrase=given)
 
 
-@pytest.mark.parametrize("content", ["", "{", '{"format": "other"}', "[1, 2]",
-                                     '{"format": "ecluse-keyring-v1", "protected": false, '
-                                     '"payload": {"keks": [], "signing": {"seed": ""}}}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "",
+        "{",
+        '{"format": "other"}',
+        "[1, 2]",
+        '{"format": "ecluse-keyring-v1", "protected": false, '
+        '"payload": {"keks": [], "signing": {"seed": ""}}}',
+    ],
+)
 def test_corrupt_key_file(key_file: Path, content: str) -> None:
     key_file.write_text(content)
     key_file.chmod(0o600)
@@ -85,7 +96,9 @@ def test_versions_rotate_and_destroyed_versions_cannot_unwrap(key_file: Path) ->
         km.destroy_version(2)
     km.destroy_version(1)
     assert [(v.version, v.state) for v in km.versions()] == [
-        (1, KekState.DESTROYED), (2, KekState.ACTIVE)]
+        (1, KekState.DESTROYED),
+        (2, KekState.ACTIVE),
+    ]
     for manager in (km, other_process, LocalKeyManager.open(path=key_file, passphrase=None)):
         with pytest.raises(KeyManagerError, match="destroyed"):
             manager.unwrap(old, aad=b"o")

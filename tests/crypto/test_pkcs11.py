@@ -33,8 +33,9 @@ def test_wrap_unwrap_and_binding(hsm: Pkcs11KeyManager) -> None:
         hsm.unwrap(wrapped, aad=b"object-2")
 
 
-def test_keys_are_sensitive_and_not_extractable(hsm: Pkcs11KeyManager,
-                                                hsm_token: tuple[str, str]) -> None:
+def test_keys_are_sensitive_and_not_extractable(
+    hsm: Pkcs11KeyManager, hsm_token: tuple[str, str]
+) -> None:
     token = pkcs11.lib(str(SOFTHSM_MODULE)).get_token(token_label=hsm_token[0])
     with token.open() as session:  # shares the manager's login
         secrets = list(session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}))
@@ -62,7 +63,9 @@ def test_rotation_and_destroyed_versions(hsm: Pkcs11KeyManager) -> None:
         hsm.destroy_version(2)
     hsm.destroy_version(1)
     assert [(v.version, v.state) for v in hsm.versions()] == [
-        (1, KekState.DESTROYED), (2, KekState.ACTIVE)]
+        (1, KekState.DESTROYED),
+        (2, KekState.ACTIVE),
+    ]
     with pytest.raises(KeyManagerError, match="destroyed"):
         hsm.unwrap(old, aad=b"o")
 

@@ -21,14 +21,26 @@ class KeepOpen(io.BytesIO):
 def tink_streaming_aead(key: bytes, segment_size: int = 1 << 20) -> streaming_aead.StreamingAead:
     streaming_aead.register()
     params = aes_gcm_hkdf_streaming_pb2.AesGcmHkdfStreamingParams(
-        ciphertext_segment_size=segment_size, derived_key_size=32,
-        hkdf_hash_type=common_pb2.SHA256)
+        ciphertext_segment_size=segment_size, derived_key_size=32, hkdf_hash_type=common_pb2.SHA256
+    )
     proto_key = aes_gcm_hkdf_streaming_pb2.AesGcmHkdfStreamingKey(
-        version=0, key_value=key, params=params)
-    keyset = tink_pb2.Keyset(primary_key_id=1, key=[tink_pb2.Keyset.Key(
-        key_data=tink_pb2.KeyData(type_url=TYPE_URL, value=proto_key.SerializeToString(),
-                                  key_material_type=tink_pb2.KeyData.SYMMETRIC),
-        status=tink_pb2.ENABLED, key_id=1, output_prefix_type=tink_pb2.RAW)])
+        version=0, key_value=key, params=params
+    )
+    keyset = tink_pb2.Keyset(
+        primary_key_id=1,
+        key=[
+            tink_pb2.Keyset.Key(
+                key_data=tink_pb2.KeyData(
+                    type_url=TYPE_URL,
+                    value=proto_key.SerializeToString(),
+                    key_material_type=tink_pb2.KeyData.SYMMETRIC,
+                ),
+                status=tink_pb2.ENABLED,
+                key_id=1,
+                output_prefix_type=tink_pb2.RAW,
+            )
+        ],
+    )
     handle = tink.proto_keyset_format.parse(keyset.SerializeToString(), secret_key_access.TOKEN)
     return handle.primitive(streaming_aead.StreamingAead)
 

@@ -23,9 +23,15 @@ def test_sqlite_pragmas(platform: Platform) -> None:
     raw = platform.db.engine.raw_connection()
     try:
         cur = raw.cursor()
-        values = {p: cur.execute(f"PRAGMA {p}").fetchone()[0]
-                  for p in ("journal_mode", "foreign_keys", "secure_delete", "synchronous")}
+        values = {
+            p: cur.execute(f"PRAGMA {p}").fetchone()[0]
+            for p in ("journal_mode", "foreign_keys", "secure_delete", "synchronous")
+        }
     finally:
         raw.close()
-    assert values == {"journal_mode": "wal", "foreign_keys": 1, "secure_delete": 1,
-                      "synchronous": 2}
+    assert values == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "secure_delete": 1,
+        "synchronous": 2,
+    }

@@ -33,8 +33,9 @@ def sample(size: int = 3 << 20) -> bytes:
 def put(platform: Platform, data: bytes, kind: str = "quarantine") -> str:
     with platform.db.transaction() as s:
         info = platform.store.put(s, io.BytesIO(data), kind=kind)
-        platform.audit.append(s, actor="test:operator", action=Action.BLOB_PUT,
-                              refs={"blob": info.id})
+        platform.audit.append(
+            s, actor="test:operator", action=Action.BLOB_PUT, refs={"blob": info.id}
+        )
     return info.id
 
 
@@ -76,8 +77,12 @@ def test_failed_transaction_leaves_nothing(platform: Platform) -> None:
     """Fail closed: the audit event is refused, so the blob (row and file) never existed."""
     with pytest.raises(ValidationError), platform.db.transaction() as s:
         info = platform.store.put(s, io.BytesIO(sample(1 << 20)), kind="quarantine")
-        platform.audit.append(s, actor="test:operator", action=Action.BLOB_PUT,
-                              details={"note": "1 84 12 76 451 089 46"})  # refused: NIR-like
+        platform.audit.append(
+            s,
+            actor="test:operator",
+            action=Action.BLOB_PUT,
+            details={"note": "1 84 12 76 451 089 46"},
+        )  # refused: NIR-like
     with platform.db.transaction() as s:
         assert s.get(Blob, info.id) is None
     assert files_under(platform.settings.store_dir) == []
@@ -109,8 +114,7 @@ def test_tampered_blob_is_refused(platform: Platform, attack: str) -> None:
         read(platform, a)
 
 
-def test_shredded_blob_cannot_be_decrypted_by_any_means(platform: Platform,
-                                                        tmp_path: Path) -> None:
+def test_shredded_blob_cannot_be_decrypted_by_any_means(platform: Platform, tmp_path: Path) -> None:
     data = sample()
     blob_id = put(platform, data)
     copy = tmp_path / "stolen.blob"
@@ -140,8 +144,9 @@ def test_shredded_blob_cannot_be_decrypted_by_any_means(platform: Platform,
     # And no key the system holds opens the stolen copy.
     for version in platform.keys.versions():
         with pytest.raises((KeyManagerError, IntegrityError)):
-            key = platform.keys.unwrap(WrappedKey(version.version, wrapped.ciphertext),
-                                       aad=object_aad(blob_id))
+            key = platform.keys.unwrap(
+                WrappedKey(version.version, wrapped.ciphertext), aad=object_aad(blob_id)
+            )
             with copy.open("rb") as f:
                 b"".join(AesGcmHkdfStreaming(key).decrypt(f, aad=object_aad(blob_id)))
 

@@ -10,52 +10,57 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ecluse.errors import ValidationError
 
-JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
+JsonValue = None | bool | int | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
 
 MAX_SAFE_INT = 2**53 - 1
 MAX_STRING = 512
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                            allow_nan=False)
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
 # A NIR (French social-security number, 13 digits + 2-digit key) must never reach the log.
 # Digits inside a longer token (a hex key id) are not a NIR.
 _NIR_LIKE = re.compile(
     r"(?<![0-9A-Za-z])[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}"
-    r"(?![0-9A-Za-z])")
+    r"(?![0-9A-Za-z])"
+)
 
 
 def check(value: Any, *, depth: int = 0) -> None:
     """Raise `ValidationError` unless `value` is in the audit JSON domain."""
     if depth > 4:  # noqa: PLR2004 - audit details are shallow by design
         raise ValidationError("audit value nested too deeply")
-    if value is None or isinstance(value, bool):
-        return
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INT:
-            raise ValidationError("audit integer out of the exactly representable range")
-        return
     if isinstance(value, str):
-        if len(value) > MAX_STRING:
-            raise ValidationError("audit string too long: audit details are references")
-        if _NIR_LIKE.search(value):
-            raise ValidationError("audit value looks like a social-security number: refused")
-        return
-    if isinstance(value, list | tuple):
+        _check_string(value)
+    elif isinstance(value, list | tuple):
         for item in value:
             check(item, depth=depth + 1)
-        return
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            if not isinstance(k, str) or not _KEY.match(k):
-                raise ValidationError("audit keys are lower-case ASCII identifiers")
-            check(v, depth=depth + 1)
-        return
-    raise ValidationError(f"audit values cannot hold {type(value).__name__}")
+    elif isinstance(value, Mapping):
+        _check_mapping(value, depth)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_SAFE_INT:
+            raise ValidationError("audit integer out of the exactly representable range")
+    elif value is not None and not isinstance(value, bool):
+        raise ValidationError(f"audit values cannot hold {type(value).__name__}")
+
+
+def _check_mapping(value: Mapping[Any, Any], depth: int) -> None:
+    for k, v in value.items():
+        if not isinstance(k, str) or not _KEY.match(k):
+            raise ValidationError("audit keys are lower-case ASCII identifiers")
+        check(v, depth=depth + 1)
+
+
+def _check_string(value: str) -> None:
+    if len(value) > MAX_STRING:
+        raise ValidationError("audit string too long: audit details are references")
+    if _NIR_LIKE.search(value):
+        raise ValidationError("audit value looks like a social-security number: refused")
 
 
 def dumps(value: Any) -> str:

@@ -1,7 +1,7 @@
 """The hash chain and checkpoint formats: pure functions, no I/O.
 
     hash_n = SHA-256( JCS({"action", "actor", "details", "prev": hash_{n-1}, "refs", "seq", "ts"}) )
-    hash_0 = 64 × "0"
+    hash_0 = "0" repeated 64 times
 
 A checkpoint signs JCS({"hash": hash_n, "kid", "seq": n, "ts"}) with the platform key.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from json.encoder import encode_basestring as _q  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _q
 
 from ecluse.audit.canonical import dumps
 
@@ -38,8 +38,9 @@ class CheckpointRecord:
     signature: bytes
 
 
-def event_body(*, seq: int, ts: str, actor: str, action: str, refs: str, details: str,
-               prev_hash: str) -> bytes:
+def event_body(
+    *, seq: int, ts: str, actor: str, action: str, refs: str, details: str, prev_hash: str
+) -> bytes:
     """The canonical bytes hashed for one event (JCS with keys in sorted order)."""
     return (
         f'{{"action":{_q(action)},"actor":{_q(actor)},"details":{details},'
@@ -47,10 +48,20 @@ def event_body(*, seq: int, ts: str, actor: str, action: str, refs: str, details
     ).encode()
 
 
-def event_hash(*, seq: int, ts: str, actor: str, action: str, refs: str, details: str,
-               prev_hash: str) -> str:
-    return hashlib.sha256(event_body(seq=seq, ts=ts, actor=actor, action=action, refs=refs,
-                                     details=details, prev_hash=prev_hash)).hexdigest()
+def event_hash(
+    *, seq: int, ts: str, actor: str, action: str, refs: str, details: str, prev_hash: str
+) -> str:
+    return hashlib.sha256(
+        event_body(
+            seq=seq,
+            ts=ts,
+            actor=actor,
+            action=action,
+            refs=refs,
+            details=details,
+            prev_hash=prev_hash,
+        )
+    ).hexdigest()
 
 
 def checkpoint_message(*, seq: int, head_hash: str, ts: str, kid: str) -> bytes:

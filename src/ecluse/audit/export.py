@@ -28,9 +28,14 @@ def export(engine: Engine, out: IO[str]) -> int:
     """Write the whole trail to `out`; return the number of events written."""
     with Session(engine) as session:
         cps, keys = checkpoints(session), public_keys(session)
-    header = {"type": "header", "format": FORMAT, "exported_at": format_ts(utcnow()),
-              "keys": [{"kid": k, "alg": "ed25519", "public_key": v.hex()}
-                       for k, v in sorted(keys.items())]}
+    header = {
+        "type": "header",
+        "format": FORMAT,
+        "exported_at": format_ts(utcnow()),
+        "keys": [
+            {"kid": k, "alg": "ed25519", "public_key": v.hex()} for k, v in sorted(keys.items())
+        ],
+    }
     out.write(json.dumps(header) + "\n")
     n = 0
     for row in iter_events(engine):
@@ -38,8 +43,19 @@ def export(engine: Engine, out: IO[str]) -> int:
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
         n += 1
     for c in cps:
-        out.write(json.dumps({"type": "checkpoint", "seq": c.seq, "head_hash": c.head_hash,
-                              "ts": c.ts, "kid": c.kid, "signature": c.signature.hex()}) + "\n")
+        out.write(
+            json.dumps(
+                {
+                    "type": "checkpoint",
+                    "seq": c.seq,
+                    "head_hash": c.head_hash,
+                    "ts": c.ts,
+                    "kid": c.kid,
+                    "signature": c.signature.hex(),
+                }
+            )
+            + "\n"
+        )
     return n
 
 
@@ -65,9 +81,15 @@ def _read_keys_and_checkpoints(path: Path) -> tuple[dict[str, bytes], list[Check
                     raise ValidationError("not an Écluse audit export")
                 keys.update({k["kid"]: bytes.fromhex(k["public_key"]) for k in doc["keys"]})
             elif doc.get("type") == "checkpoint":
-                cps.append(CheckpointRecord(
-                    seq=int(doc["seq"]), head_hash=str(doc["head_hash"]), ts=str(doc["ts"]),
-                    kid=str(doc["kid"]), signature=bytes.fromhex(doc["signature"])))
+                cps.append(
+                    CheckpointRecord(
+                        seq=int(doc["seq"]),
+                        head_hash=str(doc["head_hash"]),
+                        ts=str(doc["ts"]),
+                        kid=str(doc["kid"]),
+                        signature=bytes.fromhex(doc["signature"]),
+                    )
+                )
         except (KeyError, TypeError, ValueError) as e:
             raise IntegrityError(f"export line {number} is malformed") from e
     return keys, cps
@@ -91,7 +113,15 @@ def _parse(line: str, number: int) -> dict[str, Any]:
 
 def _event(doc: dict[str, Any], number: int) -> EventRow:
     try:
-        return (int(doc["seq"]), str(doc["ts"]), str(doc["actor"]), str(doc["action"]),
-                str(doc["refs"]), str(doc["details"]), str(doc["prev_hash"]), str(doc["hash"]))
+        return (
+            int(doc["seq"]),
+            str(doc["ts"]),
+            str(doc["actor"]),
+            str(doc["action"]),
+            str(doc["refs"]),
+            str(doc["details"]),
+            str(doc["prev_hash"]),
+            str(doc["hash"]),
+        )
     except (KeyError, TypeError, ValueError) as e:
         raise IntegrityError(f"export line {number} is not a complete event") from e

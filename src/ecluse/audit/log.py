@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from ecluse.audit import canonical
 from ecluse.audit.actions import Action
-from ecluse.audit.chain import GENESIS, CheckpointRecord, EventRecord, checkpoint_message, event_hash
+from ecluse.audit.chain import (
+    GENESIS,
+    CheckpointRecord,
+    EventRecord,
+    checkpoint_message,
+    event_hash,
+)
 from ecluse.crypto.interfaces import Signer
 from ecluse.db.models import AuditCheckpoint, AuditEvent, SigningKey
 from ecluse.errors import AuditWriteError, ValidationError
@@ -52,16 +58,28 @@ class PendingEvent:
 class AuditLog:
     """Appends to the chain and signs checkpoints every N events or T seconds."""
 
-    def __init__(self, *, signer: Signer, checkpoint_every: int = 1000,
-                 checkpoint_seconds: float = 60.0, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        signer: Signer,
+        checkpoint_every: int = 1000,
+        checkpoint_seconds: float = 60.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._signer = signer
         self._every = checkpoint_every
         self._interval = timedelta(seconds=checkpoint_seconds)
         self._clock = clock
 
-    def append(self, session: Session, *, actor: str, action: Action,
-               refs: Mapping[str, str] | None = None,
-               details: Mapping[str, canonical.JsonValue] | None = None) -> EventRecord:
+    def append(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        action: Action,
+        refs: Mapping[str, str] | None = None,
+        details: Mapping[str, canonical.JsonValue] | None = None,
+    ) -> EventRecord:
         event = PendingEvent(actor=actor, action=action, refs=refs or {}, details=details or {})
         return self.append_many(session, [event])[-1]
 
@@ -76,10 +94,27 @@ class AuditLog:
         records = []
         for actor, action, refs, details in prepared:
             seq += 1
-            h = event_hash(seq=seq, ts=now, actor=actor, action=action, refs=refs,
-                           details=details, prev_hash=prev)
-            records.append(EventRecord(seq=seq, ts=now, actor=actor, action=action, refs=refs,
-                                       details=details, prev_hash=prev, hash=h))
+            h = event_hash(
+                seq=seq,
+                ts=now,
+                actor=actor,
+                action=action,
+                refs=refs,
+                details=details,
+                prev_hash=prev,
+            )
+            records.append(
+                EventRecord(
+                    seq=seq,
+                    ts=now,
+                    actor=actor,
+                    action=action,
+                    refs=refs,
+                    details=details,
+                    prev_hash=prev,
+                    hash=h,
+                )
+            )
             prev = h
         session.execute(insert(AuditEvent), [_row(r) for r in records])
         self._maybe_checkpoint(session, records[-1])
@@ -102,8 +137,14 @@ class AuditLog:
         """Record the signer's public key so checkpoints can be verified offline."""
         kid = self._signer.key_id
         if session.get(SigningKey, kid) is None:
-            session.add(SigningKey(kid=kid, algorithm="ed25519",
-                                   public_key=self._signer.public_key, created_at=self._clock()))
+            session.add(
+                SigningKey(
+                    kid=kid,
+                    algorithm="ed25519",
+                    public_key=self._signer.public_key,
+                    created_at=self._clock(),
+                )
+            )
             session.flush()
         return kid
 
@@ -129,10 +170,13 @@ class AuditLog:
     def _maybe_checkpoint(self, session: Session, head: EventRecord) -> None:
         last = session.execute(
             select(AuditCheckpoint.seq, AuditCheckpoint.ts)
-            .order_by(AuditCheckpoint.seq.desc()).limit(1)
+            .order_by(AuditCheckpoint.seq.desc())
+            .limit(1)
         ).first()
-        due = last is None or head.seq - int(last.seq) >= self._every or (
-            self._clock() - parse_ts(last.ts) >= self._interval
+        due = (
+            last is None
+            or head.seq - int(last.seq) >= self._every
+            or (self._clock() - parse_ts(last.ts) >= self._interval)
         )
         if due:
             self.sign_checkpoint(session, seq=head.seq, head_hash=head.hash)
@@ -141,22 +185,36 @@ class AuditLog:
         """Sign the statement "event `seq` has hash `head_hash`" (the caller holds the lock)."""
         kid = self.register_signer(session)
         ts = format_ts(self._clock())
-        signature = self._signer.sign(checkpoint_message(seq=seq, head_hash=head_hash, ts=ts,
-                                                         kid=kid))
-        session.execute(insert(AuditCheckpoint), [
-            {"seq": seq, "head_hash": head_hash, "ts": ts, "kid": kid, "signature": signature}])
-        return CheckpointRecord(seq=seq, head_hash=head_hash, ts=ts, kid=kid,
-                                signature=signature)
+        signature = self._signer.sign(
+            checkpoint_message(seq=seq, head_hash=head_hash, ts=ts, kid=kid)
+        )
+        session.execute(
+            insert(AuditCheckpoint),
+            [{"seq": seq, "head_hash": head_hash, "ts": ts, "kid": kid, "signature": signature}],
+        )
+        return CheckpointRecord(seq=seq, head_hash=head_hash, ts=ts, kid=kid, signature=signature)
 
 
 def _prepare(event: PendingEvent) -> tuple[str, str, str, str]:
     if not event.actor or len(event.actor) > MAX_ACTOR:
         raise ValidationError("an audit event needs a named actor")
     canonical.check(event.actor)
-    return (event.actor, Action(event.action).value, canonical.canonical(dict(event.refs)),
-            canonical.canonical(dict(event.details)))
+    return (
+        event.actor,
+        Action(event.action).value,
+        canonical.canonical(dict(event.refs)),
+        canonical.canonical(dict(event.details)),
+    )
 
 
 def _row(r: EventRecord) -> dict[str, object]:
-    return {"seq": r.seq, "ts": r.ts, "actor": r.actor, "action": r.action, "refs": r.refs,
-            "details": r.details, "prev_hash": r.prev_hash, "hash": r.hash}
+    return {
+        "seq": r.seq,
+        "ts": r.ts,
+        "actor": r.actor,
+        "action": r.action,
+        "refs": r.refs,
+        "details": r.details,
+        "prev_hash": r.prev_hash,
+        "hash": r.hash,
+    }

@@ -16,8 +16,16 @@ _BATCH = 20_000
 
 def iter_events(engine: Engine, *, after: int = 0) -> Iterator[EventRow]:
     """Every event from `after + 1` on, by keyset pagination (no long-held cursor)."""
-    cols = (AuditEvent.seq, AuditEvent.ts, AuditEvent.actor, AuditEvent.action,
-            AuditEvent.refs, AuditEvent.details, AuditEvent.prev_hash, AuditEvent.hash)
+    cols = (
+        AuditEvent.seq,
+        AuditEvent.ts,
+        AuditEvent.actor,
+        AuditEvent.action,
+        AuditEvent.refs,
+        AuditEvent.details,
+        AuditEvent.prev_hash,
+        AuditEvent.hash,
+    )
     last = after
     while True:
         with engine.connect() as conn:
@@ -33,8 +41,12 @@ def iter_events(engine: Engine, *, after: int = 0) -> Iterator[EventRow]:
 
 def checkpoints(session: Session) -> list[CheckpointRecord]:
     rows = session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).scalars()
-    return [CheckpointRecord(seq=c.seq, head_hash=c.head_hash, ts=c.ts, kid=c.kid,
-                             signature=bytes(c.signature)) for c in rows]
+    return [
+        CheckpointRecord(
+            seq=c.seq, head_hash=c.head_hash, ts=c.ts, kid=c.kid, signature=bytes(c.signature)
+        )
+        for c in rows
+    ]
 
 
 def public_keys(session: Session) -> dict[str, bytes]:

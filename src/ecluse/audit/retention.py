@@ -25,8 +25,9 @@ class PurgeResult:
     cutoff: str
 
 
-def purge(session: Session, log: AuditLog, *, actor: str, retention_days: int,
-          now: datetime) -> PurgeResult:
+def purge(
+    session: Session, log: AuditLog, *, actor: str, retention_days: int, now: datetime
+) -> PurgeResult:
     """Purge events older than `retention_days`; always audited, even when nothing goes."""
     cutoff = format_ts(now - timedelta(days=retention_days))
     log.lock(session)
@@ -34,7 +35,8 @@ def purge(session: Session, log: AuditLog, *, actor: str, retention_days: int,
     anchor = session.execute(
         select(AuditEvent.seq, AuditEvent.hash)
         .where(AuditEvent.ts < cutoff, AuditEvent.seq < head)
-        .order_by(AuditEvent.seq.desc()).limit(1)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
     ).first()
     removed, through = 0, None
     if anchor is not None:
@@ -43,9 +45,17 @@ def purge(session: Session, log: AuditLog, *, actor: str, retention_days: int,
             log.sign_checkpoint(session, seq=through, head_hash=anchor.hash)
         result = session.execute(delete(AuditEvent).where(AuditEvent.seq <= through))
         removed = int(result.rowcount)  # type: ignore[attr-defined]
-    log.append(session, actor=actor, action=Action.AUDIT_PURGE, details={
-        "cutoff": cutoff, "removed": removed, "through_seq": through,
-        "anchor_hash": anchor.hash if anchor is not None else None,
-        "retention_days": retention_days})
+    log.append(
+        session,
+        actor=actor,
+        action=Action.AUDIT_PURGE,
+        details={
+            "cutoff": cutoff,
+            "removed": removed,
+            "through_seq": through,
+            "anchor_hash": anchor.hash if anchor is not None else None,
+            "retention_days": retention_days,
+        },
+    )
     log.checkpoint(session)
     return PurgeResult(removed=removed, through_seq=through, cutoff=cutoff)

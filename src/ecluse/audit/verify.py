@@ -39,8 +39,9 @@ class _Broken(Exception):
         self.reason = reason
 
 
-def verify_chain(events: Iterable[EventRow], checkpoints: Sequence[CheckpointRecord],
-                 keys: Mapping[str, bytes]) -> VerifyReport:
+def verify_chain(
+    events: Iterable[EventRow], checkpoints: Sequence[CheckpointRecord], keys: Mapping[str, bytes]
+) -> VerifyReport:
     """Check every link, every hash, every checkpoint; name the first broken sequence number."""
     cps = sorted(checkpoints, key=lambda c: c.seq)
     state = _Walk()
@@ -84,8 +85,15 @@ class _Walk:
                 raise _Broken(expected, f"event {expected} is missing")
             if prev_hash != prev:
                 raise _Broken(seq, f"event {seq} does not link to event {seq - 1}")
-            body = event_body(seq=seq, ts=ts, actor=actor, action=action, refs=refs,
-                              details=details, prev_hash=prev_hash)
+            body = event_body(
+                seq=seq,
+                ts=ts,
+                actor=actor,
+                action=action,
+                refs=refs,
+                details=details,
+                prev_hash=prev_hash,
+            )
             if sha256(body).hexdigest() != stored:
                 raise _Broken(seq, f"event {seq} was altered (hash mismatch)")
             cp = by_seq.get(seq)
@@ -102,26 +110,38 @@ class _Walk:
             return GENESIS
         cp = by_seq.get(seq - 1)
         if cp is None or cp.head_hash != prev_hash:
-            raise _Broken(seq - 1, f"events up to {seq - 1} are missing and no signed "
-                          "checkpoint anchors the rest")
+            raise _Broken(
+                seq - 1,
+                f"events up to {seq - 1} are missing and no signed checkpoint anchors the rest",
+            )
         return prev_hash
 
-    def finish(self, cps: Sequence[CheckpointRecord],
-               by_seq: Mapping[int, CheckpointRecord]) -> None:
+    def finish(
+        self, cps: Sequence[CheckpointRecord], by_seq: Mapping[int, CheckpointRecord]
+    ) -> None:
         if self.first is not None and self.first > 1 and not self.anchor_named:
-            raise _Broken(self.first - 1, f"events up to {self.first - 1} were removed "
-                          "without an audited purge")
+            raise _Broken(
+                self.first - 1,
+                f"events up to {self.first - 1} were removed without an audited purge",
+            )
         end = self.last or 0
         beyond = [c.seq for c in cps if c.seq > end]
         if beyond:
             raise _Broken(end + 1, f"events {end + 1}..{beyond[-1]} were signed but are missing")
 
-    def report(self, cps: Sequence[CheckpointRecord], broken: _Broken | None = None
-               ) -> VerifyReport:
+    def report(
+        self, cps: Sequence[CheckpointRecord], broken: _Broken | None = None
+    ) -> VerifyReport:
         return VerifyReport(
-            ok=broken is None, events=self.count, first_seq=self.first, last_seq=self.last,
-            checkpoints=len(cps), last_checkpoint_seq=cps[-1].seq if cps else None,
-            broken_seq=broken.seq if broken else None, reason=broken.reason if broken else None)
+            ok=broken is None,
+            events=self.count,
+            first_seq=self.first,
+            last_seq=self.last,
+            checkpoints=len(cps),
+            last_checkpoint_seq=cps[-1].seq if cps else None,
+            broken_seq=broken.seq if broken else None,
+            reason=broken.reason if broken else None,
+        )
 
 
 def _names_anchor(details: str, through: int, by_seq: Mapping[int, CheckpointRecord]) -> bool:
@@ -130,5 +150,9 @@ def _names_anchor(details: str, through: int, by_seq: Mapping[int, CheckpointRec
     except ValueError:
         return False
     cp = by_seq.get(through)
-    return (isinstance(d, dict) and d.get("through_seq") == through and cp is not None
-            and d.get("anchor_hash") == cp.head_hash)
+    return (
+        isinstance(d, dict)
+        and d.get("through_seq") == through
+        and cp is not None
+        and d.get("anchor_hash") == cp.head_hash
+    )

@@ -17,8 +17,11 @@ from ecluse.cli.common import err, local_actor, open_platform, print_status, set
 from ecluse.errors import EcluseError
 from ecluse.instance import init_instance, selfcheck
 
-app = typer.Typer(help="Écluse: governed, encrypted, self-deleting transfers of lab data.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Écluse: governed, encrypted, self-deleting transfers of lab data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(db_cmd.app, name="db")
@@ -36,8 +39,10 @@ def init(
     """Create a fresh instance: home (0700), keys, database schema, first admin account."""
     settings = settings_from(config)
     result = init_instance(settings, admin_email=admin_email, admin_name=admin_name)
-    out.print(f"[green]Instance created[/] in {settings.home} "
-              f"(key manager: {result.key_manager}, signing key {result.signing_key_id}).")
+    out.print(
+        f"[green]Instance created[/] in {settings.home} "
+        f"(key manager: {result.key_manager}, signing key {result.signing_key_id})."
+    )
     out.print(f"Administrator {result.admin_email}: one-time enrolment code, shown once:")
     out.print(f"  [bold]{result.enrolment_code}[/]")
 
@@ -47,8 +52,10 @@ def selfcheck_cmd(config: ConfigOpt = None) -> None:
     """Store, read back and shred 8 MiB of random bytes, then verify the audit chain."""
     with open_platform(config) as platform:
         r = selfcheck(platform, actor=local_actor())
-    out.print(f"store: {r.stored_bytes >> 20} MiB encrypted in {r.encrypt_seconds:.3f} s, "
-              f"decrypted in {r.decrypt_seconds:.3f} s, shredded: {r.shredded}")
+    out.print(
+        f"store: {r.stored_bytes >> 20} MiB encrypted in {r.encrypt_seconds:.3f} s, "
+        f"decrypted in {r.decrypt_seconds:.3f} s, shredded: {r.shredded}"
+    )
     out.print(f"audit: {r.audit_events} events, chain {'verified' if r.audit_ok else 'BROKEN'}")
     if not (r.shredded and r.audit_ok):
         raise typer.Exit(5)
@@ -72,6 +79,8 @@ def main() -> None:
         # Unexpected: print the type only; a traceback may quote SQL parameters or data.
         if os.environ.get("ECLUSE_DEBUG") == "1":
             raise
-        err.print(f"[red]internal error[/] ({type(e).__name__}); nothing was committed. "
-                  "Re-run with ECLUSE_DEBUG=1 on a test instance for details.")
+        err.print(
+            f"[red]internal error[/] ({type(e).__name__}); nothing was committed. "
+            "Re-run with ECLUSE_DEBUG=1 on a test instance for details."
+        )
         sys.exit(70)

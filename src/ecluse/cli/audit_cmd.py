@@ -41,9 +41,11 @@ def _show(report: VerifyReport, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(asdict(report)))
     elif report.ok:
-        out.print(f"[green]audit chain verified[/]: events {report.first_seq}..{report.last_seq} "
-                  f"({report.events}), {report.checkpoints} signed checkpoints, last at seq "
-                  f"{report.last_checkpoint_seq}")
+        out.print(
+            f"[green]audit chain verified[/]: events {report.first_seq}..{report.last_seq} "
+            f"({report.events}), {report.checkpoints} signed checkpoints, last at seq "
+            f"{report.last_checkpoint_seq}"
+        )
     else:
         out.print(f"[red]audit chain BROKEN at seq {report.broken_seq}[/]: {report.reason}")
     if not report.ok:
@@ -53,10 +55,13 @@ def _show(report: VerifyReport, as_json: bool) -> None:
 @app.command()
 def verify(
     config: ConfigOpt = None,
-    export_file: Annotated[Path | None, typer.Option(
-        "--export", help="Verify this export instead of the database.")] = None,
-    public_key: Annotated[str | None, typer.Option(
-        help="Trust only this Ed25519 public key (hex), e.g. from a printed record.")] = None,
+    export_file: Annotated[
+        Path | None, typer.Option("--export", help="Verify this export instead of the database.")
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(help="Trust only this Ed25519 public key (hex), e.g. from a printed record."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Check every hash link and checkpoint signature; name the first broken sequence number."""
@@ -66,15 +71,20 @@ def verify(
     with open_platform(config) as platform:
         report = verify_database(platform.db.engine, pinned=_pinned(public_key))
         with platform.db.transaction() as s:
-            platform.audit.append(s, actor=local_actor(), action=Action.AUDIT_VERIFY,
-                                  details={"ok": report.ok, "broken_seq": report.broken_seq})
+            platform.audit.append(
+                s,
+                actor=local_actor(),
+                action=Action.AUDIT_VERIFY,
+                details={"ok": report.ok, "broken_seq": report.broken_seq},
+            )
     _show(report, as_json)
 
 
 @app.command()
 def export(
-    output: Annotated[Path | None, typer.Option("-o", "--output",
-                                                help="File to write (default: stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default: stdout).")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Write the trail, its checkpoints and public keys as JSON lines."""
@@ -102,8 +112,14 @@ def checkpoint(config: ConfigOpt = None) -> None:
 def purge(config: ConfigOpt = None) -> None:
     """Remove events older than the retention period (audited, chain stays verifiable)."""
     with open_platform(config) as platform, platform.db.transaction() as s:
-        r = purge_trail(s, platform.audit, actor=local_actor(),
-                        retention_days=platform.settings.audit_retention_days,
-                        now=datetime.now(UTC))
-    out.print(f"purged {r.removed} events older than {r.cutoff}"
-              + (f" (through seq {r.through_seq})" if r.through_seq else ""))
+        r = purge_trail(
+            s,
+            platform.audit,
+            actor=local_actor(),
+            retention_days=platform.settings.audit_retention_days,
+            now=datetime.now(UTC),
+        )
+    out.print(
+        f"purged {r.removed} events older than {r.cutoff}"
+        + (f" (through seq {r.through_seq})" if r.through_seq else "")
+    )

@@ -41,8 +41,10 @@ def print_status(out: Console, platform: Platform) -> None:
     s = platform.settings
     table = Table(show_header=False, box=None)
     table.add_row("home", str(s.home.resolve()))
-    table.add_row("database", f"{safe_url(s.resolved_database_url)} "
-                  f"(schema {current_revision(platform.db.engine)})")
+    table.add_row(
+        "database",
+        f"{safe_url(s.resolved_database_url)} (schema {current_revision(platform.db.engine)})",
+    )
     table.add_row("key manager", platform.keys.name)
     for v in platform.keys.versions():
         table.add_row(f"  KEK v{v.version}", f"{v.state} since {v.created_at:%Y-%m-%d}")

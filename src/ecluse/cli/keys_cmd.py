@@ -32,8 +32,9 @@ def list_keys(config: ConfigOpt = None) -> None:
 def rotate_cmd(config: ConfigOpt = None) -> None:
     """New key-encryption key; rewrap every data key (blobs untouched); destroy old versions."""
     with open_platform(config) as platform:
-        r = rotate(db=platform.db, keys=platform.keys, audit=platform.audit,
-                   actor=local_actor())
+        r = rotate(db=platform.db, keys=platform.keys, audit=platform.audit, actor=local_actor())
         platform.scrub()
-    out.print(f"[green]Rotated[/]: active version {r.new_version}, {r.rewrapped} data keys "
-              f"rewrapped, destroyed versions: {', '.join(map(str, r.destroyed)) or 'none'}")
+    out.print(
+        f"[green]Rotated[/]: active version {r.new_version}, {r.rewrapped} data keys "
+        f"rewrapped, destroyed versions: {', '.join(map(str, r.destroyed)) or 'none'}"
+    )

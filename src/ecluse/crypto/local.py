@@ -154,7 +154,10 @@ class LocalKeyManager:
             raise KeyManagerError(
                 f"key-encryption key version {wrapped.kek_version} is destroyed or unknown"
             )
-        nonce, sealed = wrapped.ciphertext[: p.GCM_NONCE_SIZE], wrapped.ciphertext[p.GCM_NONCE_SIZE :]
+        nonce, sealed = (
+            wrapped.ciphertext[: p.GCM_NONCE_SIZE],
+            wrapped.ciphertext[p.GCM_NONCE_SIZE :],
+        )
         try:
             return p.Gcm(_unb64(kek["key"])).open(nonce, sealed, _WRAP_CONTEXT + aad)
         except IntegrityError as e:
@@ -192,17 +195,28 @@ class LocalKeyManager:
 def _seal(payload: dict[str, Any], passphrase: str) -> dict[str, Any]:
     salt, nonce = p.random_bytes(16), p.random_bytes(p.GCM_NONCE_SIZE)
     kdf = {"name": "scrypt", "salt": _b64(salt), "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P}
-    key = p.scrypt_key(passphrase=passphrase.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
+    key = p.scrypt_key(
+        passphrase=passphrase.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P
+    )
     body = json.dumps(payload).encode()
     sealed = p.Gcm(key).seal(nonce, body, FORMAT.encode())
-    return {"format": FORMAT, "protected": True, "kdf": kdf, "nonce": _b64(nonce),
-            "ciphertext": _b64(sealed)}
+    return {
+        "format": FORMAT,
+        "protected": True,
+        "kdf": kdf,
+        "nonce": _b64(nonce),
+        "ciphertext": _b64(sealed),
+    }
 
 
-def _write(path: Path, payload: dict[str, Any], passphrase: str | None, *,
-           replace: bool = False) -> None:
-    doc = _seal(payload, passphrase) if passphrase else {
-        "format": FORMAT, "protected": False, "payload": payload}
+def _write(
+    path: Path, payload: dict[str, Any], passphrase: str | None, *, replace: bool = False
+) -> None:
+    doc = (
+        _seal(payload, passphrase)
+        if passphrase
+        else {"format": FORMAT, "protected": False, "payload": payload}
+    )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -235,14 +249,14 @@ def _read(path: Path, passphrase: str | None) -> dict[str, Any]:
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise KeyManagerError(f"key file {path} is corrupt or not an Écluse key file") from e
     if not passphrase:
-        raise KeyManagerError(
-            f"key file {path} is passphrase-protected: set ECLUSE_KEY_PASSPHRASE"
-        )
+        raise KeyManagerError(f"key file {path} is passphrase-protected: set ECLUSE_KEY_PASSPHRASE")
     key = p.scrypt_key(passphrase=passphrase.encode(), salt=salt, n=n, r=r, p=par)
     try:
         payload = json.loads(p.Gcm(key).open(nonce, sealed, FORMAT.encode()))
     except IntegrityError as e:
-        raise KeyManagerError(f"wrong passphrase for key file {path} (or the file was altered)") from e
+        raise KeyManagerError(
+            f"wrong passphrase for key file {path} (or the file was altered)"
+        ) from e
     try:
         _check_payload(payload)
     except (ValueError, KeyError, TypeError, AttributeError) as e:

@@ -8,6 +8,7 @@ Every python-pkcs11 error is wrapped into `KeyManagerError` at this boundary.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable
@@ -99,19 +100,33 @@ class Pkcs11KeyManager:
             raise KeyManagerError("PKCS#11 token already holds Écluse keys; refusing to reuse it")
         self._generate_kek(1)
         params = encode_named_curve_parameters(_ED25519_OID)
-        self._call("signing key generation", lambda: self._session.generate_keypair(
-            KeyType.EC_EDWARDS, store=True, label=_SIGNING_LABEL,
-            public_template={Attribute.EC_PARAMS: params},
-            private_template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False},
-        ))
+        self._call(
+            "signing key generation",
+            lambda: self._session.generate_keypair(
+                KeyType.EC_EDWARDS,
+                store=True,
+                label=_SIGNING_LABEL,
+                public_template={Attribute.EC_PARAMS: params},
+                private_template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False},
+            ),
+        )
 
     def _generate_kek(self, version: int) -> None:
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self._call("key generation", lambda: self._session.generate_key(
-            KeyType.AES, 256, label=f"ecluse-kek-v{version}", store=True,
-            template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False,
-                      Attribute.ID: created.encode()},
-        ))
+        self._call(
+            "key generation",
+            lambda: self._session.generate_key(
+                KeyType.AES,
+                256,
+                label=f"ecluse-kek-v{version}",
+                store=True,
+                template={
+                    Attribute.SENSITIVE: True,
+                    Attribute.EXTRACTABLE: False,
+                    Attribute.ID: created.encode(),
+                },
+            ),
+        )
 
     # -- lookups -------------------------------------------------------------------------------
     def _keks(self) -> dict[int, Any]:
@@ -126,8 +141,10 @@ class Pkcs11KeyManager:
         return self._call("key lookup", scan)
 
     def _find(self, cls: ObjectClass, label: str) -> Any:
-        objs = self._call("key lookup", lambda: list(
-            self._session.get_objects({Attribute.CLASS: cls, Attribute.LABEL: label})))
+        objs = self._call(
+            "key lookup",
+            lambda: list(self._session.get_objects({Attribute.CLASS: cls, Attribute.LABEL: label})),
+        )
         return objs[0] if objs else None
 
     # -- KeyManager ----------------------------------------------------------------------------
@@ -139,14 +156,16 @@ class Pkcs11KeyManager:
         out = []
         for v in range(1, active + 1):
             if v in keks:
-                stamp = self._call("attribute read", lambda v=v: bytes(keks[v][Attribute.ID]))
-                created = datetime.strptime(stamp.decode(), "%Y-%m-%dT%H:%M:%SZ").replace(
-                    tzinfo=UTC)
+                created = self._created(keks[v])
                 state = KekState.ACTIVE if v == active else KekState.PREVIOUS
             else:
                 created, state = datetime.fromtimestamp(0, UTC), KekState.DESTROYED
             out.append(KekVersion(version=v, created_at=created, state=state))
         return out
+
+    def _created(self, kek: Any) -> datetime:
+        stamp: bytes = self._call("attribute read", lambda: bytes(kek[Attribute.ID]))
+        return datetime.strptime(stamp.decode(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
     def wrap(self, key: bytes, *, aad: bytes) -> WrappedKey:
         keks = self._keks()
@@ -155,8 +174,10 @@ class Pkcs11KeyManager:
         version = max(keks)
         nonce = p.random_bytes(p.GCM_NONCE_SIZE)
         params = GCMParams(nonce, _WRAP_CONTEXT + aad)
-        sealed = self._call("wrap", lambda: keks[version].encrypt(
-            key, mechanism=Mechanism.AES_GCM, mechanism_param=params))
+        sealed = self._call(
+            "wrap",
+            lambda: keks[version].encrypt(key, mechanism=Mechanism.AES_GCM, mechanism_param=params),
+        )
         return WrappedKey(kek_version=version, ciphertext=nonce + bytes(sealed))
 
     def unwrap(self, wrapped: WrappedKey, *, aad: bytes) -> bytes:
@@ -165,12 +186,16 @@ class Pkcs11KeyManager:
             raise KeyManagerError(
                 f"key-encryption key version {wrapped.kek_version} is destroyed or unknown"
             )
-        nonce, sealed = wrapped.ciphertext[: p.GCM_NONCE_SIZE], wrapped.ciphertext[p.GCM_NONCE_SIZE :]
+        nonce, sealed = (
+            wrapped.ciphertext[: p.GCM_NONCE_SIZE],
+            wrapped.ciphertext[p.GCM_NONCE_SIZE :],
+        )
         params = GCMParams(nonce, _WRAP_CONTEXT + aad)
         with self._lock:
             try:
-                return bytes(kek.decrypt(sealed, mechanism=Mechanism.AES_GCM,
-                                         mechanism_param=params))
+                return bytes(
+                    kek.decrypt(sealed, mechanism=Mechanism.AES_GCM, mechanism_param=params)
+                )
             except PKCS11Error as e:
                 # SoftHSM2 and most HSMs report a GCM tag mismatch as a generic failure.
                 raise IntegrityError("wrapped data key does not belong to this object") from e
@@ -204,8 +229,5 @@ class Pkcs11KeyManager:
         return bytes(self._call("signing", lambda: priv.sign(message, mechanism=Mechanism.EDDSA)))
 
     def close(self) -> None:
-        with self._lock:
-            try:
-                self._session.close()
-            except PKCS11Error:
-                pass
+        with self._lock, contextlib.suppress(PKCS11Error):
+            self._session.close()

@@ -18,8 +18,15 @@ from ecluse.db.session import Database, make_engine, on_rollback, safe_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-__all__ = ["Database", "current_revision", "head_revision", "make_engine", "migrate",
-           "on_rollback", "safe_url"]
+__all__ = [
+    "Database",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "migrate",
+    "on_rollback",
+    "safe_url",
+]
 
 
 def _config() -> Config:

@@ -56,15 +56,17 @@ def new_enrolment_code() -> str:
 def create_organisation(session: Session, *, name: str, kind: OrgKind) -> str:
     if not name.strip():
         raise ValidationError("an organisation needs a name")
-    org = Organisation(id=str(uuid.uuid4()), name=name.strip(), kind=kind.value,
-                       created_at=datetime.now(UTC))
+    org = Organisation(
+        id=str(uuid.uuid4()), name=name.strip(), kind=kind.value, created_at=datetime.now(UTC)
+    )
     session.add(org)
     session.flush()
     return org.id
 
 
-def create_account(session: Session, *, organisation_id: str, email: str, full_name: str,
-                   roles: set[Role]) -> NewAccount:
+def create_account(
+    session: Session, *, organisation_id: str, email: str, full_name: str, roles: set[Role]
+) -> NewAccount:
     """A pending account for one named person; it enrols with the returned one-time code."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
@@ -77,10 +79,16 @@ def create_account(session: Session, *, organisation_id: str, email: str, full_n
         raise ValidationError("an account with this e-mail already exists")
     code = new_enrolment_code()
     now = datetime.now(UTC)
-    account = Account(id=str(uuid.uuid4()), organisation_id=organisation_id, email=email,
-                      full_name=full_name.strip(), state="pending",
-                      enrolment_code_hash=hash_code(code),
-                      enrolment_expires_at=now + ENROLMENT_TTL, created_at=now)
+    account = Account(
+        id=str(uuid.uuid4()),
+        organisation_id=organisation_id,
+        email=email,
+        full_name=full_name.strip(),
+        state="pending",
+        enrolment_code_hash=hash_code(code),
+        enrolment_expires_at=now + ENROLMENT_TTL,
+        created_at=now,
+    )
     session.add(account)
     session.add_all(AccountRole(account_id=account.id, role=r.value) for r in sorted(roles))
     session.flush()

@@ -32,11 +32,13 @@ class BlobWriter(Protocol):
 
 
 class BlobStore(Protocol):
-    def put(self, session: Session, source: BinaryIO, *, kind: str,
-            expires_at: datetime | None = None) -> BlobInfo: ...
+    def put(
+        self, session: Session, source: BinaryIO, *, kind: str, expires_at: datetime | None = None
+    ) -> BlobInfo: ...
 
-    def writer(self, session: Session, *, kind: str,
-               expires_at: datetime | None = None) -> BlobWriter: ...
+    def writer(
+        self, session: Session, *, kind: str, expires_at: datetime | None = None
+    ) -> BlobWriter: ...
 
     def open(self, session: Session, blob_id: str) -> Iterator[bytes]: ...
 

@@ -57,16 +57,23 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _info(row: Blob) -> BlobInfo:
-    return BlobInfo(id=row.id, kind=row.kind, state=row.state,
-                    plaintext_bytes=row.plaintext_bytes, ciphertext_bytes=row.ciphertext_bytes,
-                    created_at=row.created_at, expires_at=row.expires_at)
+    return BlobInfo(
+        id=row.id,
+        kind=row.kind,
+        state=row.state,
+        plaintext_bytes=row.plaintext_bytes,
+        ciphertext_bytes=row.ciphertext_bytes,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
 
 
 class LocalWriter:
     """A `BlobWriter` that encrypts into a temporary file and renames it on commit."""
 
-    def __init__(self, store: LocalBlobStore, session: Session, *, kind: str,
-                 expires_at: datetime | None) -> None:
+    def __init__(
+        self, store: LocalBlobStore, session: Session, *, kind: str, expires_at: datetime | None
+    ) -> None:
         self._store, self._session = store, session
         self._kind, self._expires_at = kind, expires_at
         self.id = str(uuid.uuid4())
@@ -98,11 +105,18 @@ class LocalWriter:
             raise StorageError("could not write an object to the blob store") from e
         self._done = True
         on_rollback(self._session, self._final.unlink)
-        row = Blob(id=self.id, kind=self._kind, state=STORED,
-                   plaintext_bytes=self._enc.plaintext_bytes, ciphertext_bytes=self._out.size,
-                   ciphertext_sha256=self._out.sha256.hexdigest(),
-                   kek_version=self._wrapped.kek_version, wrapped_key=self._wrapped.ciphertext,
-                   created_at=datetime.now(UTC), expires_at=self._expires_at)
+        row = Blob(
+            id=self.id,
+            kind=self._kind,
+            state=STORED,
+            plaintext_bytes=self._enc.plaintext_bytes,
+            ciphertext_bytes=self._out.size,
+            ciphertext_sha256=self._out.sha256.hexdigest(),
+            kek_version=self._wrapped.kek_version,
+            wrapped_key=self._wrapped.ciphertext,
+            created_at=datetime.now(UTC),
+            expires_at=self._expires_at,
+        )
         self._session.add(row)
         self._session.flush()
         return _info(row)
@@ -124,12 +138,14 @@ class LocalBlobStore:
     def path_of(self, blob_id: str) -> Path:
         return self.root / blob_id[:2] / f"{blob_id}.blob"
 
-    def writer(self, session: Session, *, kind: str,
-               expires_at: datetime | None = None) -> LocalWriter:
+    def writer(
+        self, session: Session, *, kind: str, expires_at: datetime | None = None
+    ) -> LocalWriter:
         return LocalWriter(self, session, kind=kind, expires_at=expires_at)
 
-    def put(self, session: Session, source: BinaryIO, *, kind: str,
-            expires_at: datetime | None = None) -> BlobInfo:
+    def put(
+        self, session: Session, source: BinaryIO, *, kind: str, expires_at: datetime | None = None
+    ) -> BlobInfo:
         w = self.writer(session, kind=kind, expires_at=expires_at)
         try:
             buf = bytearray(1 << 20)

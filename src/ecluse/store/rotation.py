@@ -33,10 +33,15 @@ def rotate(*, db: Database, keys: KeyManager, audit: AuditLog, actor: str) -> Ro
     rewrapped = 0
     while True:
         with db.transaction() as s:
-            rows = s.execute(
-                select(Blob).where(Blob.kek_version.is_not(None), Blob.kek_version != new)
-                .limit(_BATCH)
-            ).scalars().all()
+            rows = (
+                s.execute(
+                    select(Blob)
+                    .where(Blob.kek_version.is_not(None), Blob.kek_version != new)
+                    .limit(_BATCH)
+                )
+                .scalars()
+                .all()
+            )
             for row in rows:
                 if row.wrapped_key is None or row.kek_version is None:
                     continue
@@ -47,14 +52,25 @@ def rotate(*, db: Database, keys: KeyManager, audit: AuditLog, actor: str) -> Ro
             break
     retired = [v.version for v in keys.versions() if v.state == KekState.PREVIOUS]
     with db.transaction() as s:
-        left = s.execute(select(func.count()).select_from(Blob)
-                         .where(Blob.kek_version.in_(retired))).scalar()
+        left = s.execute(
+            select(func.count()).select_from(Blob).where(Blob.kek_version.in_(retired))
+        ).scalar()
         if left:
-            raise KeyManagerError("objects were wrapped under an old key during rotation: "
-                                  "run `ecluse keys rotate` again")
-        audit.append(s, actor=actor, action=Action.KEK_ROTATE, details={
-            "new_version": new, "rewrapped": rewrapped, "destroyed": retired,
-            "key_manager": keys.name})
+            raise KeyManagerError(
+                "objects were wrapped under an old key during rotation: "
+                "run `ecluse keys rotate` again"
+            )
+        audit.append(
+            s,
+            actor=actor,
+            action=Action.KEK_ROTATE,
+            details={
+                "new_version": new,
+                "rewrapped": rewrapped,
+                "destroyed": retired,
+                "key_manager": keys.name,
+            },
+        )
     for v in retired:
         keys.destroy_version(v)
     return RotationResult(new_version=new, rewrapped=rewrapped, destroyed=retired)

@@ -36,8 +36,11 @@ def upgrade() -> None:
         sa.Column("enrolment_code_hash", sa.String(64), nullable=True),
         sa.Column("enrolment_expires_at", TZ, nullable=True),
         sa.Column("created_at", TZ, nullable=False),
-        sa.ForeignKeyConstraint(["organisation_id"], ["organisations.id"],
-                                name="fk_accounts_organisation_id_organisations"),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name="fk_accounts_organisation_id_organisations",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_accounts"),
         sa.UniqueConstraint("email", name="uq_accounts_email"),
     )
@@ -46,8 +49,9 @@ def upgrade() -> None:
         "account_roles",
         sa.Column("account_id", sa.String(36), nullable=False),
         sa.Column("role", sa.String(20), nullable=False),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name="fk_account_roles_account_id_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_account_roles_account_id_accounts"
+        ),
         sa.PrimaryKeyConstraint("account_id", "role", name="pk_account_roles"),
     )
     op.create_table(
@@ -97,13 +101,21 @@ def upgrade() -> None:
         sa.Column("ts", sa.String(32), nullable=False),
         sa.Column("kid", sa.String(32), nullable=False),
         sa.Column("signature", sa.LargeBinary(), nullable=False),
-        sa.ForeignKeyConstraint(["kid"], ["signing_keys.kid"],
-                                name="fk_audit_checkpoints_kid_signing_keys"),
+        sa.ForeignKeyConstraint(
+            ["kid"], ["signing_keys.kid"], name="fk_audit_checkpoints_kid_signing_keys"
+        ),
         sa.PrimaryKeyConstraint("seq", name="pk_audit_checkpoints"),
     )
 
 
 def downgrade() -> None:
-    for table in ("audit_checkpoints", "audit_events", "signing_keys", "blobs",
-                  "account_roles", "accounts", "organisations"):
+    for table in (
+        "audit_checkpoints",
+        "audit_events",
+        "signing_keys",
+        "blobs",
+        "account_roles",
+        "accounts",
+        "organisations",
+    ):
         op.drop_table(table)
