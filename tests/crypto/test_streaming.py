@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,23 @@ def encrypt(plaintext: bytes, aad: bytes = b"ad") -> bytes:
 
 
 def decrypt(ciphertext: bytes, aad: bytes = b"ad") -> bytes:
-    return b"".join(AEAD.decrypt(io.BytesIO(ciphertext), aad=aad))
+    """Decrypt through both paths (stream, mapped file); they must agree."""
+    streamed = _outcome(lambda: b"".join(AEAD.decrypt(io.BytesIO(ciphertext), aad=aad)))
+    with tempfile.TemporaryFile() as f:
+        f.write(ciphertext)
+        f.seek(0)
+        mapped = _outcome(lambda: b"".join(AEAD.decrypt(f, aad=aad)))
+    assert streamed == mapped
+    if streamed[0] == "error":
+        raise IntegrityError(streamed[1])
+    return streamed[1]
+
+
+def _outcome(fn: Callable[[], bytes]) -> tuple[str, bytes] | tuple[str, str]:
+    try:
+        return ("ok", fn())
+    except IntegrityError as e:
+        return ("error", str(e))
 
 
 @given(st.binary(max_size=3000))
