@@ -44,8 +44,8 @@ format: $(STAMP)
 
 ## bench: figures beside same-run baselines (see bench/README.md)
 bench: dev
-	$(PY) bench/crypto.py
-	$(PY) bench/audit.py
+	$(PY) -m bench.crypto
+	$(PY) -m bench.audit
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -2,7 +2,7 @@
 AES-GCM) beside `openssl speed -evp aes-256-gcm -bytes 1048576` and Tink's own Python stream,
 all measured in this run. Target: ours >= 80 % of openssl. Peak memory reported.
 
-    python bench/crypto.py [--gib 1]
+    python -m bench.crypto [--gib 1]
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ import os
 import re
 import resource
 import subprocess
-import sys
 import tempfile
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.crypto.tink_helpers import tink_streaming_aead
 
-from bench.common import MB, Null, Zeros, closing_line, timed  # noqa: E402
-from ecluse.crypto.streaming import AesGcmHkdfStreaming  # noqa: E402
-from tests.crypto.tink_helpers import tink_streaming_aead  # noqa: E402
+from bench.common import MB, Null, Zeros, closing_line, timed
+from ecluse.crypto.streaming import AesGcmHkdfStreaming
 
 CHUNK = 1 << 20
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ecluse.audit import Action
 from ecluse.audit.log import AuditLog
+from ecluse.audit.records import verify_database
 from ecluse.crypto.local import LocalKeyManager
 from ecluse.db.models import AuditCheckpoint, AuditEvent
 from ecluse.errors import AuditWriteError
@@ -29,9 +30,9 @@ def chain(platform: Platform) -> Platform:
 
 
 def test_untouched_chain_verifies(chain: Platform) -> None:
-    report = verify(chain)
-    assert report.ok and report.events == 302 and report.first_seq == 1
-    assert report.last_checkpoint_seq == 302 or report.checkpoints >= 6
+    for report in (verify(chain), verify_database(chain.db.engine, workers=3)):
+        assert report.ok and report.events == 302 and report.first_seq == 1
+        assert report.last_seq == 302 and report.checkpoints >= 7
 
 
 Tamper = Callable[[Session], None]
@@ -72,6 +73,29 @@ def test_tampering_is_detected(chain: Platform, name: str, tamper: Tamper, broke
     report = verify(chain)
     assert not report.ok, name
     assert report.broken_seq == broken, report.reason
+
+
+BOUNDARY_ATTACKS: list[tuple[str, Tamper, int]] = [
+    ("last event of a range deleted", _delete(101, 101), 101),
+    ("first event of a range altered", _set(102, details='{"i":7}'), 102),
+    ("range start deleted", _delete(102, 110), 102),
+    ("link across ranges forged", _set(203, prev_hash="c" * 64), 203),
+    ("signed tail deleted", _delete(290, 302), 290),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "tamper", "broken"), BOUNDARY_ATTACKS, ids=[a[0] for a in BOUNDARY_ATTACKS]
+)
+def test_parallel_walk_finds_the_same_break(
+    chain: Platform, name: str, tamper: Tamper, broken: int
+) -> None:
+    """Three worker processes walk 1-101, 102-202, 203-302; the parent stitches them."""
+    with chain.db.transaction() as s:
+        tamper(s)
+    parallel = verify_database(chain.db.engine, workers=3)
+    assert (parallel.ok, parallel.broken_seq) == (False, broken), parallel.reason
+    assert verify(chain).broken_seq == broken
 
 
 def test_checkpoint_by_another_key_is_refused(chain: Platform, tmp_path: Path) -> None:

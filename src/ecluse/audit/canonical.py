@@ -35,25 +35,31 @@ def check(value: Any, *, depth: int = 0) -> None:
     """Raise `ValidationError` unless `value` is in the audit JSON domain."""
     if depth > 4:  # noqa: PLR2004 - audit details are shallow by design
         raise ValidationError("audit value nested too deeply")
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         _check_string(value)
+    elif kind is int:
+        if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+            raise ValidationError("audit integer out of the exactly representable range")
+    elif value is None or kind is bool:
+        return
+    elif isinstance(value, Mapping):
+        _check_mapping(value, depth)
     elif isinstance(value, list | tuple):
         for item in value:
             check(item, depth=depth + 1)
-    elif isinstance(value, Mapping):
-        _check_mapping(value, depth)
-    elif isinstance(value, int) and not isinstance(value, bool):
-        if abs(value) > MAX_SAFE_INT:
-            raise ValidationError("audit integer out of the exactly representable range")
-    elif value is not None and not isinstance(value, bool):
-        raise ValidationError(f"audit values cannot hold {type(value).__name__}")
+    else:
+        raise ValidationError(f"audit values cannot hold {kind.__name__}")
 
 
 def _check_mapping(value: Mapping[Any, Any], depth: int) -> None:
     for k, v in value.items():
-        if not isinstance(k, str) or not _KEY.match(k):
+        if type(k) is not str or not _KEY.match(k):
             raise ValidationError("audit keys are lower-case ASCII identifiers")
-        check(v, depth=depth + 1)
+        if type(v) is str:  # the common case, without a recursive call
+            _check_string(v)
+        else:
+            check(v, depth=depth + 1)
 
 
 def _check_string(value: str) -> None:

@@ -1,7 +1,8 @@
 """Verification of the chain and its checkpoints, from the database or from an export.
 
 Pure over its inputs: it needs only the events in order, the checkpoints and the public keys,
-so someone who does not trust the server can run it on an export with a pinned key.
+so someone who does not trust the server can run it on an export with a pinned key. A long
+chain can be walked as contiguous segments (in parallel by the caller) and stitched here.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ecluse.audit.actions import Action
-from ecluse.audit.chain import GENESIS, CheckpointRecord, checkpoint_message, event_body
+from ecluse.audit.chain import GENESIS, CheckpointRecord, body_bytes, checkpoint_message
 from ecluse.crypto.signatures import verify as verify_signature
 from ecluse.errors import IntegrityError
 
 # (seq, ts, actor, action, refs, details, prev_hash, hash), as stored
 EventRow = tuple[int, str, str, str, str, str, str, str]
+_PURGE = Action.AUDIT_PURGE.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,20 @@ class VerifyReport:
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """What one contiguous run of events showed; plain data, so a worker can return it."""
+
+    count: int
+    first_seq: int | None
+    first_prev: str | None
+    last_seq: int | None
+    last_hash: str | None
+    purges: tuple[str, ...]  # details of the purge events met
+    broken_seq: int | None = None
+    reason: str | None = None
+
+
 class _Broken(Exception):
     def __init__(self, seq: int, reason: str) -> None:
         super().__init__(reason)
@@ -39,20 +55,77 @@ class _Broken(Exception):
         self.reason = reason
 
 
+def walk_segment(events: Iterable[EventRow], heads: Mapping[int, str]) -> Segment:
+    """Check hashes and links inside one run of events, and their signed checkpoint heads."""
+    count, expected, first, first_prev, prev = 0, 0, None, None, ""
+    purges: list[str] = []
+    sha256, body = hashlib.sha256, body_bytes
+
+    def result(broken: int | None = None, reason: str | None = None) -> Segment:
+        return Segment(
+            count=count,
+            first_seq=first,
+            first_prev=first_prev,
+            last_seq=expected - 1 if count else None,
+            last_hash=prev if count else None,
+            purges=tuple(purges),
+            broken_seq=broken,
+            reason=reason,
+        )
+
+    for seq, ts, actor, action, refs, details, prev_hash, stored in events:
+        if first is None:
+            first, first_prev, expected, prev = seq, prev_hash, seq, prev_hash
+        if seq != expected:
+            return result(expected, f"event {expected} is missing")
+        if prev_hash != prev:
+            return result(seq, f"event {seq} does not link to event {seq - 1}")
+        if sha256(body(seq, ts, actor, action, refs, details, prev_hash)).hexdigest() != stored:
+            return result(seq, f"event {seq} was altered (hash mismatch)")
+        head = heads.get(seq)
+        if head is not None and head != stored:
+            return result(seq, f"event {seq} differs from its signed checkpoint")
+        if action == _PURGE:
+            purges.append(details)
+        prev, expected, count = stored, seq + 1, count + 1
+    return result()
+
+
 def verify_chain(
     events: Iterable[EventRow], checkpoints: Sequence[CheckpointRecord], keys: Mapping[str, bytes]
 ) -> VerifyReport:
     """Check every link, every hash, every checkpoint; name the first broken sequence number."""
+    heads = {c.seq: c.head_hash for c in checkpoints}
+    return combine([walk_segment(events, heads)], checkpoints, keys)
+
+
+def combine(
+    segments: Sequence[Segment], checkpoints: Sequence[CheckpointRecord], keys: Mapping[str, bytes]
+) -> VerifyReport:
+    """Stitch segments walked in seq order into one verdict on the whole chain."""
     cps = sorted(checkpoints, key=lambda c: c.seq)
-    state = _Walk()
+    walked = [s for s in segments if s.first_seq is not None]
+    events = sum(s.count for s in walked)
+    last = walked[-1].last_seq if walked else None
+
+    def report(broken: _Broken | None = None) -> VerifyReport:
+        return VerifyReport(
+            ok=broken is None,
+            events=events,
+            first_seq=walked[0].first_seq if walked else None,
+            last_seq=last,
+            checkpoints=len(cps),
+            last_checkpoint_seq=cps[-1].seq if cps else None,
+            broken_seq=broken.seq if broken else None,
+            reason=broken.reason if broken else None,
+        )
+
     try:
         _check_signatures(cps, keys)
-        by_seq = {c.seq: c for c in cps}
-        state.walk(events, by_seq)
-        state.finish(cps, by_seq)
+        _stitch(walked, {c.seq: c.head_hash for c in cps})
     except _Broken as b:
-        return state.report(cps, broken=b)
-    return state.report(cps)
+        return report(b)
+    return report()
 
 
 def _check_signatures(cps: Sequence[CheckpointRecord], keys: Mapping[str, bytes]) -> None:
@@ -67,92 +140,57 @@ def _check_signatures(cps: Sequence[CheckpointRecord], keys: Mapping[str, bytes]
             raise _Broken(c.seq, f"checkpoint at seq {c.seq} has an invalid signature") from None
 
 
-class _Walk:
-    def __init__(self) -> None:
-        self.count = 0
-        self.first: int | None = None
-        self.last: int | None = None
-        self.anchor_named = False
-
-    def walk(self, events: Iterable[EventRow], by_seq: Mapping[int, CheckpointRecord]) -> None:
-        expected, prev = 0, ""
-        sha256 = hashlib.sha256
-        for seq, ts, actor, action, refs, details, prev_hash, stored in events:
-            if self.first is None:
-                self.first = expected = seq
-                prev = self._anchor(seq, prev_hash, by_seq)
-            if seq != expected:
-                raise _Broken(expected, f"event {expected} is missing")
-            if prev_hash != prev:
-                raise _Broken(seq, f"event {seq} does not link to event {seq - 1}")
-            body = event_body(
-                seq=seq,
-                ts=ts,
-                actor=actor,
-                action=action,
-                refs=refs,
-                details=details,
-                prev_hash=prev_hash,
-            )
-            if sha256(body).hexdigest() != stored:
-                raise _Broken(seq, f"event {seq} was altered (hash mismatch)")
-            cp = by_seq.get(seq)
-            if cp is not None and cp.head_hash != stored:
-                raise _Broken(seq, f"event {seq} differs from its signed checkpoint")
-            if action == Action.AUDIT_PURGE and self.first > 1:
-                self.anchor_named |= _names_anchor(details, self.first - 1, by_seq)
-            prev, expected = stored, seq + 1
-            self.count += 1
-            self.last = seq
-
-    def _anchor(self, seq: int, prev_hash: str, by_seq: Mapping[int, CheckpointRecord]) -> str:
-        if seq == 1:
-            return GENESIS
-        cp = by_seq.get(seq - 1)
-        if cp is None or cp.head_hash != prev_hash:
+def _stitch(walked: Sequence[Segment], heads: Mapping[int, str]) -> None:
+    end = 0
+    if walked:
+        start = _check_start(walked[0], heads)
+        prev_last, prev_hash = None, None
+        for s in walked:
+            if s.first_seq is None:  # an empty segment (filtered out by `combine`)
+                continue
+            if prev_last is not None and s.first_seq != prev_last + 1:
+                raise _Broken(prev_last + 1, f"event {prev_last + 1} is missing")
+            if prev_last is not None and s.first_prev != prev_hash:
+                raise _Broken(
+                    s.first_seq, f"event {s.first_seq} does not link to event {s.first_seq - 1}"
+                )
+            if s.broken_seq is not None:
+                raise _Broken(s.broken_seq, s.reason or "broken")
+            prev_last, prev_hash = s.last_seq, s.last_hash
+        if start > 1 and not any(
+            _names_anchor(d, start - 1, heads) for s in walked for d in s.purges
+        ):
             raise _Broken(
-                seq - 1,
-                f"events up to {seq - 1} are missing and no signed checkpoint anchors the rest",
+                start - 1, f"events up to {start - 1} were removed without an audited purge"
             )
-        return prev_hash
+        end = prev_last or 0
+    beyond = sorted(seq for seq in heads if seq > end)
+    if beyond:
+        raise _Broken(end + 1, f"events {end + 1}..{beyond[-1]} were signed but are missing")
 
-    def finish(
-        self, cps: Sequence[CheckpointRecord], by_seq: Mapping[int, CheckpointRecord]
-    ) -> None:
-        if self.first is not None and self.first > 1 and not self.anchor_named:
-            raise _Broken(
-                self.first - 1,
-                f"events up to {self.first - 1} were removed without an audited purge",
-            )
-        end = self.last or 0
-        beyond = [c.seq for c in cps if c.seq > end]
-        if beyond:
-            raise _Broken(end + 1, f"events {end + 1}..{beyond[-1]} were signed but are missing")
 
-    def report(
-        self, cps: Sequence[CheckpointRecord], broken: _Broken | None = None
-    ) -> VerifyReport:
-        return VerifyReport(
-            ok=broken is None,
-            events=self.count,
-            first_seq=self.first,
-            last_seq=self.last,
-            checkpoints=len(cps),
-            last_checkpoint_seq=cps[-1].seq if cps else None,
-            broken_seq=broken.seq if broken else None,
-            reason=broken.reason if broken else None,
+def _check_start(first: Segment, heads: Mapping[int, str]) -> int:
+    """The chain starts at genesis, or right after a signed anchor left by a purge."""
+    start = first.first_seq or 1
+    if start == 1:
+        if first.first_prev != GENESIS:
+            raise _Broken(1, "event 1 does not start the chain")
+        return start
+    if heads.get(start - 1) != first.first_prev:
+        raise _Broken(
+            start - 1,
+            f"events up to {start - 1} are missing and no signed checkpoint anchors the rest",
         )
+    return start
 
 
-def _names_anchor(details: str, through: int, by_seq: Mapping[int, CheckpointRecord]) -> bool:
+def _names_anchor(details: str, through: int, heads: Mapping[int, str]) -> bool:
     try:
         d = json.loads(details)
     except ValueError:
         return False
-    cp = by_seq.get(through)
     return (
         isinstance(d, dict)
         and d.get("through_seq") == through
-        and cp is not None
-        and d.get("anchor_hash") == cp.head_hash
+        and d.get("anchor_hash") == heads.get(through)
     )
