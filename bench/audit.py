@@ -16,12 +16,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, Text, insert
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+)
 
 from bench.common import closing_line, timed
 from ecluse.audit import Action, PendingEvent
 from ecluse.audit.records import iter_events, verify_database
 from ecluse.config import Settings
+from ecluse.db.models import AuditEvent
 from ecluse.instance import init_instance
 from ecluse.platform import Platform
 
@@ -149,7 +161,9 @@ def main() -> None:
             measure_appends(platform, "PostgreSQL", rows, single=2_000, batched=50_000)
             platform.close()
             drop_postgres(pg[0])
-        missing = args.events - 102_002 - 2  # what the appends above already wrote
+        with sqlite.db.transaction() as s:
+            written = s.execute(select(func.max(AuditEvent.seq))).scalar() or 0
+        missing = args.events - written
         if missing > 0:
             append_rate(sqlite, missing, 5_000)
         _, read_s = timed(lambda: sum(1 for _ in iter_events(sqlite.db.engine)))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ecluse.audit import canonical
@@ -29,6 +29,12 @@ from ecluse.db.models import AuditCheckpoint, AuditEvent, SigningKey
 from ecluse.errors import AuditWriteError, ValidationError
 
 ADVISORY_LOCK_KEY = 0x45434C55534531  # "ECLUSE1"
+# Statements built once (immutable): an append runs them on every transaction.
+_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_LAST_CHECKPOINT = (
+    select(AuditCheckpoint.seq, AuditCheckpoint.ts).order_by(AuditCheckpoint.seq.desc()).limit(1)
+)
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 MAX_ACTOR = 200
 
 
@@ -124,13 +130,11 @@ class AuditLog:
     def checkpoint(self, session: Session) -> CheckpointRecord | None:
         """Sign the current head now (no-op on an empty log or an already signed head)."""
         self.lock(session)
-        row = session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        ).first()
+        row = session.execute(_HEAD).first()
         if row is None:
             return None
-        last = session.execute(select(func.max(AuditCheckpoint.seq))).scalar()
-        if last == row.seq:
+        last = session.execute(_LAST_CHECKPOINT).first()
+        if last is not None and last.seq == row.seq:
             return None
         return self.sign_checkpoint(session, seq=row.seq, head_hash=row.hash)
 
@@ -153,15 +157,13 @@ class AuditLog:
     def lock(self, session: Session) -> None:
         """Serialise chain writers until the transaction ends."""
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            session.execute(_LOCK, {"k": ADVISORY_LOCK_KEY})
 
     def _head(self, session: Session) -> tuple[int, str]:
-        row = session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        ).first()
+        row = session.execute(_HEAD).first()
         if row is not None:
             return int(row.seq), str(row.hash)
-        if session.execute(select(func.count()).select_from(AuditCheckpoint)).scalar():
+        if session.execute(_LAST_CHECKPOINT).first() is not None:
             raise AuditWriteError(
                 "audit chain head is missing although checkpoints exist: the log was "
                 "tampered with; refusing to write (run `ecluse audit verify`)"
@@ -169,11 +171,7 @@ class AuditLog:
         return 0, GENESIS
 
     def _maybe_checkpoint(self, session: Session, head: EventRecord) -> None:
-        last = session.execute(
-            select(AuditCheckpoint.seq, AuditCheckpoint.ts)
-            .order_by(AuditCheckpoint.seq.desc())
-            .limit(1)
-        ).first()
+        last = session.execute(_LAST_CHECKPOINT).first()
         due = (
             last is None
             or head.seq - int(last.seq) >= self._every
