@@ -123,7 +123,7 @@ class AuditLog:
             )
             prev = h
         # Core insert: the chain needs none of the ORM's unit-of-work bookkeeping.
-        session.connection().execute(insert(AuditEvent.__table__), [_row(r) for r in records])
+        session.connection().execute(insert(AuditEvent), [_row(r) for r in records])
         self._maybe_checkpoint(session, records[-1])
         return records
 
