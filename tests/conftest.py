@@ -1,7 +1,7 @@
 """Shared fixtures: every database test runs on SQLite and on PostgreSQL.
 
 PostgreSQL: the server at 127.0.0.1:5432 when it answers (a throwaway database per worker and
-run), else a throwaway cluster started with pytest-postgresql when `pg_ctl` exists, else the
+run), else a throwaway cluster of our own when `pg_ctl` exists (tests/pg_cluster.py), else the
 PostgreSQL runs are skipped with the reason — and fail instead when ECLUSE_REQUIRE_POSTGRES=1
 (as in CI).
 """
@@ -17,7 +17,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from pytest_postgresql import factories
 from sqlalchemy import create_engine, text
 
 from ecluse.config import Settings
@@ -25,8 +24,7 @@ from ecluse.db import migrate
 from ecluse.db.models import Base
 from ecluse.instance import init_instance
 from ecluse.platform import Platform
-
-postgresql_proc = factories.postgresql_proc(port=None)
+from tests import pg_cluster
 
 SOFTHSM_MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 LOCAL_PG = os.environ.get(
@@ -49,14 +47,17 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_dsn(request: pytest.FixtureRequest) -> str:
+def pg_admin_dsn() -> Iterator[str]:
     """A libpq DSN of a server where we may create databases."""
     if _local_pg_answers():
-        return LOCAL_PG
-    if shutil.which("pg_ctl") is None:
-        _unavailable("nothing answers on 127.0.0.1:5432 and pg_ctl is not installed")
-    proc = request.getfixturevalue("postgresql_proc")
-    return f"host={proc.host} port={proc.port} user={proc.user} dbname=postgres"
+        yield LOCAL_PG
+        return
+    reason = pg_cluster.unavailable_reason()
+    if reason is not None:
+        _unavailable(reason)
+    dsn, stop = pg_cluster.start()
+    yield dsn
+    stop()
 
 
 @pytest.fixture(scope="session")

@@ -15,14 +15,12 @@ from ecluse.audit import Action
 from ecluse.audit.records import verify_database
 from ecluse.config import Settings
 from ecluse.crypto._primitives import random_bytes
-from ecluse.crypto.interfaces import KeyManager
-from ecluse.crypto.local import LocalKeyManager
 from ecluse.db import migrate
 from ecluse.db.models import AuditEvent
-from ecluse.errors import ConfigurationError, KeyManagerError
+from ecluse.errors import ConfigurationError
 from ecluse.home import create_home
 from ecluse.identity.accounts import OrgKind, Role, create_account, create_organisation
-from ecluse.platform import Platform, open_database
+from ecluse.platform import Platform, open_database, open_key_manager
 
 INIT_ACTOR = "system:init"
 
@@ -33,25 +31,6 @@ class InitResult:
     enrolment_code: str
     signing_key_id: str
     key_manager: str
-
-
-def _create_keys(settings: Settings) -> KeyManager:
-    if settings.key_manager == "local":
-        secret = settings.key_passphrase
-        return LocalKeyManager.create(
-            path=settings.key_file, passphrase=secret.get_secret_value() if secret else None
-        )
-    from ecluse.crypto.pkcs11 import Pkcs11KeyManager  # noqa: PLC0415 - loads a C module
-
-    if settings.pkcs11_pin is None:
-        raise KeyManagerError("set ECLUSE_PKCS11_PIN to log in to the PKCS#11 token")
-    km = Pkcs11KeyManager(
-        module=settings.pkcs11_module,
-        token_label=settings.pkcs11_token_label,
-        pin=settings.pkcs11_pin.get_secret_value(),
-    )
-    km.provision()
-    return km
 
 
 def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> InitResult:
@@ -68,7 +47,7 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
         with db.transaction() as s:
             if s.execute(select(func.count()).select_from(AuditEvent)).scalar():
                 raise ConfigurationError("the database already holds an Écluse instance")
-        keys = _create_keys(settings)
+        keys = open_key_manager(settings, create=True)
         platform = Platform.assemble(settings=settings, db=db, keys=keys)
         with db.transaction() as s:
             org = create_organisation(s, name="Écluse platform", kind=OrgKind.PLATFORM)

@@ -20,21 +20,26 @@ from ecluse.home import check_home
 from ecluse.store.local import LocalBlobStore
 
 
-def open_key_manager(settings: Settings) -> KeyManager:
+def open_key_manager(settings: Settings, *, create: bool = False) -> KeyManager:
+    """The configured key manager; with `create`, provision its keys on a new instance."""
     if settings.key_manager == "local":
         secret = settings.key_passphrase
-        return LocalKeyManager.open(
-            path=settings.key_file, passphrase=secret.get_secret_value() if secret else None
-        )
+        passphrase = secret.get_secret_value() if secret else None
+        if create:
+            return LocalKeyManager.create(path=settings.key_file, passphrase=passphrase)
+        return LocalKeyManager.open(path=settings.key_file, passphrase=passphrase)
     from ecluse.crypto.pkcs11 import Pkcs11KeyManager  # noqa: PLC0415 - loads a C module
 
     if settings.pkcs11_pin is None:
         raise KeyManagerError("set ECLUSE_PKCS11_PIN to log in to the PKCS#11 token")
-    return Pkcs11KeyManager(
+    km = Pkcs11KeyManager(
         module=settings.pkcs11_module,
         token_label=settings.pkcs11_token_label,
         pin=settings.pkcs11_pin.get_secret_value(),
     )
+    if create:
+        km.provision()
+    return km
 
 
 def open_database(settings: Settings) -> Database:

@@ -55,20 +55,21 @@ def body_bytes(  # noqa: PLR0917 - positional: the verification loop calls it a 
     ).encode()
 
 
-def event_hash(
+def seal_event(
     *, seq: int, ts: str, actor: str, action: str, refs: str, details: str, prev_hash: str
-) -> str:
-    return hashlib.sha256(
-        event_body(
-            seq=seq,
-            ts=ts,
-            actor=actor,
-            action=action,
-            refs=refs,
-            details=details,
-            prev_hash=prev_hash,
-        )
-    ).hexdigest()
+) -> EventRecord:
+    """The next link: the event with its hash over the canonical body."""
+    digest = hashlib.sha256(body_bytes(seq, ts, actor, action, refs, details, prev_hash))
+    return EventRecord(
+        seq=seq,
+        ts=ts,
+        actor=actor,
+        action=action,
+        refs=refs,
+        details=details,
+        prev_hash=prev_hash,
+        hash=digest.hexdigest(),
+    )
 
 
 def checkpoint_message(*, seq: int, head_hash: str, ts: str, kid: str) -> bytes:

@@ -22,7 +22,7 @@ from ecluse.audit.chain import (
     CheckpointRecord,
     EventRecord,
     checkpoint_message,
-    event_hash,
+    seal_event,
 )
 from ecluse.crypto.interfaces import Signer
 from ecluse.db.models import AuditCheckpoint, AuditEvent, SigningKey
@@ -100,7 +100,7 @@ class AuditLog:
         records = []
         for actor, action, refs, details in prepared:
             seq += 1
-            h = event_hash(
+            record = seal_event(
                 seq=seq,
                 ts=now,
                 actor=actor,
@@ -109,19 +109,8 @@ class AuditLog:
                 details=details,
                 prev_hash=prev,
             )
-            records.append(
-                EventRecord(
-                    seq=seq,
-                    ts=now,
-                    actor=actor,
-                    action=action,
-                    refs=refs,
-                    details=details,
-                    prev_hash=prev,
-                    hash=h,
-                )
-            )
-            prev = h
+            records.append(record)
+            prev = record.hash
         # Core insert: the chain needs none of the ORM's unit-of-work bookkeeping.
         session.connection().execute(insert(AuditEvent), [_row(r) for r in records])
         self._maybe_checkpoint(session, records[-1])
