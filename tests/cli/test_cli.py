@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
+from ecluse.cli import app
 from tests.conftest import SOFTHSM_MODULE
 
 ADMIN = ["--admin-email", "ada.admin@lab.example.fr", "--admin-name", "Ada Admin"]
@@ -84,13 +86,38 @@ def test_verify_names_the_broken_event(env: dict[str, str]) -> None:
     assert result.returncode == 5 and "BROKEN at seq 3" in result.stdout
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        [],
+        ["init"],
+        ["selfcheck"],
+        ["status"],
+        ["keys"],
+        ["keys", "rotate"],
+        ["keys", "list"],
+        ["audit"],
+        ["audit", "verify"],
+        ["audit", "export"],
+        ["audit", "purge"],
+        ["audit", "checkpoint"],
+        ["db"],
+        ["db", "upgrade"],
+        ["db", "revision"],
+    ],
+)
+def test_every_command_has_help(cmd: list[str]) -> None:
+    result = CliRunner().invoke(app, [*cmd, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output, cmd
+
+
 class TestRefusals:
     def test_loose_home_permissions(self, env: dict[str, str]) -> None:
         assert ecluse("init", *ADMIN, env=env).returncode == 0
         Path(env["ECLUSE_HOME"]).chmod(0o755)
         assert_refused(ecluse("status", env=env), "loose permissions (0755)")
 
+    @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # fails before any database
     def test_missing_home(self, env: dict[str, str]) -> None:
         assert_refused(ecluse("status", env=env), "run `ecluse init` first")
 
@@ -113,6 +140,7 @@ class TestRefusals:
         assert_refused(ecluse("status", env=wrong), "wrong passphrase")
         assert ecluse("selfcheck", env=protected).returncode == 0
 
+    @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # its own database URL
     def test_database_unreachable(self, env: dict[str, str]) -> None:
         bad = {
             **env,
@@ -123,30 +151,10 @@ class TestRefusals:
         assert "s3cret-pw" not in result.stderr + result.stdout
         assert not Path(env["ECLUSE_HOME"]).exists()  # nothing half-written
 
+    @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # fails before any database
     def test_invalid_setting(self, env: dict[str, str]) -> None:
         result = ecluse("status", env={**env, "ECLUSE_KEY_MANAGER": "vault"})
         assert_refused(result, "key_manager")
-
-    def test_every_command_has_help(self, env: dict[str, str]) -> None:
-        for cmd in (
-            [],
-            ["init"],
-            ["selfcheck"],
-            ["status"],
-            ["keys"],
-            ["keys", "rotate"],
-            ["keys", "list"],
-            ["audit"],
-            ["audit", "verify"],
-            ["audit", "export"],
-            ["audit", "purge"],
-            ["audit", "checkpoint"],
-            ["db"],
-            ["db", "upgrade"],
-            ["db", "revision"],
-        ):
-            result = ecluse(*cmd, "--help", env=env)
-            assert result.returncode == 0 and "Usage" in result.stdout, cmd
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

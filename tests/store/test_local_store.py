@@ -8,14 +8,20 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ecluse.audit import Action
 from ecluse.crypto.envelope import object_aad
 from ecluse.crypto.interfaces import WrappedKey
 from ecluse.crypto.streaming import AesGcmHkdfStreaming
-from ecluse.db.models import Blob
-from ecluse.errors import IntegrityError, KeyManagerError, StorageError, ValidationError
+from ecluse.db.models import AuditEvent, Blob
+from ecluse.errors import (
+    AuditWriteError,
+    IntegrityError,
+    KeyManagerError,
+    StorageError,
+    ValidationError,
+)
 from ecluse.platform import Platform
 from ecluse.store.rotation import rotate
 
@@ -73,16 +79,18 @@ def test_streaming_writer_accepts_pieces(platform: Platform) -> None:
     assert read(platform, blob_id) == data
 
 
-def test_failed_transaction_leaves_nothing(platform: Platform) -> None:
-    """Fail closed: the audit event is refused, so the blob (row and file) never existed."""
-    with pytest.raises(ValidationError), platform.db.transaction() as s:
+@pytest.mark.parametrize("cause", ["patient datum in details", "audit chain emptied"])
+def test_failed_audit_write_leaves_nothing(platform: Platform, cause: str) -> None:
+    """Fail closed: the event cannot be written, so the blob (row and file) never existed."""
+    patient = cause.startswith("patient")
+    details = {"note": "1 84 12 76 451 089 46"} if patient else {}
+    expected: type[Exception] = ValidationError if patient else AuditWriteError
+    if cause == "audit chain emptied":
+        with platform.db.transaction() as s:
+            s.execute(delete(AuditEvent))
+    with pytest.raises(expected), platform.db.transaction() as s:
         info = platform.store.put(s, io.BytesIO(sample(1 << 20)), kind="quarantine")
-        platform.audit.append(
-            s,
-            actor="test:operator",
-            action=Action.BLOB_PUT,
-            details={"note": "1 84 12 76 451 089 46"},
-        )  # refused: NIR-like
+        platform.audit.append(s, actor="test:operator", action=Action.BLOB_PUT, details=details)
     with platform.db.transaction() as s:
         assert s.get(Blob, info.id) is None
     assert files_under(platform.settings.store_dir) == []

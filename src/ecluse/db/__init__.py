@@ -7,16 +7,17 @@ SQLAlchemy with bound parameters.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from ecluse.db.session import Database, make_engine, on_rollback, safe_url
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Alembic is imported where it is used: every CLI command would otherwise pay for it.
 
 __all__ = [
     "Database",
@@ -30,6 +31,8 @@ __all__ = [
 
 
 def _config() -> Config:
+    from alembic.config import Config  # noqa: PLC0415 - see above
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
@@ -37,6 +40,8 @@ def _config() -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the latest revision."""
+    from alembic import command  # noqa: PLC0415 - see above
+
     cfg = _config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -44,9 +49,13 @@ def migrate(engine: Engine) -> None:
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - see above
+
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 - see above
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
