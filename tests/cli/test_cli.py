@@ -188,3 +188,15 @@ class TestHsm:
             ecluse("status", env={**hsm_env, "ECLUSE_PKCS11_TOKEN_LABEL": "gone"}),
             "token 'gone' not found",
         )
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_verify_against_a_pinned_public_key(env: dict[str, str]) -> None:
+    assert ecluse("init", *ADMIN, env=env).returncode == 0
+    listing = ecluse("keys", "list", env=env)
+    public = listing.stdout.strip().splitlines()[-1]
+    assert len(bytes.fromhex(public)) == 32
+    assert ecluse("audit", "verify", "--public-key", public, env=env).returncode == 0
+    other = ecluse("audit", "verify", "--public-key", "ab" * 32, env=env)
+    assert other.returncode == 5 and "unknown key" in other.stdout
+    assert_refused(ecluse("audit", "verify", "--public-key", "abcd", env=env), "64 digits")

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from ecluse.cli import audit_cmd, db_cmd, keys_cmd
-from ecluse.cli.common import err, local_actor, open_platform, print_status, settings_from
+from ecluse.cli.common import (
+    ConfigOpt,
+    err,
+    local_actor,
+    open_platform,
+    print_status,
+    settings_from,
+)
 from ecluse.errors import EcluseError
 from ecluse.instance import init_instance, selfcheck
 
@@ -26,8 +32,6 @@ app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(db_cmd.app, name="db")
 out = Console()
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file.")]
 
 
 @app.command()

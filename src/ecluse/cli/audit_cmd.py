@@ -17,23 +17,23 @@ from ecluse.audit.export import export as export_trail
 from ecluse.audit.export import verify_export
 from ecluse.audit.records import verify_database
 from ecluse.audit.retention import purge as purge_trail
-from ecluse.cli.common import local_actor, open_platform
+from ecluse.cli.common import ConfigOpt, local_actor, open_platform
+from ecluse.crypto.interfaces import key_id
 from ecluse.errors import ValidationError
 
 app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 out = Console()
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file.")]
 
 
 def _pinned(public_key: str | None) -> dict[str, bytes] | None:
     if public_key is None:
         return None
-    from ecluse.crypto.interfaces import key_id  # noqa: PLC0415
-
     try:
         raw = bytes.fromhex(public_key)
-    except ValueError as e:
-        raise ValidationError("--public-key takes the 32-byte Ed25519 key in hex") from e
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:  # noqa: PLR2004 - an Ed25519 public key
+        raise ValidationError("--public-key takes the 32-byte Ed25519 key in hex (64 digits)")
     return {key_id(raw): raw}
 
 

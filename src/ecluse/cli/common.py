@@ -6,7 +6,9 @@ import contextlib
 import getpass
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
@@ -17,6 +19,7 @@ from ecluse.db.models import AuditCheckpoint, AuditEvent, Blob
 from ecluse.platform import Platform
 
 err = Console(stderr=True)
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file.")]
 
 
 def local_actor() -> str:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 from rich.console import Console
 
-from ecluse.cli.common import settings_from
+from ecluse.cli.common import ConfigOpt, settings_from
 from ecluse.db import current_revision, head_revision, migrate
 from ecluse.home import check_home
 from ecluse.platform import open_database
 
 app = typer.Typer(help="Database schema: show, upgrade.", no_args_is_help=True)
 out = Console()
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file.")]
 
 
 @app.command()

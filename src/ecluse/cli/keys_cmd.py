@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecluse.cli.common import local_actor, open_platform
+from ecluse.cli.common import ConfigOpt, local_actor, open_platform
 from ecluse.store.rotation import rotate
 
 app = typer.Typer(help="Key-encryption keys: list versions, rotate.", no_args_is_help=True)
 out = Console()
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file.")]
 
 
 @app.command("list")
@@ -25,7 +21,12 @@ def list_keys(config: ConfigOpt = None) -> None:
         for v in platform.keys.versions():
             table.add_row(str(v.version), v.state.value, f"{v.created_at:%Y-%m-%d %H:%M}")
         out.print(table)
-        out.print(f"signing key: {platform.keys.signer().key_id} ({platform.keys.name})")
+        signer = platform.keys.signer()
+        out.print(
+            f"signing key {signer.key_id} ({platform.keys.name}), Ed25519 public key "
+            "to pin with `ecluse audit verify --public-key`:"
+        )
+        out.print(signer.public_key.hex(), soft_wrap=True)
 
 
 @app.command("rotate")

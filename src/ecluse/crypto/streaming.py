@@ -141,13 +141,15 @@ class AesGcmHkdfStreaming:
                 return
         yield from self._stream_segments(src, aad)
 
-    def _view_segments(self, view: memoryview, aad: bytes) -> Iterator[memoryview]:
-        """Zero-copy path: the ciphertext is all addressable (a mapped file, a buffer)."""
-        header = bytes(view[:HEADER_SIZE])
+    def _open_header(self, header: bytes, aad: bytes) -> tuple[Gcm, bytes]:
+        """The segment cipher and nonce prefix from a stream's header."""
         if len(header) != HEADER_SIZE or header[0] != HEADER_SIZE:
             raise IntegrityError("ciphertext header missing or malformed")
-        gcm = self._derive(header[1 : 1 + AES256_KEY_SIZE], aad)
-        prefix = header[1 + AES256_KEY_SIZE :]
+        return self._derive(header[1 : 1 + AES256_KEY_SIZE], aad), header[1 + AES256_KEY_SIZE :]
+
+    def _view_segments(self, view: memoryview, aad: bytes) -> Iterator[memoryview]:
+        """Zero-copy path: the whole ciphertext is addressable (a mapped file)."""
+        gcm, prefix = self._open_header(bytes(view[:HEADER_SIZE]), aad)
         out = bytearray(self.plaintext_size)
         pos, cap, index, total = HEADER_SIZE, self.segment_size - HEADER_SIZE, 0, len(view)
         while True:
@@ -160,11 +162,7 @@ class AesGcmHkdfStreaming:
             pos, cap, index = end, self.segment_size, index + 1
 
     def _stream_segments(self, src: BinaryIO, aad: bytes) -> Iterator[memoryview]:
-        header = src.read(HEADER_SIZE)
-        if len(header) != HEADER_SIZE or header[0] != HEADER_SIZE:
-            raise IntegrityError("ciphertext header missing or malformed")
-        gcm = self._derive(header[1 : 1 + AES256_KEY_SIZE], aad)
-        prefix = header[1 + AES256_KEY_SIZE :]
+        gcm, prefix = self._open_header(src.read(HEADER_SIZE), aad)
         cur = memoryview(bytearray(self.segment_size))
         nxt = memoryview(bytearray(self.segment_size))
         out = bytearray(self.plaintext_size)

@@ -78,9 +78,13 @@ class LocalWriter:
         self._kind, self._expires_at = kind, expires_at
         self.id = str(uuid.uuid4())
         self._final = store.path_of(self.id)
-        self._final.parent.mkdir(mode=0o700, exist_ok=True)
         self._tmp = self._final.with_name(f".{self.id}.tmp")
-        self._out = _HashingFile(os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        try:
+            self._final.parent.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as e:
+            raise StorageError(f"cannot create an object in the store at {store.root}") from e
+        self._out = _HashingFile(fd)
         self._wrapped: WrappedKey
         self._enc: StreamEncryptor
         try:
