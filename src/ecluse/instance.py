@@ -77,6 +77,8 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
             key_manager=keys.name,
         )
     except BaseException:
+        if keys is not None:
+            keys.discard()
         _undo(settings, created)
         raise
     finally:
@@ -87,8 +89,6 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
 
 
 def _undo(settings: Settings, created: Sequence[Path]) -> None:
-    if settings.key_manager == "local":
-        settings.key_file.unlink(missing_ok=True)
     if settings.home in created:
         shutil.rmtree(settings.home, ignore_errors=True)
     elif (settings.db_dir / "ecluse.sqlite3").exists() and settings.database_url is None:

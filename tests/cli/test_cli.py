@@ -181,6 +181,11 @@ class TestHsm:
         assert rotate.returncode == 0 and "active version 2" in rotate.stdout
         assert ecluse("audit", "verify", env=hsm_env).returncode == 0
 
+    def test_failed_init_discards_the_token_keys(self, hsm_env: dict[str, str]) -> None:
+        bad = ["--admin-email", "not-an-address", "--admin-name", "Ada Admin"]
+        assert_refused(ecluse("init", *bad, env=hsm_env), "professional e-mail")
+        assert ecluse("init", *ADMIN, env=hsm_env).returncode == 0  # token reusable
+
     def test_wrong_pin_and_missing_token(self, hsm_env: dict[str, str]) -> None:
         assert ecluse("init", *ADMIN, env=hsm_env).returncode == 0
         assert_refused(ecluse("status", env={**hsm_env, "ECLUSE_PKCS11_PIN": "0000"}), "wrong PIN")
@@ -200,3 +205,10 @@ def test_verify_against_a_pinned_public_key(env: dict[str, str]) -> None:
     other = ecluse("audit", "verify", "--public-key", "ab" * 32, env=env)
     assert other.returncode == 5 and "unknown key" in other.stdout
     assert_refused(ecluse("audit", "verify", "--public-key", "abcd", env=env), "64 digits")
+
+
+def test_failed_init_leaves_nothing(env: dict[str, str]) -> None:
+    bad = ["--admin-email", "not-an-address", "--admin-name", "Ada Admin"]
+    assert_refused(ecluse("init", *bad, env=env), "professional e-mail")
+    assert not Path(env["ECLUSE_HOME"]).exists()
+    assert ecluse("init", *ADMIN, env=env).returncode == 0

@@ -186,6 +186,11 @@ class LocalKeyManager:
         self._reload()
         return _SeedSigner(seed=_unb64(self._payload["signing"]["seed"]))
 
+    def discard(self) -> None:
+        self.close()
+        self._path.unlink(missing_ok=True)
+        self._path.with_suffix(".lock").unlink(missing_ok=True)
+
     def close(self) -> None:
         self._payload = {}
         self._stamp = None

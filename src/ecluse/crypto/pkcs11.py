@@ -228,6 +228,15 @@ class Pkcs11KeyManager:
             raise KeyManagerError("PKCS#11 token holds no Écluse signing key")
         return bytes(self._call("signing", lambda: priv.sign(message, mechanism=Mechanism.EDDSA)))
 
+    def discard(self) -> None:
+        for obj in [
+            *self._keks().values(),
+            self._find(ObjectClass.PRIVATE_KEY, _SIGNING_LABEL),
+            self._find(ObjectClass.PUBLIC_KEY, _SIGNING_LABEL),
+        ]:
+            if obj is not None:
+                self._call("key destruction", obj.destroy)
+
     def close(self) -> None:
         with self._lock, contextlib.suppress(PKCS11Error):
             self._session.close()
