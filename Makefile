@@ -46,6 +46,7 @@ format: $(STAMP)
 bench: dev
 	$(PY) -m bench.crypto
 	$(PY) -m bench.audit
+	$(PY) -m bench.synth
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,7 +21,7 @@ from ecluse.cli.common import (
     print_status,
     settings_from,
 )
-from ecluse.errors import EcluseError
+from ecluse.errors import EcluseError, ValidationError
 from ecluse.instance import init_instance, selfcheck
 
 app = typer.Typer(
@@ -63,6 +64,36 @@ def selfcheck_cmd(config: ConfigOpt = None) -> None:
     out.print(f"audit: {r.audit_events} events, chain {'verified' if r.audit_ok else 'BROKEN'}")
     if not (r.shredded and r.audit_ok):
         raise typer.Exit(5)
+
+
+@app.command()
+def synth(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="CSV file to write, - for stdout.")
+    ],
+    patients: Annotated[int, typer.Option(min=1, help="Number of patients.")] = 500_000,
+    labs: Annotated[int, typer.Option(min=1, help="Number of laboratories.")] = 28,
+    seed: Annotated[int, typer.Option(help="Same seed, same file.")] = 1,
+    encoding: Annotated[str, typer.Option(help="utf-8 or latin-1.")] = "utf-8",
+) -> None:
+    """Write a synthetic export shaped like the leaked file (invented people, real shape)."""
+    from ecluse.synth import synthesise, write_export  # noqa: PLC0415 - heavy, only here
+
+    if encoding not in {"utf-8", "latin-1"}:
+        raise ValidationError("--encoding is utf-8 or latin-1")
+    frame = synthesise(patients=patients, labs=labs, seed=seed)
+    if str(output) == "-":
+        write_export(frame, sys.stdout.buffer, encoding=encoding)
+        return
+    try:
+        f = output.open("xb")  # never overwrite: a wrong -o must not destroy a file
+    except FileExistsError as e:
+        raise ValidationError(f"{output} exists; refusing to overwrite it") from e
+    with f:
+        write_export(frame, f, encoding=encoding)
+    Console(stderr=True).print(
+        f"{patients} synthetic patients from {labs} laboratories written to {output} ({encoding})"
+    )
 
 
 @app.command()
