@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,35 +10,8 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from ecluse.cli import app
+from tests.cli.helpers import ADMIN, assert_refused, ecluse
 from tests.conftest import SOFTHSM_MODULE
-
-ADMIN = ["--admin-email", "ada.admin@lab.example.fr", "--admin-name", "Ada Admin"]
-
-
-def ecluse(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ecluse", *args],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-
-
-@pytest.fixture
-def env(tmp_path: Path, db_url: str | None) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ECLUSE_")}
-    base.update({"ECLUSE_HOME": str(tmp_path / "home"), "COLUMNS": "200"})
-    if db_url:
-        base["ECLUSE_DATABASE_URL"] = db_url
-    return base
-
-
-def assert_refused(result: subprocess.CompletedProcess[str], message: str) -> None:
-    assert result.returncode != 0
-    assert message in " ".join(result.stderr.split()), result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_lifecycle(env: dict[str, str], tmp_path: Path) -> None:

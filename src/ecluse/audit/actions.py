@@ -7,7 +7,14 @@ from enum import StrEnum
 
 class Action(StrEnum):
     INSTANCE_INIT = "cli:instance:init"
+    ORG_CREATE = "identity:organisation:create"
     ACCOUNT_CREATE = "identity:account:create"
+    ACCOUNT_ENROL = "identity:account:enrol"
+    ENROL_REFUSED = "identity:account:enrol-refused"
+    # action tags, not passwords (bandit's B105 guesses from the word "token")
+    TOKEN_ISSUE = "identity:token:issue"  # nosec B105
+    TOKEN_REVOKE = "identity:token:revoke"  # nosec B105
+    AUTH_REFUSED = "identity:token:refused"
     SIGNING_KEY_REGISTER = "crypto:signing-key:register"
     KEK_ROTATE = "crypto:kek:rotate"
     KEK_DESTROY = "crypto:kek:destroy"

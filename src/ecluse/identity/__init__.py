@@ -1,9 +1,23 @@
-"""Organisations and named accounts, their roles, and one-time enrolment codes.
+"""Organisations and named accounts, their roles and permissions, one-time enrolment codes,
+and scoped, expiring API tokens (stored as hashes). Every account is one named person.
 
-Every account is one named person. This package grows the password policy, TOTP, lockout,
-API tokens and SSH keys; for now it creates the platform organisation and the first admin.
+Next (issue 4): password policy, TOTP, throttling and lockout, SSH keys.
 """
 
-from ecluse.identity.accounts import Role, create_account, create_organisation
+from ecluse.identity.accounts import OrgKind, Role, create_account, create_organisation, enrol
+from ecluse.identity.permissions import Permission, require
+from ecluse.identity.tokens import Principal, authenticate, issue, revoke
 
-__all__ = ["Role", "create_account", "create_organisation"]
+__all__ = [
+    "OrgKind",
+    "Permission",
+    "Principal",
+    "Role",
+    "authenticate",
+    "create_account",
+    "create_organisation",
+    "enrol",
+    "issue",
+    "require",
+    "revoke",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 import uuid
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecluse.db.models import Account, AccountRole, Organisation
-from ecluse.errors import ValidationError
+from ecluse.errors import AuthenticationError, ValidationError
 
 ENROLMENT_TTL = timedelta(days=7)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,24}$")
@@ -93,3 +94,33 @@ def create_account(
     session.add_all(AccountRole(account_id=account.id, role=r.value) for r in sorted(roles))
     session.flush()
     return NewAccount(id=account.id, email=email, enrolment_code=code)
+
+
+ENROL_REFUSED = "enrolment refused: unknown e-mail, or a wrong, used or expired code"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; every time Écluse stores is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def enrol(session: Session, *, email: str, code: str, now: datetime | None = None) -> str:
+    """Activate a pending account with its one-time code; the code is then destroyed."""
+    now = now or datetime.now(UTC)
+    account = session.execute(
+        select(Account).where(Account.email == email.strip().lower())
+    ).scalar_one_or_none()
+    stored = (account.enrolment_code_hash if account is not None else None) or "0" * 64
+    matches = hmac.compare_digest(hash_code(code), stored)  # same work for unknown e-mails
+    if (
+        account is None
+        or not matches
+        or account.state != "pending"
+        or account.enrolment_expires_at is None
+        or as_utc(account.enrolment_expires_at) <= now
+    ):
+        raise AuthenticationError(ENROL_REFUSED)
+    account.state, account.enrolled_at = "active", now
+    account.enrolment_code_hash = account.enrolment_expires_at = None
+    session.flush()
+    return account.id

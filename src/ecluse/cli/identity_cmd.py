@@ -1,0 +1,278 @@
+"""Identity commands: enrol, whoami, organisations, accounts, API tokens.
+
+Authentication is by API token: `ECLUSE_TOKEN`, or typed at a hidden prompt. Every refusal is
+audited; the token's secret never is.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from ecluse.audit import Action
+from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
+from ecluse.errors import AuthenticationError
+from ecluse.identity import (
+    OrgKind,
+    Permission,
+    Principal,
+    Role,
+    authenticate,
+    create_account,
+    create_organisation,
+    enrol,
+    issue,
+    require,
+    revoke,
+)
+from ecluse.identity.tokens import token_id_of
+from ecluse.platform import Platform
+
+out = Console()
+orgs = typer.Typer(help="Organisations (controller, processor, recipient).", no_args_is_help=True)
+accounts = typer.Typer(help="Named accounts and their roles.", no_args_is_help=True)
+tokens = typer.Typer(help="Your API tokens.", no_args_is_help=True)
+UNAUTHENTICATED = "unauthenticated:cli"
+
+
+def _token() -> str:
+    token = os.environ.get("ECLUSE_TOKEN")
+    if token:
+        return token
+    if sys.stdin.isatty():
+        return getpass.getpass("API token: ")
+    raise AuthenticationError("no API token: set ECLUSE_TOKEN, or run interactively")
+
+
+def login(platform: Platform, needed: Permission) -> Principal:
+    """Authenticate the caller and check one permission; audit any refusal."""
+    token = _token()
+    try:
+        with platform.db.transaction() as s:
+            principal = authenticate(s, token)
+    except AuthenticationError:
+        with platform.db.transaction() as s:
+            platform.audit.append(
+                s,
+                actor=UNAUTHENTICATED,
+                action=Action.AUTH_REFUSED,
+                refs={"token": token_id_of(token) or "malformed"},
+            )
+        raise
+    require(principal.permissions, needed)
+    return principal
+
+
+def enrol_cmd(
+    email: Annotated[str, typer.Option(help="Your professional e-mail.")],
+    code: Annotated[
+        str | None, typer.Option(help="One-time enrolment code (else prompted).")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Validity of your first API token.")] = 30,
+    config: ConfigOpt = None,
+) -> None:
+    """Activate your account with its one-time code and receive your first API token."""
+    secret = code or getpass.getpass("Enrolment code: ")
+    with open_platform(config) as platform:
+        try:
+            with platform.db.transaction() as s:
+                account_id = enrol(s, email=email, code=secret)
+                issued = issue(s, account_id=account_id, name="first token", days=days)
+                actor = f"account:{email.strip().lower()}"
+                platform.audit.append(
+                    s, actor=actor, action=Action.ACCOUNT_ENROL, refs={"account": account_id}
+                )
+                platform.audit.append(
+                    s,
+                    actor=actor,
+                    action=Action.TOKEN_ISSUE,
+                    refs={"token": issued.id},
+                    details={"days": days},
+                )
+        except AuthenticationError:
+            with platform.db.transaction() as s:
+                platform.audit.append(
+                    s,
+                    actor=UNAUTHENTICATED,
+                    action=Action.ENROL_REFUSED,
+                    details={"email": email.strip().lower()[:254]},
+                )
+            raise
+    out.print(f"Enrolled. Your API token (shown once, valid until {issued.expires_at:%Y-%m-%d}):")
+    out.print(issued.token, soft_wrap=True)
+
+
+def whoami(config: ConfigOpt = None) -> None:
+    """Who the API token in use belongs to, and what it permits."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+    out.print(
+        f"{p.email} ({', '.join(sorted(p.roles))}) of {p.organisation_kind} organisation "
+        f"{p.organisation_id}, token {p.token_id}",
+        markup=False,
+    )
+    out.print("permissions: " + ", ".join(sorted(p.permissions)))
+
+
+@orgs.command("create")
+def orgs_create(
+    name: Annotated[str, typer.Option(help="Legal name.")],
+    kind: Annotated[OrgKind, typer.Option(help="controller, processor or recipient.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Create an organisation (admin)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.ORG_MANAGE)
+        with platform.db.transaction() as s:
+            org_id = create_organisation(s, name=name, kind=kind)
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.ORG_CREATE,
+                refs={"organisation": org_id},
+                details={"kind": kind.value},
+            )
+    out.print(org_id)
+
+
+@orgs.command("list")
+def orgs_list(config: ConfigOpt = None) -> None:
+    """List organisations."""
+    with open_platform(config) as platform:
+        login(platform, Permission.DIRECTORY_READ)
+        with platform.db.transaction() as s:
+            rows = s.execute(select(Organisation).order_by(Organisation.name)).scalars().all()
+    table = Table("id", "kind", "name")
+    for o in rows:
+        table.add_row(o.id, o.kind, o.name)
+    out.print(table)
+
+
+@accounts.command("create")
+def accounts_create(
+    org: Annotated[str, typer.Option(help="Organisation id.")],
+    email: Annotated[str, typer.Option(help="Professional e-mail of the person.")],
+    name: Annotated[str, typer.Option(help="First and last name.")],
+    role: Annotated[list[Role], typer.Option(help="Role(s); repeat the option.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Create a named person's account (admin); prints its one-time enrolment code."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.ACCOUNT_MANAGE)
+        with platform.db.transaction() as s:
+            if s.get(Organisation, org) is None:
+                raise typer.BadParameter("no such organisation", param_hint="--org")
+            new = create_account(
+                s, organisation_id=org, email=email, full_name=name, roles=set(role)
+            )
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.ACCOUNT_CREATE,
+                refs={"account": new.id, "organisation": org},
+                details={"roles": sorted(r.value for r in role)},
+            )
+    out.print(f"Account {new.email} created; one-time enrolment code, shown once:")
+    out.print(f"  {new.enrolment_code}")
+
+
+@accounts.command("list")
+def accounts_list(config: ConfigOpt = None) -> None:
+    """List accounts and their roles."""
+    with open_platform(config) as platform:
+        login(platform, Permission.DIRECTORY_READ)
+        with platform.db.transaction() as s:
+            rows = s.execute(select(Account).order_by(Account.email)).scalars().all()
+            roles = {
+                a.id: sorted(
+                    s.execute(
+                        select(AccountRole.role).where(AccountRole.account_id == a.id)
+                    ).scalars()
+                )
+                for a in rows
+            }
+    table = Table("e-mail", "name", "roles", "state", "organisation")
+    for a in rows:
+        table.add_row(a.email, a.full_name, ", ".join(roles[a.id]), a.state, a.organisation_id)
+    out.print(table)
+
+
+@tokens.command("issue")
+def tokens_issue(
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+    days: Annotated[int, typer.Option(help="Validity, 1 to 90 days.")] = 30,
+    scope: Annotated[
+        list[Permission] | None,
+        typer.Option(help="Restrict to these permissions; repeat the option."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Issue yourself another token (within your permissions)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        with platform.db.transaction() as s:
+            issued = issue(
+                s,
+                account_id=p.account_id,
+                name=name,
+                days=days,
+                scopes=set(scope) if scope else None,
+            )
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.TOKEN_ISSUE,
+                refs={"token": issued.id},
+                details={"days": days, "scopes": sorted(x.value for x in issued.scopes)},
+            )
+    out.print(f"Token {issued.id} (shown once, valid until {issued.expires_at:%Y-%m-%d}):")
+    out.print(issued.token, soft_wrap=True)
+
+
+@tokens.command("list")
+def tokens_list(config: ConfigOpt = None) -> None:
+    """Your tokens (never their secrets)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        with platform.db.transaction() as s:
+            rows = (
+                s.execute(
+                    select(ApiToken)
+                    .where(ApiToken.account_id == p.account_id)
+                    .order_by(ApiToken.created_at)
+                )
+                .scalars()
+                .all()
+            )
+    table = Table("id", "name", "expires", "revoked")
+    for t in rows:
+        table.add_row(
+            t.id,
+            t.name,
+            f"{t.expires_at:%Y-%m-%d}",
+            f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
+        )
+    out.print(table)
+
+
+@tokens.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(help="Token id.")], config: ConfigOpt = None
+) -> None:
+    """Revoke one of your tokens."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        with platform.db.transaction() as s:
+            revoke(s, token_id=token_id, account_id=p.account_id)
+            platform.audit.append(
+                s, actor=p.actor, action=Action.TOKEN_REVOKE, refs={"token": token_id}
+            )
+    out.print(f"token {token_id} revoked")

@@ -1,0 +1,66 @@
+"""What each role may do, as data. Anything not listed is denied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from types import MappingProxyType
+
+from ecluse.errors import PolicyViolation
+from ecluse.identity.accounts import Role
+
+
+class Permission(StrEnum):
+    ORG_MANAGE = "org:manage"
+    ACCOUNT_MANAGE = "account:manage"
+    DIRECTORY_READ = "directory:read"
+    # a permission name, not a password
+    TOKEN_SELF = "token:self"  # nosec B105
+    KEYS_MANAGE = "keys:manage"
+    AGREEMENT_SIGN = "agreement:sign"
+    INSTRUCTION_SIGN = "instruction:sign"
+    EXTRACTION_RUN = "extraction:run"
+    PACKAGE_DOWNLOAD = "package:download"
+    RECEIPT_CONFIRM = "receipt:confirm"
+    REPORT_READ = "report:read"
+    REPORT_SIGN_OFF = "report:sign-off"
+    AUDIT_READ = "audit:read"
+
+
+P = Permission
+#: the admin manages the platform and never touches health data (separation of duties)
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
+    {
+        Role.ADMIN: frozenset(
+            {P.ORG_MANAGE, P.ACCOUNT_MANAGE, P.DIRECTORY_READ, P.TOKEN_SELF, P.KEYS_MANAGE}
+        ),
+        Role.DPO: frozenset(
+            {
+                P.DIRECTORY_READ,
+                P.TOKEN_SELF,
+                P.AGREEMENT_SIGN,
+                P.INSTRUCTION_SIGN,
+                P.REPORT_READ,
+                P.REPORT_SIGN_OFF,
+                P.AUDIT_READ,
+            }
+        ),
+        Role.OPERATOR: frozenset({P.TOKEN_SELF, P.AGREEMENT_SIGN, P.EXTRACTION_RUN}),
+        Role.RECIPIENT: frozenset({P.TOKEN_SELF, P.PACKAGE_DOWNLOAD, P.RECEIPT_CONFIRM}),
+        Role.AUDITOR: frozenset({P.DIRECTORY_READ, P.TOKEN_SELF, P.REPORT_READ, P.AUDIT_READ}),
+    }
+)
+HEALTH_DATA = frozenset({P.EXTRACTION_RUN, P.PACKAGE_DOWNLOAD, P.RECEIPT_CONFIRM})
+
+
+def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    return frozenset(granted)
+
+
+def require(granted: frozenset[Permission], needed: Permission) -> None:
+    """Deny by default: raise unless `needed` was granted."""
+    if needed not in granted:
+        raise PolicyViolation(f"not permitted: {needed.value} (ask your organisation's admin)")

@@ -1,0 +1,150 @@
+"""API tokens: `ecl_<id>_<secret>`, stored as SHA-256 of the 256-bit secret, scoped to a subset
+of the account's permissions, expiring (90 days at most), revocable.
+
+Every refusal says the same thing, so a caller learns nothing about which check failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
+from ecluse.errors import AuthenticationError, ValidationError
+from ecluse.identity.accounts import Role, as_utc
+from ecluse.identity.permissions import Permission, permissions_of
+
+MAX_DAYS = 90
+_TOKEN = re.compile(r"^ecl_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+REFUSED = "API token invalid, expired or revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is acting, and with which permissions (role permissions within token scopes)."""
+
+    account_id: str
+    email: str
+    organisation_id: str
+    organisation_kind: str
+    roles: frozenset[Role]
+    permissions: frozenset[Permission]
+    token_id: str
+
+    @property
+    def actor(self) -> str:
+        """The audit trail's name for this person."""
+        return f"account:{self.email}"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str  # shown once
+    id: str
+    expires_at: datetime
+    scopes: frozenset[Permission]
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def roles_of(session: Session, account_id: str) -> frozenset[Role]:
+    rows = session.execute(select(AccountRole.role).where(AccountRole.account_id == account_id))
+    return frozenset(Role(r) for r in rows.scalars())
+
+
+def issue(
+    session: Session,
+    *,
+    account_id: str,
+    name: str,
+    days: int,
+    scopes: set[Permission] | None = None,
+    now: datetime | None = None,
+) -> IssuedToken:
+    """A new token for an active account; scopes default to everything its roles allow."""
+    now = now or datetime.now(UTC)
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationError(f"a token lives 1 to {MAX_DAYS} days")
+    account = session.get(Account, account_id)
+    if account is None or account.state != "active":
+        raise ValidationError("tokens are issued to enrolled, active accounts only")
+    allowed = permissions_of(roles_of(session, account_id))
+    granted = frozenset(scopes) if scopes is not None else allowed
+    if not granted or not granted <= allowed:
+        raise ValidationError(
+            "token scopes must be a non-empty subset of the account's "
+            f"permissions: {sorted(p.value for p in allowed)}"
+        )
+    token_id = secrets.token_hex(8)
+    secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    expires = now + timedelta(days=days)
+    session.add(
+        ApiToken(
+            id=token_id,
+            account_id=account_id,
+            name=name[:100] or "token",
+            secret_hash=_hash(secret),
+            scopes=json.dumps(sorted(p.value for p in granted)),
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    session.flush()
+    return IssuedToken(
+        token=f"ecl_{token_id}_{secret}", id=token_id, expires_at=expires, scopes=granted
+    )
+
+
+def token_id_of(token: str) -> str | None:
+    """The public id of a well-formed token (for the audit trail of a refusal)."""
+    m = _TOKEN.match(token.strip())
+    return m.group(1) if m else None
+
+
+def authenticate(session: Session, token: str, *, now: datetime | None = None) -> Principal:
+    """The principal behind a token, or `AuthenticationError` with one message for all cases."""
+    now = now or datetime.now(UTC)
+    m = _TOKEN.match(token.strip())
+    row = session.get(ApiToken, m.group(1)) if m else None
+    # Compare against a dummy hash when the id is unknown: same work either way.
+    stored = row.secret_hash if row is not None else "0" * 64
+    matches = hmac.compare_digest(_hash(m.group(2) if m else ""), stored)
+    if row is None or not matches or row.revoked_at is not None or as_utc(row.expires_at) <= now:
+        raise AuthenticationError(REFUSED)
+    account = session.get(Account, row.account_id)
+    if account is None or account.state != "active":
+        raise AuthenticationError(REFUSED)
+    org = session.get(Organisation, account.organisation_id)
+    roles = roles_of(session, account.id)
+    scopes = frozenset(Permission(p) for p in json.loads(row.scopes))
+    return Principal(
+        account_id=account.id,
+        email=account.email,
+        organisation_id=account.organisation_id,
+        organisation_kind=org.kind if org else "",
+        roles=roles,
+        permissions=scopes & permissions_of(roles),
+        token_id=row.id,
+    )
+
+
+def revoke(
+    session: Session, *, token_id: str, account_id: str, now: datetime | None = None
+) -> None:
+    """Revoke one of the account's own tokens."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.account_id != account_id:
+        raise ValidationError("no such token of yours")
+    row.revoked_at = row.revoked_at or now or datetime.now(UTC)
+    session.flush()
