@@ -1,0 +1,71 @@
+"""Row scopes compiled to Polars filter expressions over a source's own columns.
+
+Dates in sources come as `dd/mm/yyyy` or `yyyy-mm-dd`; a value that parses as neither makes
+its row fall out of scope (the comparison is null), which is the safe side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+
+import polars as pl
+
+from ecluse.errors import ValidationError
+from ecluse.governance.dictionary import DICTIONARY, Kind
+from ecluse.governance.scope import Compare, In, Node, Not, Value, fields_of
+
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+
+
+def _date_literal(value: Value) -> date:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(str(value), fmt).date()
+        except ValueError:
+            continue
+    raise ValidationError(f"scope: {value!r} is not a date (yyyy-mm-dd or dd/mm/yyyy)")
+
+
+def _column(field: str, columns: Mapping[str, str]) -> pl.Expr:
+    col = pl.col(columns[field])
+    if DICTIONARY[field].kind == Kind.DATE:
+        text = col.cast(pl.Utf8).str.strip_chars()
+        return pl.coalesce([text.str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS])
+    return col.cast(pl.Utf8).str.strip_chars()
+
+
+def _literal(field: str, value: Value) -> object:
+    return _date_literal(value) if DICTIONARY[field].kind == Kind.DATE else str(value)
+
+
+def _compile(node: Node, columns: Mapping[str, str]) -> pl.Expr:
+    if isinstance(node, Compare):
+        left, right = _column(node.field, columns), pl.lit(_literal(node.field, node.value))
+        return {
+            "=": left == right,
+            "!=": left != right,
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+        }[node.op]
+    if isinstance(node, In):
+        values = [_literal(node.field, v) for v in node.values]
+        member = _column(node.field, columns).is_in(values)
+        return ~member if node.negated else member
+    if isinstance(node, Not):
+        return ~_compile(node.item, columns)
+    parts = [_compile(i, columns) for i in node.items]
+    return pl.all_horizontal(parts) if node.op == "and" else pl.any_horizontal(parts)
+
+
+def scope_filter(node: Node, columns: Mapping[str, str]) -> pl.Expr:
+    """A boolean expression, true for rows in scope; null (unparseable) counts as out.
+
+    `columns` maps dictionary fields to the source's column names.
+    """
+    missing = sorted(fields_of(node) - set(columns))
+    if missing:
+        raise ValidationError(f"scope uses fields the source does not carry: {missing}")
+    return _compile(node, columns).fill_null(value=False)
