@@ -27,11 +27,16 @@ def _date_literal(value: Value) -> date:
     raise ValidationError(f"scope: {value!r} is not a date (yyyy-mm-dd or dd/mm/yyyy)")
 
 
+def as_date(col: pl.Expr) -> pl.Expr:
+    """Source text as a date; null where it is none of the accepted formats."""
+    text = col.cast(pl.Utf8).str.strip_chars()
+    return pl.coalesce([text.str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS])
+
+
 def _column(field: str, columns: Mapping[str, str]) -> pl.Expr:
     col = pl.col(columns[field])
     if DICTIONARY[field].kind == Kind.DATE:
-        text = col.cast(pl.Utf8).str.strip_chars()
-        return pl.coalesce([text.str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS])
+        return as_date(col)
     return col.cast(pl.Utf8).str.strip_chars()
 
 

@@ -1,0 +1,146 @@
+"""The policy engine: applies instruction rules to a source, batch by batch, and reports.
+
+Pure: batches in, governed batches and findings out. It fails closed: a source missing an
+instructed field, an instructed column whose content looks like credentials, or more rows in
+scope than instructed stop the extraction; the caller then discards everything produced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ecluse.errors import PolicyViolation, ValidationError
+from ecluse.governance.dictionary import DICTIONARY, Category, Kind, map_headers
+from ecluse.policy.rules import Rules, Transform
+from ecluse.policy.scope import as_date, scope_filter
+from ecluse.policy.screening import Screen, looks_like_credentials, screen
+
+REDACTED = "[redacted]"
+
+
+class VolumeExceeded(PolicyViolation):
+    """More rows in scope than the instruction allows: the whole extraction stops."""
+
+    def __init__(self, *, in_scope: int, allowed: int) -> None:
+        super().__init__(
+            f"{in_scope} rows in scope exceed the {allowed} instructed "
+            "(expected rows x (1 + tolerance)): extraction stopped"
+        )
+        self.in_scope, self.allowed = in_scope, allowed
+
+
+class CredentialsRefused(PolicyViolation):
+    """An instructed column carries what looks like credentials."""
+
+
+@dataclass
+class Findings:
+    """What the engine saw and did. Counts and names only: never a value."""
+
+    rows_read: int = 0
+    rows_in_scope: int = 0
+    dropped: dict[str, str] = field(default_factory=dict)  # source header -> reason
+    transforms: dict[str, str] = field(default_factory=dict)  # field -> transform
+    screening: dict[str, Counter[Screen]] = field(default_factory=dict)  # field -> counts
+
+    @property
+    def rows_out_of_scope(self) -> int:
+        return self.rows_read - self.rows_in_scope
+
+
+def _pseudonymiser(key: bytes) -> Callable[[pl.Series], pl.Series]:
+    """Keyed HMAC-SHA256 (128 bits shown): stable within an instruction, unlinkable across."""
+
+    def batch(values: pl.Series) -> pl.Series:
+        return pl.Series(
+            [
+                hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32] if v else ""
+                for v in values.to_list()
+            ],
+            dtype=pl.Utf8,
+        )
+
+    return batch
+
+
+def _department(col: pl.Expr) -> pl.Expr:
+    overseas = col.str.starts_with("97") | col.str.starts_with("98")
+    return pl.when(overseas).then(col.str.slice(0, 3)).otherwise(col.str.slice(0, 2))
+
+
+class Engine:
+    """One extraction's engine: built for a source's headers, then fed its batches."""
+
+    def __init__(
+        self, rules: Rules, *, headers: Sequence[str], mapping: Mapping[str, str] | None = None
+    ) -> None:
+        self.rules = rules
+        self.headers = tuple(headers)
+        self.findings = Findings()
+        mapped = map_headers(self.headers, mapping)
+        self.columns = {f: h for h, f in mapped.mapped.items()}
+        instructed = {r.field: r.transform for r in rules.fields}
+        for header, name in mapped.columns:
+            if name is None:
+                self.findings.dropped[header] = "not in the data dictionary"
+            elif DICTIONARY[name].category == Category.CREDENTIAL:
+                self.findings.dropped[header] = "credential: never transferred"
+            elif instructed.get(name, Transform.DROP) == Transform.DROP:
+                self.findings.dropped[header] = "not instructed"
+        missing = sorted(r.field for r in rules.output_fields if r.field not in self.columns)
+        if missing:
+            raise ValidationError(f"the source lacks instructed fields: {missing}")
+        self.findings.transforms = {r.field: r.transform.value for r in rules.output_fields}
+        self._filter = scope_filter(rules.scope, self.columns) if rules.scope else pl.lit(True)
+        self._select = [self._expr(r.field, r.transform) for r in rules.output_fields]
+        self._checked = False
+
+    def _expr(self, name: str, transform: Transform) -> pl.Expr:
+        col = pl.col(self.columns[name]).cast(pl.Utf8).fill_null("").str.strip_chars()
+        expr = {
+            Transform.KEEP: col,
+            Transform.PSEUDONYMISE: col.map_batches(
+                _pseudonymiser(self.rules.pseudonym_key), return_dtype=pl.Utf8
+            ),
+            Transform.YEAR: as_date(col).dt.strftime("%Y"),
+            Transform.MONTH: as_date(col).dt.strftime("%Y-%m"),
+            Transform.DEPARTMENT: _department(col),
+            Transform.REDACT: pl.when(col != "").then(pl.lit(REDACTED)).otherwise(pl.lit("")),
+        }[transform]
+        return expr.fill_null("").alias(name)
+
+    def _check_content(self, batch: pl.DataFrame) -> None:
+        for rule in self.rules.output_fields:
+            if looks_like_credentials(batch[self.columns[rule.field]]):
+                raise CredentialsRefused(
+                    f"column {self.columns[rule.field]!r} (instructed as {rule.field!r}) looks "
+                    "like credentials: extraction stopped"
+                )
+
+    def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """One governed batch; raises (and the caller discards everything) when it must stop."""
+        if tuple(batch.columns) != self.headers:
+            raise ValidationError("a batch does not have the source's columns")
+        if not self._checked:
+            self._check_content(batch)
+            self._checked = True
+        kept = batch.filter(self._filter)
+        self.findings.rows_read += batch.height
+        self.findings.rows_in_scope += kept.height
+        if self.findings.rows_in_scope > self.rules.max_rows:
+            raise VolumeExceeded(in_scope=self.findings.rows_in_scope, allowed=self.rules.max_rows)
+        for rule in self.rules.output_fields:
+            if DICTIONARY[rule.field].kind == Kind.FREE_TEXT:
+                counts = screen(kept[self.columns[rule.field]])
+                self.findings.screening.setdefault(rule.field, Counter()).update(counts)
+        return kept.select(self._select)
+
+    def run(self, batches: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+        for batch in batches:
+            yield self.apply(batch)

@@ -1,0 +1,82 @@
+"""Free-text screening: what comment columns carry that nobody should send unknowingly.
+
+Counts, by category, values that name health conditions (French and English), hold a NIR
+with a valid key, a phone number, an e-mail address, or a password-like token.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from enum import StrEnum
+
+import numpy as np
+import polars as pl
+
+from ecluse.synth.nir import is_valid_nir
+
+
+class Screen(StrEnum):
+    HEALTH = "health_terms"
+    NIR = "nir"
+    PHONE = "phone"
+    EMAIL = "email"
+    # a category name, not a password
+    PASSWORD = "password_like"  # nosec B105
+
+
+HEALTH_TERMS = (
+    r"VIH|HIV|s[ée]ropositi|SIDA|AIDS|cancer|tumeur|tumour|tumor|carcinome|leuc[ée]mie|"
+    r"leuka?emia|lymphome|lymphoma|m[ée]tastas|chimio|chemo|grossesse|enceinte|pregnan|"
+    r"\bSA\b|IVG|abortion|diab[èe]t|insulin|tuberculos|h[ée]patite|hepatitis|mucoviscidose|"
+    r"cystic fibrosis|dr[ée]panocytose|sickle cell|h[ée]mophilie|ha?emophilia|trisomie|"
+    r"down syndrome|huntington|scl[ée]rose en plaques|multiple sclerosis|dialys|"
+    r"psychiatr|d[ée]pression|schizophr|bipolaire|bipolar|trith[ée]rapie|antir[ée]trovir|"
+    r"tamoxif|imatinib|rifater|AVK|anticoagul"
+)
+_PATTERNS = {
+    Screen.HEALTH: f"(?i)({HEALTH_TERMS})",
+    Screen.PHONE: r"\b(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}\b",
+    Screen.EMAIL: r"[\w.+-]+@[\w-]+\.[\w.-]+",
+}
+# a pattern that finds passwords, not one
+_PASSWORD_CUE = r"(?i)(?:mot de passe|mdp|password|passwd|pwd)\s*[:=]?\s*\S+"  # nosec B105
+_NIR_CANDIDATE = r"\b[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}\b"
+
+
+def _mixed(tokens: pl.Series) -> pl.Series:
+    """Tokens with lower case, upper case and digits: how generated passwords look."""
+    return tokens.str.contains("[a-z]") & tokens.str.contains("[A-Z]") & tokens.str.contains(r"\d")
+
+
+def _password_like(text: pl.Series) -> pl.Series:
+    """Per value: a password cue ("mdp: …"), or a long token mixing letter cases and digits."""
+    tokens = pl.DataFrame(
+        {"row": range(text.len()), "tok": text.str.extract_all(r"[^\s@]{8,64}")}
+    ).explode("tok")
+    hits = tokens.filter(_mixed(tokens["tok"].fill_null("")))["row"].to_numpy()
+    mixed = np.zeros(text.len(), dtype=bool)
+    mixed[hits] = True
+    return text.str.contains(_PASSWORD_CUE) | pl.Series(mixed)
+
+
+def screen(values: pl.Series) -> Counter[Screen]:
+    """How many values fall in each category (a value may count in several)."""
+    text = values.cast(pl.Utf8).fill_null("")
+    found: Counter[Screen] = Counter()
+    for category, pattern in _PATTERNS.items():
+        found[category] = int(text.str.contains(pattern).sum())
+    found[Screen.PASSWORD] = int(_password_like(text).sum())
+    candidates = text.str.extract_all(_NIR_CANDIDATE).to_list()
+    found[Screen.NIR] = sum(1 for m in candidates if m and any(is_valid_nir(x) for x in m))
+    return +found
+
+
+def looks_like_credentials(values: pl.Series, *, share: float = 0.5) -> bool:
+    """A column whose non-empty values are mostly single tokens mixing cases and digits."""
+    text = values.cast(pl.Utf8).fill_null("").str.strip_chars()
+    filled = text.filter(text != "")
+    if filled.len() == 0:
+        return False
+    single = filled.str.contains(r"^[^\s@]{6,64}$")
+    mixed = filled.str.contains("[a-z]") & filled.str.contains(r"[A-Z\d]")
+    return float((single & mixed).mean() or 0.0) >= share  # type: ignore[arg-type]
