@@ -47,6 +47,7 @@ bench: dev
 	$(PY) -m bench.crypto
 	$(PY) -m bench.audit
 	$(PY) -m bench.synth
+	$(PY) -m bench.policy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
