@@ -15,6 +15,7 @@ class Action(StrEnum):
     TOKEN_ISSUE = "identity:token:issue"  # nosec B105
     TOKEN_REVOKE = "identity:token:revoke"  # nosec B105
     AUTH_REFUSED = "identity:token:refused"
+    PERMISSION_DENIED = "identity:permission:denied"
     SIGNING_KEY_REGISTER = "crypto:signing-key:register"
     KEK_ROTATE = "crypto:kek:rotate"
     KEK_DESTROY = "crypto:kek:destroy"

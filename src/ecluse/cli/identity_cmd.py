@@ -19,7 +19,7 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
-from ecluse.errors import AuthenticationError
+from ecluse.errors import AuthenticationError, PolicyViolation
 from ecluse.identity import (
     OrgKind,
     Permission,
@@ -67,7 +67,18 @@ def login(platform: Platform, needed: Permission) -> Principal:
                 refs={"token": token_id_of(token) or "malformed"},
             )
         raise
-    require(principal.permissions, needed)
+    try:
+        require(principal.permissions, needed)
+    except PolicyViolation:
+        with platform.db.transaction() as s:
+            platform.audit.append(
+                s,
+                actor=principal.actor,
+                action=Action.PERMISSION_DENIED,
+                refs={"token": principal.token_id},
+                details={"permission": needed.value},
+            )
+        raise
     return principal
 
 
