@@ -33,6 +33,7 @@ from ecluse.identity import (
     require,
     revoke,
 )
+from ecluse.identity.personal import create_personal_key
 from ecluse.identity.tokens import token_id_of
 from ecluse.platform import Platform
 
@@ -96,10 +97,14 @@ def enrol_cmd(
         try:
             with platform.db.transaction() as s:
                 account_id = enrol(s, email=email, code=secret)
+                kid = create_personal_key(s, platform.keys, account_id=account_id)
                 issued = issue(s, account_id=account_id, name="first token", days=days)
                 actor = f"account:{email.strip().lower()}"
                 platform.audit.append(
-                    s, actor=actor, action=Action.ACCOUNT_ENROL, refs={"account": account_id}
+                    s,
+                    actor=actor,
+                    action=Action.ACCOUNT_ENROL,
+                    refs={"account": account_id, "signing_key": kid},
                 )
                 platform.audit.append(
                     s,

@@ -14,13 +14,13 @@ import json
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ecluse.crypto import _primitives as p
-from ecluse.crypto.interfaces import KekState, KekVersion, WrappedKey, key_id
+from ecluse.crypto.interfaces import KekState, KekVersion, WrappedKey
+from ecluse.crypto.signatures import SeedSigner
 from ecluse.errors import ConfigurationError, IntegrityError, KeyManagerError
 
 FORMAT = "ecluse-keyring-v1"
@@ -34,22 +34,6 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"), validate=True)
-
-
-@dataclass(frozen=True, slots=True)
-class _SeedSigner:
-    seed: bytes
-
-    @property
-    def public_key(self) -> bytes:
-        return p.ed25519_public_from_seed(self.seed)
-
-    @property
-    def key_id(self) -> str:
-        return key_id(self.public_key)
-
-    def sign(self, message: bytes) -> bytes:
-        return p.ed25519_sign(self.seed, message)
 
 
 def _new_version(version: int) -> dict[str, Any]:
@@ -182,9 +166,9 @@ class LocalKeyManager:
                     k.pop("key", None)
                     k["destroyed_at"] = datetime.now(UTC).isoformat()
 
-    def signer(self) -> _SeedSigner:
+    def signer(self) -> SeedSigner:
         self._reload()
-        return _SeedSigner(seed=_unb64(self._payload["signing"]["seed"]))
+        return SeedSigner(seed=_unb64(self._payload["signing"]["seed"]))
 
     def discard(self) -> None:
         self.close()

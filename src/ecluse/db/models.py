@@ -60,6 +60,45 @@ class AccountRole(Base):
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
 
 
+class PersonalKey(Base):
+    """A person's Ed25519 signing key, sealed by the key manager (public half in clear)."""
+
+    __tablename__ = "personal_keys"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    kid: Mapped[str] = mapped_column(String(32), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    kek_version: Mapped[int] = mapped_column(Integer, index=True)
+    wrapped_seed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Agreement(Base):
+    """GDPR Art. 28 agreement between a controller and a processor; terms immutable."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    controller_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    processor_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    terms: Mapped[str] = mapped_column(Text)  # canonical JSON
+    terms_sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))  # draft | signed
+    created_by: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AgreementSignature(Base):
+    __tablename__ = "agreement_signatures"
+
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    party: Mapped[str] = mapped_column(String(20), primary_key=True)  # controller | processor
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    kid: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ApiToken(Base):
     """A bearer token of one account: stored as a SHA-256 of its secret, scoped, expiring."""
 

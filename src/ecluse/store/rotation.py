@@ -1,20 +1,24 @@
-"""Key-encryption key rotation: a new KEK version, every data key rewrapped, old versions
-destroyed. Blob files are not rewritten: only the wrapped keys in the database change.
+"""Key-encryption key rotation: a new KEK version, every wrapped key rewrapped (blobs' data keys,
+people's signing keys), old versions destroyed. Blob files are not rewritten: only the wrapped
+keys in the database change.
 
 Crash-safe: previous versions stay until no row uses them, so re-running finishes the job.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import func, select
 
 from ecluse.audit import Action, AuditLog
-from ecluse.crypto.envelope import Envelope
+from ecluse.crypto.envelope import object_aad
 from ecluse.crypto.interfaces import KekState, KeyManager, WrappedKey
+from ecluse.crypto.personal import owner_aad
 from ecluse.db import Database
-from ecluse.db.models import Blob
+from ecluse.db.models import Blob, PersonalKey
 from ecluse.errors import KeyManagerError
 
 _BATCH = 500
@@ -27,37 +31,63 @@ class RotationResult:
     destroyed: list[int]
 
 
-def rotate(*, db: Database, keys: KeyManager, audit: AuditLog, actor: str) -> RotationResult:
-    envelope = Envelope(keys)
-    new = keys.create_version()
-    rewrapped = 0
+@dataclass(frozen=True, slots=True)
+class _Sealed:
+    """A table whose rows hold keys wrapped by the KEK, and how each row's AAD is made."""
+
+    model: type[Blob] | type[PersonalKey]
+    column: str
+    aad: Callable[[Blob | PersonalKey], bytes]
+
+
+SEALED = (
+    _Sealed(Blob, "wrapped_key", lambda r: object_aad(r.id)),  # type: ignore[union-attr]
+    _Sealed(PersonalKey, "wrapped_seed", lambda r: owner_aad(r.account_id)),  # type: ignore[union-attr]
+)
+
+
+def _rewrap(db: Database, keys: KeyManager, sealed: _Sealed, new: int) -> int:
+    """Rewrap every key of one table under version `new`, in batches; return how many."""
+    done = 0
     while True:
         with db.transaction() as s:
-            rows = (
-                s.execute(
-                    select(Blob)
-                    .where(Blob.kek_version.is_not(None), Blob.kek_version != new)
-                    .limit(_BATCH)
-                )
-                .scalars()
-                .all()
+            stmt = (
+                select(sealed.model)
+                .where(sealed.model.kek_version.is_not(None), sealed.model.kek_version != new)
+                .limit(_BATCH)
             )
+            rows = cast("list[Blob | PersonalKey]", s.execute(stmt).scalars().all())
             for row in rows:
-                if row.wrapped_key is None or row.kek_version is None:
+                wrapped = getattr(row, sealed.column)
+                if wrapped is None or row.kek_version is None:
                     continue
-                w = envelope.rewrap(row.id, WrappedKey(row.kek_version, row.wrapped_key))
-                row.kek_version, row.wrapped_key = w.kek_version, w.ciphertext
-            rewrapped += len(rows)
+                aad = sealed.aad(row)
+                key = keys.unwrap(WrappedKey(row.kek_version, bytes(wrapped)), aad=aad)
+                w = keys.wrap(key, aad=aad)
+                row.kek_version = w.kek_version
+                setattr(row, sealed.column, w.ciphertext)
+            done += len(rows)
         if not rows:
-            break
+            return done
+
+
+def rotate(*, db: Database, keys: KeyManager, audit: AuditLog, actor: str) -> RotationResult:
+    new = keys.create_version()
+    rewrapped = sum(_rewrap(db, keys, sealed, new) for sealed in SEALED)
     retired = [v.version for v in keys.versions() if v.state == KekState.PREVIOUS]
     with db.transaction() as s:
-        left = s.execute(
-            select(func.count()).select_from(Blob).where(Blob.kek_version.in_(retired))
-        ).scalar()
+        left = sum(
+            s.execute(
+                select(func.count())
+                .select_from(sealed.model)
+                .where(sealed.model.kek_version.in_(retired))
+            ).scalar()
+            or 0
+            for sealed in SEALED
+        )
         if left:
             raise KeyManagerError(
-                "objects were wrapped under an old key during rotation: "
+                "keys were wrapped under an old version during rotation: "
                 "run `ecluse keys rotate` again"
             )
         audit.append(
