@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
@@ -56,26 +58,20 @@ def test_verify_names_the_broken_event(env: dict[str, str]) -> None:
     assert result.returncode == 5 and "BROKEN at seq 3" in result.stdout
 
 
-@pytest.mark.parametrize(
-    "cmd",
-    [
-        [],
-        ["init"],
-        ["selfcheck"],
-        ["status"],
-        ["keys"],
-        ["keys", "rotate"],
-        ["keys", "list"],
-        ["audit"],
-        ["audit", "verify"],
-        ["audit", "export"],
-        ["audit", "purge"],
-        ["audit", "checkpoint"],
-        ["db"],
-        ["db", "upgrade"],
-        ["db", "revision"],
-    ],
-)
+def _command_paths() -> list[list[str]]:
+    """Every command and group of the app, walked from its own command tree."""
+    paths: list[list[str]] = []
+
+    def walk(cmd: Any, path: list[str]) -> None:
+        paths.append(path)
+        for name, sub in getattr(cmd, "commands", {}).items():  # groups have subcommands
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+@pytest.mark.parametrize("cmd", _command_paths(), ids=lambda p: " ".join(p) or "ecluse")
 def test_every_command_has_help(cmd: list[str]) -> None:
     result = CliRunner().invoke(app, [*cmd, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output, cmd

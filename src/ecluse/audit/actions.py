@@ -16,6 +16,8 @@ class Action(StrEnum):
     TOKEN_REVOKE = "identity:token:revoke"  # nosec B105
     AUTH_REFUSED = "identity:token:refused"
     PERMISSION_DENIED = "identity:permission:denied"
+    AGREEMENT_CREATE = "governance:agreement:create"
+    AGREEMENT_SIGN = "governance:agreement:sign"
     SIGNING_KEY_REGISTER = "crypto:signing-key:register"
     KEK_ROTATE = "crypto:kek:rotate"
     KEK_DESTROY = "crypto:kek:destroy"

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ecluse.cli import audit_cmd, db_cmd, identity_cmd, keys_cmd
+from ecluse.cli import audit_cmd, db_cmd, governance_cmd, identity_cmd, keys_cmd
 from ecluse.cli.common import (
     ConfigOpt,
     err,
@@ -35,6 +35,7 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(identity_cmd.orgs, name="orgs")
 app.add_typer(identity_cmd.accounts, name="accounts")
 app.add_typer(identity_cmd.tokens, name="tokens")
+app.add_typer(governance_cmd.agreements, name="agreements")
 app.command("enrol")(identity_cmd.enrol_cmd)
 app.command("whoami")(identity_cmd.whoami)
 out = Console()

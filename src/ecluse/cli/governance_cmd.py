@@ -1,0 +1,115 @@
+"""`ecluse agreements`: propose Art. 28 terms from a file, sign, verify, list."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import or_, select
+
+from ecluse.audit import Action
+from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.cli.identity_cmd import login
+from ecluse.db.models import Agreement
+from ecluse.errors import ValidationError
+from ecluse.governance.agreements import check_signed, create, parse_terms, sign
+from ecluse.identity import Permission
+
+agreements = typer.Typer(help="GDPR Art. 28 agreements.", no_args_is_help=True)
+out = Console()
+
+
+def _read_terms(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (OSError, ValueError) as e:
+        raise ValidationError(f"cannot read agreement terms from {path}") from e
+    if not isinstance(raw, dict):
+        raise ValidationError("agreement terms must be a table/object")
+    return raw
+
+
+@agreements.command("create")
+def create_cmd(
+    file: Annotated[Path, typer.Option("--file", help="Terms as TOML or JSON.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Propose an agreement (a member of the controller or the processor)."""
+    terms = parse_terms(_read_terms(file))
+    with open_platform(config) as platform:
+        p = login(platform, Permission.AGREEMENT_SIGN)
+        with platform.db.transaction() as s:
+            agreement_id = create(s, p, terms)
+            platform.audit.append(
+                s, actor=p.actor, action=Action.AGREEMENT_CREATE, refs={"agreement": agreement_id}
+            )
+    problems = terms.problems()
+    out.print(agreement_id)
+    for problem in problems:
+        out.print(f"[yellow]cannot be signed yet:[/] {problem}")
+
+
+@agreements.command("sign")
+def sign_cmd(
+    agreement_id: Annotated[str, typer.Argument(help="Agreement id.")], config: ConfigOpt = None
+) -> None:
+    """Sign for your party with your personal key."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.AGREEMENT_SIGN)
+        with platform.db.transaction() as s:
+            state = sign(s, platform.keys, p, agreement_id)
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.AGREEMENT_SIGN,
+                refs={"agreement": agreement_id},
+                details={"state": state},
+            )
+    out.print(f"agreement {agreement_id}: {state}")
+
+
+@agreements.command("verify")
+def verify_cmd(
+    agreement_id: Annotated[str, typer.Argument(help="Agreement id.")], config: ConfigOpt = None
+) -> None:
+    """Check that the terms are intact and both signatures verify."""
+    with open_platform(config) as platform:
+        login(platform, Permission.DIRECTORY_READ)
+        with platform.db.transaction() as s:
+            agreement = check_signed(s, agreement_id)
+    out.print(
+        f"[green]agreement {agreement.id} signed by both parties[/], terms sha256 "
+        f"{agreement.terms_sha256}"
+    )
+
+
+@agreements.command("list")
+def list_cmd(config: ConfigOpt = None) -> None:
+    """Agreements your organisation is a party to."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.AGREEMENT_SIGN)
+        with platform.db.transaction() as s:
+            rows = (
+                s.execute(
+                    select(Agreement)
+                    .where(
+                        or_(
+                            Agreement.controller_id == p.organisation_id,
+                            Agreement.processor_id == p.organisation_id,
+                        )
+                    )
+                    .order_by(Agreement.created_at)
+                )
+                .scalars()
+                .all()
+            )
+    table = Table("id", "state", "controller", "processor", "created")
+    for a in rows:
+        table.add_row(a.id, a.state, a.controller_id, a.processor_id, f"{a.created_at:%Y-%m-%d}")
+    out.print(table)

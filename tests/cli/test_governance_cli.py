@@ -1,0 +1,84 @@
+"""Agreements through the CLI: TOML terms, both signatures, verification."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ecluse.governance.agreements import CLAUSES
+from tests.cli.helpers import ADMIN, assert_refused, ecluse
+
+
+def _last(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1].strip()
+
+
+def _person(
+    env: dict[str, str], admin: dict[str, str], org: str, email: str, role: str
+) -> dict[str, str]:
+    code = _last(
+        ecluse(
+            "accounts",
+            "create",
+            "--org",
+            org,
+            "--email",
+            email,
+            "--name",
+            "Named Person",
+            "--role",
+            role,
+            env=admin,
+        )
+    )
+    return {
+        **env,
+        "ECLUSE_TOKEN": _last(ecluse("enrol", "--email", email, "--code", code, env=env)),
+    }
+
+
+def test_agreement_signed_by_the_dpo_and_the_processor(env: dict[str, str], tmp_path: Path) -> None:
+    code = _last(ecluse("init", *ADMIN, env=env))
+    admin = {
+        **env,
+        "ECLUSE_TOKEN": _last(
+            ecluse("enrol", "--email", "ada.admin@lab.example.fr", "--code", code, env=env)
+        ),
+    }
+    lab = _last(
+        ecluse("orgs", "create", "--name", "Réseau Biolab", "--kind", "controller", env=admin)
+    )
+    vendor = _last(
+        ecluse("orgs", "create", "--name", "Old Vendor", "--kind", "processor", env=admin)
+    )
+    dpo = _person(env, admin, lab, "dora.dpo@biolab.example", "dpo")
+    operator = _person(env, admin, vendor, "olga.op@vendor.example", "operator")
+
+    clauses = "\n".join(f'{k} = "The processor {v}, see annex {k}."' for k, v in CLAUSES.items())
+    terms = tmp_path / "terms.toml"
+    terms.write_text(
+        f'''controller_id = "{lab}"
+processor_id = "{vendor}"
+subject_matter = "Migration of the laboratory information system"
+duration_start = 2026-11-01
+duration_end = 2027-01-31
+nature_and_purpose = "Extraction and transfer of patient records to the new vendor"
+data_types = ["identity", "contact", "visit", "clinical"]
+data_subject_categories = ["patients of the laboratories"]
+
+[clauses]
+{clauses}
+''',
+        encoding="utf-8",
+    )
+    agreement = _last(ecluse("agreements", "create", "--file", str(terms), env=operator))
+    assert_refused(ecluse("agreements", "verify", agreement, env=dpo), "not signed")
+    assert "draft" in ecluse("agreements", "sign", agreement, env=operator).stdout
+    assert "signed" in ecluse("agreements", "sign", agreement, env=dpo).stdout
+    verified = ecluse("agreements", "verify", agreement, env=dpo)
+    assert verified.returncode == 0 and "signed by both parties" in verified.stdout
+    assert agreement in ecluse("agreements", "list", env=operator).stdout
+    assert_refused(
+        ecluse("agreements", "sign", agreement, env=admin), "not permitted: agreement:sign"
+    )
