@@ -18,6 +18,11 @@ def object_aad(object_id: str) -> bytes:
     return f"ecluse-object-v1|{object_id}".encode()
 
 
+def pseudonym_key_aad(instruction_id: str) -> bytes:
+    """Binds an instruction's sealed pseudonymisation key to that instruction."""
+    return f"ecluse-instruction-pseudonym-v1|{instruction_id}".encode()
+
+
 @dataclass(frozen=True, slots=True)
 class Sealed:
     wrapped: WrappedKey

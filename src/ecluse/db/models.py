@@ -99,6 +99,31 @@ class AgreementSignature(Base):
     signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Instruction(Base):
+    """A controller's documented instruction (Art. 29): immutable once its dpo signed it."""
+
+    __tablename__ = "instructions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"), index=True)
+    controller_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    recipient_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    content: Mapped[str] = mapped_column(Text)  # canonical JSON
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))  # draft | signed | revoked
+    kek_version: Mapped[int | None] = mapped_column(Integer, index=True)
+    wrapped_pseudonym_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    signed_by: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kid: Mapped[str | None] = mapped_column(String(32))
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    revoked_by: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoke_reason: Mapped[str | None] = mapped_column(String(500))
+
+
 class ApiToken(Base):
     """A bearer token of one account: stored as a SHA-256 of its secret, scoped, expiring."""
 

@@ -54,14 +54,14 @@ class Rules:
     scope: Node | None = None
 
     def __post_init__(self) -> None:
-        if not self.fields or all(r.transform == Transform.DROP for r in self.fields):
-            raise ValidationError("an instruction must allow at least one field")
         seen: set[str] = set()
-        for rule in self.fields:
+        for rule in self.fields:  # first: a credential may not even be listed as dropped
             _check_rule(rule)
             if rule.field in seen:
                 raise ValidationError(f"field {rule.field!r} is instructed twice")
             seen.add(rule.field)
+        if all(r.transform == Transform.DROP for r in self.fields):
+            raise ValidationError("an instruction must allow at least one field")
         if self.expected_rows < 0 or not 0 <= self.tolerance <= 1:
             raise ValidationError("expected rows must be >= 0 and tolerance within 0..1")
         if len(self.pseudonym_key) < MIN_KEY:

@@ -1,6 +1,6 @@
-"""Key-encryption key rotation: a new KEK version, every wrapped key rewrapped (blobs' data keys,
-people's signing keys), old versions destroyed. Blob files are not rewritten: only the wrapped
-keys in the database change.
+"""Key-encryption key rotation: a new KEK version, every wrapped key rewrapped (blobs' data
+keys, people's signing keys, instructions' pseudonymisation keys), old versions destroyed.
+Blob files are not rewritten: only the wrapped keys in the database change.
 
 Crash-safe: previous versions stay until no row uses them, so re-running finishes the job.
 """
@@ -14,11 +14,11 @@ from typing import cast
 from sqlalchemy import func, select
 
 from ecluse.audit import Action, AuditLog
-from ecluse.crypto.envelope import object_aad
+from ecluse.crypto.envelope import object_aad, pseudonym_key_aad
 from ecluse.crypto.interfaces import KekState, KeyManager, WrappedKey
 from ecluse.crypto.personal import owner_aad
 from ecluse.db import Database
-from ecluse.db.models import Blob, PersonalKey
+from ecluse.db.models import Blob, Instruction, PersonalKey
 from ecluse.errors import KeyManagerError
 
 _BATCH = 500
@@ -31,18 +31,22 @@ class RotationResult:
     destroyed: list[int]
 
 
+Sealable = Blob | PersonalKey | Instruction
+
+
 @dataclass(frozen=True, slots=True)
 class _Sealed:
     """A table whose rows hold keys wrapped by the KEK, and how each row's AAD is made."""
 
-    model: type[Blob] | type[PersonalKey]
+    model: type[Sealable]
     column: str
-    aad: Callable[[Blob | PersonalKey], bytes]
+    aad: Callable[[Sealable], bytes]
 
 
 SEALED = (
     _Sealed(Blob, "wrapped_key", lambda r: object_aad(r.id)),  # type: ignore[union-attr]
     _Sealed(PersonalKey, "wrapped_seed", lambda r: owner_aad(r.account_id)),  # type: ignore[union-attr]
+    _Sealed(Instruction, "wrapped_pseudonym_key", lambda r: pseudonym_key_aad(r.id)),  # type: ignore[union-attr]
 )
 
 
@@ -56,7 +60,7 @@ def _rewrap(db: Database, keys: KeyManager, sealed: _Sealed, new: int) -> int:
                 .where(sealed.model.kek_version.is_not(None), sealed.model.kek_version != new)
                 .limit(_BATCH)
             )
-            rows = cast("list[Blob | PersonalKey]", s.execute(stmt).scalars().all())
+            rows = cast("list[Sealable]", s.execute(stmt).scalars().all())
             for row in rows:
                 wrapped = getattr(row, sealed.column)
                 if wrapped is None or row.kek_version is None:

@@ -1,0 +1,184 @@
+"""Instructions (GDPR Art. 29): what a processor may extract, for whom, and until when.
+
+Drafted and signed by the controller's dpo only, under a signed agreement; immutable once
+signed (the signed bytes are what is stored); revocable, which destroys the instruction's
+pseudonymisation key so nothing more can be produced under it. A credential field, or a
+transform that does not fit its field, is refused before anything is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+from sqlalchemy.orm import Session
+
+from ecluse.crypto._primitives import random_bytes
+from ecluse.crypto.envelope import pseudonym_key_aad
+from ecluse.crypto.interfaces import KeyManager, WrappedKey
+from ecluse.crypto.signatures import verify
+from ecluse.db.models import Instruction, Organisation, PersonalKey
+from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
+from ecluse.governance.agreements import check_signed
+from ecluse.governance.scope import parse_scope, to_text
+from ecluse.identity.accounts import Role
+from ecluse.identity.permissions import Permission, require
+from ecluse.identity.personal import signer_for
+from ecluse.identity.tokens import Principal
+from ecluse.policy.rules import FieldRule, Rules, Transform
+
+_PLACEHOLDER_KEY = bytes(32)  # only to validate rules before the real key exists
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    field: str
+    transform: Transform
+
+
+class Content(BaseModel):
+    """What the dpo signs. Stored and signed as canonical JSON (sorted keys, no floats)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agreement_id: str
+    recipient_id: str
+    purpose: str = Field(min_length=10)
+    source: str = Field(min_length=3)
+    scope: str | None = None
+    fields: list[FieldSpec] = Field(min_length=1)
+    expected_rows: int = Field(ge=0)
+    tolerance_percent: int = Field(ge=0, le=100)
+    valid_from: date
+    valid_until: date
+    retention_days_after_receipt: int = Field(default=0, ge=0, le=365)
+    deadline_days: int = Field(default=30, ge=1, le=90)
+
+    def rules(self, key: bytes) -> Rules:
+        return Rules(
+            fields=tuple(FieldRule(f.field, f.transform) for f in self.fields),
+            expected_rows=self.expected_rows,
+            tolerance=self.tolerance_percent / 100,
+            pseudonym_key=key,
+            scope=parse_scope(self.scope) if self.scope else None,
+        )
+
+    def canonical(self) -> bytes:
+        return json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+
+
+def parse_content(raw: dict[str, object]) -> Content:
+    """Validated content, with its scope in canonical form; refuses what could never be signed."""
+    try:
+        content = Content.model_validate(raw)
+    except PydanticError as e:
+        where = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
+        raise ValidationError(f"instruction: {where}") from e
+    if content.valid_until <= content.valid_from:
+        raise ValidationError("instruction: validity ends before it starts")
+    content.rules(_PLACEHOLDER_KEY)  # credential fields, unfit transforms, bad scope
+    if content.scope:
+        content = content.model_copy(update={"scope": to_text(parse_scope(content.scope))})
+    return content
+
+
+def _message(instruction_id: str, content: bytes) -> bytes:
+    return b"ecluse-instruction-v1|" + instruction_id.encode() + b"|" + content
+
+
+def _as_controller_dpo(principal: Principal, controller_id: str) -> None:
+    require(principal.permissions, Permission.INSTRUCTION_SIGN)
+    if principal.organisation_id != controller_id or Role.DPO not in principal.roles:
+        raise PolicyViolation("only a dpo of the controller instructs")
+
+
+def create(session: Session, principal: Principal, content: Content) -> str:
+    agreement = check_signed(session, content.agreement_id)
+    _as_controller_dpo(principal, agreement.controller_id)
+    recipient = session.get(Organisation, content.recipient_id)
+    if recipient is None or recipient.kind != "recipient":
+        raise ValidationError("recipient_id must name a recipient organisation")
+    body = content.canonical()
+    row = Instruction(
+        id=str(uuid.uuid4()),
+        agreement_id=agreement.id,
+        controller_id=agreement.controller_id,
+        recipient_id=recipient.id,
+        content=body.decode(),
+        content_sha256=hashlib.sha256(body).hexdigest(),
+        state="draft",
+        created_by=principal.account_id,
+        created_at=datetime.now(UTC),
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _get(session: Session, instruction_id: str) -> Instruction:
+    row = session.get(Instruction, instruction_id)
+    if row is None:
+        raise ValidationError("no such instruction")
+    return row
+
+
+def sign(session: Session, keys: KeyManager, principal: Principal, instruction_id: str) -> None:
+    """The dpo's signature; the instruction's pseudonymisation key is made and sealed here."""
+    row = _get(session, instruction_id)
+    _as_controller_dpo(principal, row.controller_id)
+    if row.state != "draft":
+        raise ValidationError(f"instruction is {row.state}, not a draft")
+    parse_content(json.loads(row.content))  # what is signed must still be signable
+    check_signed(session, row.agreement_id)
+    signer = signer_for(session, keys, account_id=principal.account_id)
+    wrapped = keys.wrap(random_bytes(32), aad=pseudonym_key_aad(row.id))
+    row.kek_version, row.wrapped_pseudonym_key = wrapped.kek_version, wrapped.ciphertext
+    row.signature = signer.sign(_message(row.id, row.content.encode()))
+    row.kid, row.signed_by, row.signed_at = signer.key_id, principal.account_id, datetime.now(UTC)
+    row.state = "signed"
+    session.flush()
+
+
+def revoke(session: Session, principal: Principal, instruction_id: str, *, reason: str) -> None:
+    """Stop the instruction for good: its pseudonymisation key is destroyed."""
+    row = _get(session, instruction_id)
+    _as_controller_dpo(principal, row.controller_id)
+    if row.state == "revoked":
+        raise ValidationError("instruction already revoked")
+    if len(reason.strip()) < 10:  # noqa: PLR2004 - a written reason, not a word
+        raise ValidationError("a revocation needs a written reason")
+    row.state, row.revoked_by, row.revoked_at = "revoked", principal.account_id, datetime.now(UTC)
+    row.revoke_reason = reason.strip()[:500]
+    row.kek_version = row.wrapped_pseudonym_key = None
+    session.flush()
+
+
+def governed_rules(
+    session: Session, keys: KeyManager, instruction_id: str, *, today: date | None = None
+) -> tuple[Content, Rules]:
+    """What an extraction may apply now: signed, intact, not revoked, within its validity."""
+    row = _get(session, instruction_id)
+    if row.state != "signed" or row.wrapped_pseudonym_key is None or row.kek_version is None:
+        raise PolicyViolation(f"instruction is {row.state}: nothing may be extracted under it")
+    key = session.get(PersonalKey, row.signed_by) if row.signed_by else None
+    if key is None or row.signature is None or key.kid != row.kid:
+        raise IntegrityError("instruction signature missing")
+    verify(
+        public_key=bytes(key.public_key),
+        signature=bytes(row.signature),
+        message=_message(row.id, row.content.encode()),
+    )
+    content = Content.model_validate(json.loads(row.content))
+    today = today or datetime.now(UTC).date()
+    if not content.valid_from <= today <= content.valid_until:
+        raise PolicyViolation("instruction is outside its validity window")
+    pseudonym_key = keys.unwrap(
+        WrappedKey(row.kek_version, bytes(row.wrapped_pseudonym_key)), aad=pseudonym_key_aad(row.id)
+    )
+    return content, content.rules(pseudonym_key)

@@ -1,0 +1,80 @@
+"""Parties of a migration, enrolled through the real services, and agreement helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ecluse.governance.agreements import CLAUSES, create, parse_terms, sign
+from ecluse.identity import (
+    OrgKind,
+    Principal,
+    Role,
+    authenticate,
+    create_account,
+    create_organisation,
+    enrol,
+    issue,
+)
+from ecluse.identity.personal import create_personal_key
+from ecluse.platform import Platform
+
+PEOPLE = {  # name: (organisation, roles)
+    "dora": ("controller", {Role.DPO}),
+    "carl": ("controller", {Role.OPERATOR}),
+    "olga": ("processor", {Role.OPERATOR}),
+    "rita": ("recipient", {Role.RECIPIENT}),
+}
+
+
+@pytest.fixture
+def parties(platform: Platform) -> dict[str, Any]:
+    """Three organisations and four enrolled people, each with a key and a principal."""
+    out: dict[str, Any] = {}
+    with platform.db.transaction() as s:
+        orgs = {
+            k: create_organisation(s, name=f"{k.title()} org", kind=OrgKind(k))
+            for k in ("controller", "processor", "recipient")
+        }
+        out.update(orgs)
+        for name, (org, roles) in PEOPLE.items():
+            new = create_account(
+                s,
+                organisation_id=orgs[org],
+                email=f"{name}@{org}.example",
+                full_name=f"{name.title()} Person",
+                roles=roles,
+            )
+            enrol(s, email=new.email, code=new.enrolment_code)
+            create_personal_key(s, platform.keys, account_id=new.id)
+            token = issue(s, account_id=new.id, name="t", days=1).token
+            out[name] = authenticate(s, token)
+    return out
+
+
+def terms(parties: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    base = {
+        "controller_id": parties["controller"],
+        "processor_id": parties["processor"],
+        "subject_matter": "Migration of the laboratory information system",
+        "duration_start": "2026-11-01",
+        "duration_end": "2027-01-31",
+        "nature_and_purpose": "Extraction and transfer of patient records to the new vendor",
+        "data_types": ["identity", "contact", "visit", "clinical"],
+        "data_subject_categories": ["patients of the laboratories"],
+        "clauses": {
+            k: f"The processor {v}, as detailed in annex {k.upper()}." for k, v in CLAUSES.items()
+        },
+    }
+    return {**base, **changes}
+
+
+def propose(platform: Platform, who: Principal, raw: dict[str, Any]) -> str:
+    with platform.db.transaction() as s:
+        return create(s, who, parse_terms(raw))
+
+
+def sign_as(platform: Platform, who: Principal, agreement_id: str) -> str:
+    with platform.db.transaction() as s:
+        return sign(s, platform.keys, who, agreement_id)
