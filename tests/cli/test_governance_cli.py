@@ -1,4 +1,4 @@
-"""Agreements through the CLI: TOML terms, both signatures, verification."""
+"""Agreements and instructions through the CLI: TOML files, signatures, revocation."""
 
 from __future__ import annotations
 
@@ -82,3 +82,41 @@ data_subject_categories = ["patients of the laboratories"]
     assert_refused(
         ecluse("agreements", "sign", agreement, env=admin), "not permitted: agreement:sign"
     )
+
+    # the dpo instructs under the signed agreement; the processor cannot
+    recipient = _last(
+        ecluse("orgs", "create", "--name", "New Vendor", "--kind", "recipient", env=admin)
+    )
+    instruction = tmp_path / "instruction.toml"
+    instruction.write_text(
+        f"""agreement_id = "{agreement}"
+recipient_id = "{recipient}"
+purpose = "Patients of one laboratory seen since 7 May 2017"
+source = "old LIS export"
+scope = "last_visit >= '2017-05-07' and laboratory = 'LBM 03 LYON'"
+expected_rows = 2000
+tolerance_percent = 5
+valid_from = 2026-11-01
+valid_until = 2026-12-31
+fields = [
+  {{ field = "nir", transform = "pseudonymise" }},
+  {{ field = "birth_name", transform = "keep" }},
+  {{ field = "comment_p", transform = "drop" }},
+]
+""",
+        encoding="utf-8",
+    )
+    assert_refused(
+        ecluse("instructions", "create", "--file", str(instruction), env=operator),
+        "not permitted: instruction:sign",
+    )
+    iid = _last(ecluse("instructions", "create", "--file", str(instruction), env=dpo))
+    assert "signed" in ecluse("instructions", "sign", iid, env=dpo).stdout
+    shown = ecluse("instructions", "show", iid, env=dpo)
+    assert "state: signed" in shown.stdout and "LBM 03 LYON" in shown.stdout
+    assert_refused(
+        ecluse("instructions", "revoke", iid, "--reason", "too short", env=dpo), "written reason"
+    )
+    reason = "the new vendor asked for more than the lab needs"
+    assert ecluse("instructions", "revoke", iid, "--reason", reason, env=dpo).returncode == 0
+    assert "state: revoked" in ecluse("instructions", "show", iid, env=dpo).stdout

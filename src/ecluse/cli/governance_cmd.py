@@ -1,4 +1,5 @@
-"""`ecluse agreements`: propose Art. 28 terms from a file, sign, verify, list."""
+"""`ecluse agreements` (Art. 28) and `ecluse instructions` (Art. 29): from files, signed with
+personal keys, verified, revoked."""
 
 from __future__ import annotations
 
@@ -15,23 +16,27 @@ from sqlalchemy import or_, select
 from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
-from ecluse.db.models import Agreement
+from ecluse.db.models import Agreement, Instruction
 from ecluse.errors import ValidationError
+from ecluse.governance import instructions as ins
 from ecluse.governance.agreements import check_signed, create, parse_terms, sign
 from ecluse.identity import Permission
 
 agreements = typer.Typer(help="GDPR Art. 28 agreements.", no_args_is_help=True)
+instructions = typer.Typer(
+    help="GDPR Art. 29 instructions of the controller's dpo.", no_args_is_help=True
+)
 out = Console()
 
 
-def _read_terms(path: Path) -> dict[str, Any]:
+def _read_document(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
         raw = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (OSError, ValueError) as e:
-        raise ValidationError(f"cannot read agreement terms from {path}") from e
+        raise ValidationError(f"cannot read {path} as TOML or JSON") from e
     if not isinstance(raw, dict):
-        raise ValidationError("agreement terms must be a table/object")
+        raise ValidationError(f"{path} must hold a table/object")
     return raw
 
 
@@ -41,7 +46,7 @@ def create_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Propose an agreement (a member of the controller or the processor)."""
-    terms = parse_terms(_read_terms(file))
+    terms = parse_terms(_read_document(file))
     with open_platform(config) as platform:
         p = login(platform, Permission.AGREEMENT_SIGN)
         with platform.db.transaction() as s:
@@ -113,3 +118,76 @@ def list_cmd(config: ConfigOpt = None) -> None:
     for a in rows:
         table.add_row(a.id, a.state, a.controller_id, a.processor_id, f"{a.created_at:%Y-%m-%d}")
     out.print(table)
+
+
+@instructions.command("create")
+def instruction_create(
+    file: Annotated[Path, typer.Option("--file", help="Instruction as TOML or JSON.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Draft an instruction under a signed agreement (the controller's dpo)."""
+    content = ins.parse_content(_read_document(file))
+    with open_platform(config) as platform:
+        p = login(platform, Permission.INSTRUCTION_SIGN)
+        with platform.db.transaction() as s:
+            instruction_id = ins.create(s, p, content)
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.INSTRUCTION_CREATE,
+                refs={"instruction": instruction_id, "agreement": content.agreement_id},
+            )
+    out.print(instruction_id)
+
+
+@instructions.command("sign")
+def instruction_sign(
+    instruction_id: Annotated[str, typer.Argument(help="Instruction id.")], config: ConfigOpt = None
+) -> None:
+    """Sign a draft instruction: from then on it cannot change."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.INSTRUCTION_SIGN)
+        with platform.db.transaction() as s:
+            ins.sign(s, platform.keys, p, instruction_id)
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.INSTRUCTION_SIGN,
+                refs={"instruction": instruction_id},
+            )
+    out.print(f"instruction {instruction_id}: signed")
+
+
+@instructions.command("revoke")
+def instruction_revoke(
+    instruction_id: Annotated[str, typer.Argument(help="Instruction id.")],
+    reason: Annotated[str, typer.Option(help="Why, in writing.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Revoke an instruction for good; nothing more can be extracted under it."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.INSTRUCTION_SIGN)
+        with platform.db.transaction() as s:
+            ins.revoke(s, p, instruction_id, reason=reason)
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.INSTRUCTION_REVOKE,
+                refs={"instruction": instruction_id},
+            )
+    out.print(f"instruction {instruction_id}: revoked")
+
+
+@instructions.command("show")
+def instruction_show(
+    instruction_id: Annotated[str, typer.Argument(help="Instruction id.")], config: ConfigOpt = None
+) -> None:
+    """The instruction as signed, and its state (the controller's dpo and auditors)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.REPORT_READ)
+        with platform.db.transaction() as s:
+            row = s.get(Instruction, instruction_id)
+            if row is None or p.organisation_id != row.controller_id:
+                raise ValidationError("no such instruction of your organisation")
+    out.print(f"state: {row.state}; content sha256 {row.content_sha256}")
+    out.print_json(row.content)
