@@ -127,6 +127,17 @@ class AuditLog:
             return None
         return self.sign_checkpoint(session, seq=row.seq, head_hash=row.hash)
 
+    def checkpoint_if_due(self, session: Session) -> CheckpointRecord | None:
+        """Sign the head when unsigned events have waited longer than T seconds."""
+        self.lock(session)
+        head = session.execute(_HEAD).first()
+        last = session.execute(_LAST_CHECKPOINT).first()
+        if head is None or (last is not None and last.seq == head.seq):
+            return None
+        if last is not None and self._clock() - parse_ts(last.ts) < self._interval:
+            return None
+        return self.sign_checkpoint(session, seq=head.seq, head_hash=head.hash)
+
     def register_signer(self, session: Session) -> str:
         """Record the signer's public key so checkpoints can be verified offline."""
         kid = self._signer.key_id

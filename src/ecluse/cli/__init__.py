@@ -5,7 +5,9 @@ message on stderr and a non-zero exit, never a traceback with data in it.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -101,6 +103,31 @@ def synth(
     Console(stderr=True).print(
         f"{patients} synthetic patients from {labs} laboratories written to {output} ({encoding})"
     )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="One sweep, then exit.")] = False,
+    interval: Annotated[float, typer.Option(min=1, help="Seconds between sweeps.")] = 30.0,
+    config: ConfigOpt = None,
+) -> None:
+    """Shred what has expired and sign the audit tail on time; catches up on start."""
+    from ecluse.worker import run, sweep  # noqa: PLC0415 - only this command needs it
+
+    with open_platform(config) as platform:
+        if once:
+            r = sweep(platform)
+            out.print(
+                f"shredded {r.shredded} expired objects; checkpoint: "
+                f"{r.checkpoint_seq if r.checkpoint_seq is not None else 'not due'}"
+            )
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        out.print(f"worker sweeping every {interval:g} s; stop with SIGTERM or Ctrl-C")
+        sweeps = run(platform, interval=interval, stop=stop)
+    out.print(f"worker stopped after {sweeps} sweeps")
 
 
 @app.command()

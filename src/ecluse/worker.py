@@ -1,0 +1,74 @@
+"""`ecluse worker`: what must happen on time even when nobody is looking.
+
+Each sweep shreds every stored object whose time to live has passed (quarantines first of
+all), and signs the audit chain's head when unsigned events have waited longer than the
+checkpoint interval. On start it catches up on everything overdue. More duties (package
+deadlines, retention after receipt) join here as they are built.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from ecluse.audit import Action
+from ecluse.db.models import Blob
+from ecluse.platform import Platform
+
+ACTOR = "system:worker"
+_BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    shredded: int
+    checkpoint_seq: int | None
+
+
+def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
+    """One pass over every duty; safe to run from several nodes at once."""
+    now = now or datetime.now(UTC)
+    shredded = 0
+    while True:
+        with platform.db.transaction() as s:
+            due = (
+                s.execute(
+                    select(Blob.id)
+                    .where(Blob.state == "stored", Blob.expires_at <= now)
+                    .order_by(Blob.expires_at)
+                    .limit(_BATCH)
+                    .with_for_update(skip_locked=True)  # another node's sweep takes the rest
+                )
+                .scalars()
+                .all()
+            )
+            for blob_id in due:
+                platform.store.shred(s, blob_id)
+                platform.audit.append(
+                    s,
+                    actor=ACTOR,
+                    action=Action.BLOB_SHRED,
+                    refs={"blob": blob_id},
+                    details={"reason": "expired"},
+                )
+        shredded += len(due)
+        if len(due) < _BATCH:
+            break
+    if shredded:
+        platform.scrub()
+    with platform.db.transaction() as s:
+        checkpoint = platform.audit.checkpoint_if_due(s)
+    return Sweep(shredded=shredded, checkpoint_seq=checkpoint.seq if checkpoint else None)
+
+
+def run(platform: Platform, *, interval: float, stop: threading.Event) -> int:
+    """Sweep every `interval` seconds until `stop` is set; return the number of sweeps."""
+    sweeps = 0
+    while True:
+        sweep(platform)
+        sweeps += 1
+        if stop.wait(interval):
+            return sweeps
