@@ -11,8 +11,7 @@ import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticError
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from ecluse.crypto.signatures import verify
 from ecluse.db.models import Agreement, AgreementSignature, Organisation, PersonalKey
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
 from ecluse.governance.dictionary import Category
+from ecluse.governance.document import Document
 from ecluse.identity.accounts import Role
 from ecluse.identity.permissions import Permission, require
 from ecluse.identity.personal import signer_for
@@ -45,10 +45,8 @@ class Party(StrEnum):
     PROCESSOR = "processor"
 
 
-class Terms(BaseModel):
-    """What both parties sign. Stored and signed as canonical JSON (sorted keys, no floats)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Terms(Document):
+    """What both parties sign."""
 
     controller_id: str
     processor_id: str
@@ -59,11 +57,6 @@ class Terms(BaseModel):
     data_types: list[Category] = Field(min_length=1)
     data_subject_categories: list[str] = Field(min_length=1)
     clauses: dict[str, str]
-
-    def canonical(self) -> bytes:
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode()
 
     def problems(self) -> list[str]:
         """Why these terms cannot be signed; empty when they can."""
@@ -85,11 +78,7 @@ class Terms(BaseModel):
 
 
 def parse_terms(raw: dict[str, object]) -> Terms:
-    try:
-        return Terms.model_validate(raw)
-    except PydanticError as e:
-        where = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
-        raise ValidationError(f"agreement terms: {where}") from e
+    return Terms.read(raw, what="agreement terms")
 
 
 def _message(agreement_id: str, terms: bytes, party: Party) -> bytes:

@@ -13,8 +13,7 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticError
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from ecluse.crypto._primitives import random_bytes
@@ -24,6 +23,7 @@ from ecluse.crypto.signatures import verify
 from ecluse.db.models import Instruction, Organisation, PersonalKey
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
 from ecluse.governance.agreements import check_signed
+from ecluse.governance.document import Document
 from ecluse.governance.scope import parse_scope, to_text
 from ecluse.identity.accounts import Role
 from ecluse.identity.permissions import Permission, require
@@ -34,16 +34,13 @@ from ecluse.policy.rules import FieldRule, Rules, Transform
 _PLACEHOLDER_KEY = bytes(32)  # only to validate rules before the real key exists
 
 
-class FieldSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class FieldSpec(Document):
     field: str
     transform: Transform
 
 
-class Content(BaseModel):
-    """What the dpo signs. Stored and signed as canonical JSON (sorted keys, no floats)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Content(Document):
+    """What the dpo signs."""
 
     agreement_id: str
     recipient_id: str
@@ -67,19 +64,10 @@ class Content(BaseModel):
             scope=parse_scope(self.scope) if self.scope else None,
         )
 
-    def canonical(self) -> bytes:
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode()
-
 
 def parse_content(raw: dict[str, object]) -> Content:
     """Validated content, with its scope in canonical form; refuses what could never be signed."""
-    try:
-        content = Content.model_validate(raw)
-    except PydanticError as e:
-        where = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
-        raise ValidationError(f"instruction: {where}") from e
+    content = Content.read(raw, what="instruction")
     if content.valid_until <= content.valid_from:
         raise ValidationError("instruction: validity ends before it starts")
     content.rules(_PLACEHOLDER_KEY)  # credential fields, unfit transforms, bad scope
