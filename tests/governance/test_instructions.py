@@ -145,6 +145,21 @@ def test_immutable_once_signed(platform: Platform, parties: dict[str, Any], agre
         rules_now(platform, iid)
 
 
+def test_readdressed_instruction_is_refused(
+    platform: Platform, parties: dict[str, Any], agreement: str
+) -> None:
+    """Pointing a signed instruction at another organisation, column only, is caught."""
+    iid = signed(platform, parties, agreement)
+    with platform.db.transaction() as s:
+        s.execute(
+            update(Instruction)
+            .where(Instruction.id == iid)
+            .values(recipient_id=parties["processor"])
+        )
+    with pytest.raises(IntegrityError, match="disagree"):
+        rules_now(platform, iid)
+
+
 def test_validity_window(platform: Platform, parties: dict[str, Any], agreement: str) -> None:
     iid = signed(platform, parties, agreement)
     for day in (date(2026, 10, 31), date(2027, 1, 1)):

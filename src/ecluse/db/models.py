@@ -100,7 +100,10 @@ class AgreementSignature(Base):
 
 
 class Instruction(Base):
-    """A controller's documented instruction (Art. 29): immutable once its dpo signed it."""
+    """A controller's documented instruction (Art. 29): immutable once its dpo signed it.
+
+    `content` is what was signed; the id columns copy it for lookups and are checked against it.
+    """
 
     __tablename__ = "instructions"
 

@@ -163,6 +163,13 @@ def governed_rules(
         message=_message(row.id, row.content.encode()),
     )
     content = Content.model_validate(json.loads(row.content))
+    agreement = check_signed(session, content.agreement_id)
+    if (row.agreement_id, row.recipient_id, row.controller_id) != (
+        content.agreement_id,
+        content.recipient_id,
+        agreement.controller_id,
+    ):  # the columns are lookup copies of the signed content; decisions trust the content
+        raise IntegrityError("instruction columns disagree with what was signed")
     today = today or datetime.now(UTC).date()
     if not content.valid_from <= today <= content.valid_until:
         raise PolicyViolation("instruction is outside its validity window")
