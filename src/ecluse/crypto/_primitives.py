@@ -1,7 +1,7 @@
 """The only module of Écluse that imports `cryptography.hazmat`.
 
 It exposes the few primitives the rest of the code needs, with our error types: AES-256-GCM,
-HKDF-SHA256, scrypt, Ed25519. No I/O.
+ChaCha20-Poly1305, HKDF-SHA256, scrypt, Ed25519, X25519. No I/O.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import secrets
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -100,3 +101,38 @@ def ed25519_verify(public_key: bytes, signature: bytes, message: bytes) -> None:
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
     except (InvalidSignature, ValueError) as e:
         raise IntegrityError("signature does not verify") from e
+
+
+class ChaCha:
+    """ChaCha20-Poly1305 (RFC 8439) with a fixed key, sealing only: age's payload and stanzas."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = ChaCha20Poly1305(key)
+
+    def seal(self, nonce: bytes, plaintext: bytes | memoryview) -> bytes:
+        return self._aead.encrypt(nonce, plaintext, None)
+
+    def open(self, nonce: bytes, ciphertext: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(nonce, ciphertext, None)
+        except InvalidTag as e:
+            raise IntegrityError("authentication tag mismatch: data altered or wrong key") from e
+
+
+def x25519(scalar: bytes, point: bytes) -> bytes:
+    """RFC 7748 X25519(scalar, u); raises `IntegrityError` on a low-order point."""
+    try:
+        private = X25519PrivateKey.from_private_bytes(scalar)
+        return private.exchange(X25519PublicKey.from_public_bytes(point))
+    except ValueError as e:
+        raise IntegrityError("X25519 with a low-order or malformed point") from e
+
+
+def x25519_base(scalar: bytes) -> bytes:
+    """X25519(scalar, 9): the public share of a secret scalar."""
+    public = X25519PrivateKey.from_private_bytes(scalar).public_key()
+    return public.public_bytes(
+        encoding=serialization.Encoding.Raw, format=serialization.PublicFormat.Raw
+    )
