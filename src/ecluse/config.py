@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
     audit_retention_days: int = Field(default=365, ge=1)
 
+    quarantine_ttl_hours: int = Field(default=24, ge=1, le=24 * 7)  # raw sources, encrypted
+    canary_rows: int = Field(default=3, ge=0, le=100)  # invented patients per package
+
     @property
     def db_dir(self) -> Path:
         return self.home / "db"

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from ecluse.governance import instructions as ins
 from ecluse.governance.agreements import CLAUSES, create, parse_terms, sign
 from ecluse.identity import (
     OrgKind,
@@ -78,3 +79,43 @@ def propose(platform: Platform, who: Principal, raw: dict[str, Any]) -> str:
 def sign_as(platform: Platform, who: Principal, agreement_id: str) -> str:
     with platform.db.transaction() as s:
         return sign(s, platform.keys, who, agreement_id)
+
+
+@pytest.fixture
+def agreement(platform: Platform, parties: dict[str, Any]) -> str:
+    aid = propose(platform, parties["olga"], terms(parties))
+    sign_as(platform, parties["olga"], aid)
+    sign_as(platform, parties["dora"], aid)
+    return aid
+
+
+def content(parties: dict[str, Any], agreement: str, **changes: Any) -> dict[str, Any]:
+    base = {
+        "agreement_id": agreement,
+        "recipient_id": parties["recipient"],
+        "purpose": "Migrate the patients of one laboratory to the new software",
+        "source": "old LIS export",
+        "scope": "last_visit >= '2017-05-07'",
+        "fields": [
+            {"field": "nir", "transform": "pseudonymise"},
+            {"field": "birth_name", "transform": "keep"},
+            {"field": "birth_date", "transform": "year"},
+        ],
+        "expected_rows": 1000,
+        "tolerance_percent": 5,
+        "valid_from": "2026-11-01",
+        "valid_until": "2026-12-31",
+    }
+    return {**base, **changes}
+
+
+def draft(platform: Platform, who: Any, raw: dict[str, Any]) -> str:
+    with platform.db.transaction() as s:
+        return ins.create(s, who, ins.parse_content(raw))
+
+
+def signed(platform: Platform, parties: dict[str, Any], agreement: str, **changes: Any) -> str:
+    iid = draft(platform, parties["dora"], content(parties, agreement, **changes))
+    with platform.db.transaction() as s:
+        ins.sign(s, platform.keys, parties["dora"], iid)
+    return iid

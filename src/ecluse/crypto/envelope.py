@@ -23,6 +23,11 @@ def pseudonym_key_aad(instruction_id: str) -> bytes:
     return f"ecluse-instruction-pseudonym-v1|{instruction_id}".encode()
 
 
+def package_trace_aad(package_id: str) -> bytes:
+    """Binds a package's sealed tracing key (row digests) to that package."""
+    return f"ecluse-package-trace-v1|{package_id}".encode()
+
+
 @dataclass(frozen=True, slots=True)
 class Sealed:
     wrapped: WrappedKey

@@ -196,3 +196,92 @@ class AuditCheckpoint(Base):
     ts: Mapped[str] = mapped_column(String(32))
     kid: Mapped[str] = mapped_column(ForeignKey("signing_keys.kid"))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecipientKey(Base):
+    """A public key (age X25519 or ssh-ed25519) a recipient organisation's packages go to.
+
+    Added by a recipient of that organisation only: an admin cannot redirect packages.
+    """
+
+    __tablename__ = "recipient_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # X25519 | ssh-ed25519
+    public_key: Mapped[str] = mapped_column(Text)  # canonical text form
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    added_by: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Extraction(Base):
+    """One run of the policy engine over a source, under a signed instruction."""
+
+    __tablename__ = "extractions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instruction_id: Mapped[str] = mapped_column(ForeignKey("instructions.id"), index=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    state: Mapped[str] = mapped_column(String(20), index=True)  # running|packaged|failed|stopped
+    source_name: Mapped[str] = mapped_column(String(255))
+    source_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    quarantine_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"))
+    findings: Mapped[str | None] = mapped_column(Text)  # canonical JSON: counts and names only
+    error: Mapped[str | None] = mapped_column(String(500))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Package(Base):
+    """A governed output, encrypted to its recipient (age), with the platform's signed manifest.
+
+    The tracing key (per package, sealed by the KEK) keys the row digests kept after the
+    package is shredded, so a leaked sample can later be traced to it.
+    """
+
+    __tablename__ = "packages"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    extraction_id: Mapped[str] = mapped_column(ForeignKey("extractions.id"), unique=True)
+    instruction_id: Mapped[str] = mapped_column(ForeignKey("instructions.id"), index=True)
+    recipient_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"))
+    digests_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"))
+    state: Mapped[str] = mapped_column(String(20), index=True)  # ready|confirmed|shredded
+    rows: Mapped[int] = mapped_column(BigInteger)
+    plaintext_sha256: Mapped[str] = mapped_column(String(64))
+    manifest: Mapped[str] = mapped_column(Text)  # canonical JSON
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    kid: Mapped[str] = mapped_column(ForeignKey("signing_keys.kid"))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    kek_version: Mapped[int | None] = mapped_column(Integer, index=True)
+    wrapped_trace_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    canaries: Mapped[bytes] = mapped_column(LargeBinary)  # digests of the canary rows
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    receipt_by: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    receipt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    receipt_rows: Mapped[int | None] = mapped_column(BigInteger)
+    receipt_sha256: Mapped[str | None] = mapped_column(String(64))
+    shred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    shredded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    shred_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class Alert(Base):
+    """Something a named person of the controller must answer. Never carries patient data."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60), index=True)
+    severity: Mapped[str] = mapped_column(String(20))  # info | warning | critical
+    state: Mapped[str] = mapped_column(String(20), index=True)  # open | acknowledged | resolved
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    refs: Mapped[str] = mapped_column(Text)  # canonical JSON: ids of what it is about
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON: counts and names only
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -21,6 +21,7 @@ class Permission(StrEnum):
     INSTRUCTION_SIGN = "instruction:sign"
     EXTRACTION_RUN = "extraction:run"
     PACKAGE_DOWNLOAD = "package:download"
+    RECIPIENT_KEYS = "recipient-key:manage"
     RECEIPT_CONFIRM = "receipt:confirm"
     REPORT_READ = "report:read"
     REPORT_SIGN_OFF = "report:sign-off"
@@ -46,7 +47,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             }
         ),
         Role.OPERATOR: frozenset({P.TOKEN_SELF, P.AGREEMENT_SIGN, P.EXTRACTION_RUN}),
-        Role.RECIPIENT: frozenset({P.TOKEN_SELF, P.PACKAGE_DOWNLOAD, P.RECEIPT_CONFIRM}),
+        Role.RECIPIENT: frozenset(
+            {P.TOKEN_SELF, P.PACKAGE_DOWNLOAD, P.RECEIPT_CONFIRM, P.RECIPIENT_KEYS}
+        ),
         Role.AUDITOR: frozenset({P.DIRECTORY_READ, P.TOKEN_SELF, P.REPORT_READ, P.AUDIT_READ}),
     }
 )

@@ -130,7 +130,7 @@ class Engine:
         if not self._checked:
             self._check_content(batch)
             self._checked = True
-        kept = batch.filter(self._filter)
+        kept = self.in_scope(batch)
         self.findings.rows_read += batch.height
         self.findings.rows_in_scope += kept.height
         if self.findings.rows_in_scope > self.rules.max_rows:
@@ -139,7 +139,15 @@ class Engine:
             if DICTIONARY[rule.field].kind == Kind.FREE_TEXT:
                 counts = screen(kept[self.columns[rule.field]])
                 self.findings.screening.setdefault(rule.field, Counter()).update(counts)
-        return kept.select(self._select)
+        return self.transform(kept)
+
+    def in_scope(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """The batch's rows in scope, untransformed (nothing counted)."""
+        return batch.filter(self._filter)
+
+    def transform(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Source-shaped rows as governed output columns (nothing counted or checked)."""
+        return rows.select(self._select)
 
     def run(self, batches: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         for batch in batches:

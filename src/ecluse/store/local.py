@@ -71,10 +71,8 @@ def _info(row: Blob) -> BlobInfo:
 class LocalWriter:
     """A `BlobWriter` that encrypts into a temporary file and renames it on commit."""
 
-    def __init__(
-        self, store: LocalBlobStore, session: Session, *, kind: str, expires_at: datetime | None
-    ) -> None:
-        self._store, self._session = store, session
+    def __init__(self, store: LocalBlobStore, *, kind: str, expires_at: datetime | None) -> None:
+        self._store = store
         self._kind, self._expires_at = kind, expires_at
         self.id = str(uuid.uuid4())
         self._final = store.path_of(self.id)
@@ -97,7 +95,12 @@ class LocalWriter:
     def write(self, data: bytes | bytearray | memoryview, /) -> int:
         return self._enc.write(data)
 
-    def commit(self) -> BlobInfo:
+    @property
+    def plaintext_bytes(self) -> int:
+        return self._enc.plaintext_bytes
+
+    def commit(self, session: Session) -> BlobInfo:
+        """Put the object in place and record it in `session`'s transaction (undone with it)."""
         try:
             self._enc.close()
             os.fsync(self._out.file.fileno())
@@ -108,7 +111,7 @@ class LocalWriter:
             self.abort()
             raise StorageError("could not write an object to the blob store") from e
         self._done = True
-        on_rollback(self._session, self._final.unlink)
+        on_rollback(session, self._final.unlink)
         row = Blob(
             id=self.id,
             kind=self._kind,
@@ -121,8 +124,8 @@ class LocalWriter:
             created_at=datetime.now(UTC),
             expires_at=self._expires_at,
         )
-        self._session.add(row)
-        self._session.flush()
+        session.add(row)
+        session.flush()
         return _info(row)
 
     def abort(self) -> None:
@@ -142,15 +145,15 @@ class LocalBlobStore:
     def path_of(self, blob_id: str) -> Path:
         return self.root / blob_id[:2] / f"{blob_id}.blob"
 
-    def writer(
-        self, session: Session, *, kind: str, expires_at: datetime | None = None
-    ) -> LocalWriter:
-        return LocalWriter(self, session, kind=kind, expires_at=expires_at)
+    def writer(self, *, kind: str, expires_at: datetime | None = None) -> LocalWriter:
+        """An encrypting writer; nothing is recorded until `commit(session)`, so a long write
+        holds no transaction open."""
+        return LocalWriter(self, kind=kind, expires_at=expires_at)
 
     def put(
         self, session: Session, source: BinaryIO, *, kind: str, expires_at: datetime | None = None
     ) -> BlobInfo:
-        w = self.writer(session, kind=kind, expires_at=expires_at)
+        w = self.writer(kind=kind, expires_at=expires_at)
         try:
             buf = bytearray(1 << 20)
             view = memoryview(buf)
@@ -159,7 +162,7 @@ class LocalBlobStore:
         except BaseException:
             w.abort()
             raise
-        return w.commit()
+        return w.commit(session)
 
     def _row(self, session: Session, blob_id: str) -> Blob:
         row = session.get(Blob, blob_id)

@@ -14,11 +14,11 @@ from typing import cast
 from sqlalchemy import func, select
 
 from ecluse.audit import Action, AuditLog
-from ecluse.crypto.envelope import object_aad, pseudonym_key_aad
+from ecluse.crypto.envelope import object_aad, package_trace_aad, pseudonym_key_aad
 from ecluse.crypto.interfaces import KekState, KeyManager, WrappedKey
 from ecluse.crypto.personal import owner_aad
 from ecluse.db import Database
-from ecluse.db.models import Blob, Instruction, PersonalKey
+from ecluse.db.models import Blob, Instruction, Package, PersonalKey
 from ecluse.errors import KeyManagerError
 
 _BATCH = 500
@@ -31,7 +31,7 @@ class RotationResult:
     destroyed: list[int]
 
 
-Sealable = Blob | PersonalKey | Instruction
+Sealable = Blob | PersonalKey | Instruction | Package
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,7 @@ SEALED = (
     _Sealed(Blob, "wrapped_key", lambda r: object_aad(r.id)),  # type: ignore[union-attr]
     _Sealed(PersonalKey, "wrapped_seed", lambda r: owner_aad(r.account_id)),  # type: ignore[union-attr]
     _Sealed(Instruction, "wrapped_pseudonym_key", lambda r: pseudonym_key_aad(r.id)),  # type: ignore[union-attr]
+    _Sealed(Package, "wrapped_trace_key", lambda r: package_trace_aad(r.id)),  # type: ignore[union-attr]
 )
 
 

@@ -1,0 +1,444 @@
+"""An extraction: a source export through the policy engine into a package for the recipient.
+
+1. Checks, in one transaction: the operator may extract, belongs to the agreement's processor,
+   the instruction is signed, intact and valid today, the recipient has public keys.
+2. Streams, holding no transaction: the raw bytes go to the quarantine (encrypted, with a time
+   to live) as they are read; each batch goes through the engine; canary rows are mixed into
+   the first rows in scope; the governed CSV is hashed, encrypted to the recipient with age,
+   and stored encrypted again by the blob store; keyed row digests go to their own object.
+   Before each batch the instruction is read again: revoked, the run stops.
+3. Commits, in one transaction, with the instruction row locked: the three objects, the
+   signed manifest, the package, the audit event. A revocation that won the lock wins.
+
+Any failure leaves nothing: every object is aborted or rolled back with the transaction, the
+run is recorded as failed or stopped with the reason, and the controller is alerted when the
+policy stopped it (volume beyond the instruction, credentials, revocation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import PurePath
+from typing import Any, BinaryIO
+
+import polars as pl
+from sqlalchemy.orm import Session
+
+from ecluse.audit import Action
+from ecluse.audit.canonical import JsonValue, canonical
+from ecluse.crypto._primitives import random_bytes
+from ecluse.crypto.age import AgeEncryptor, Recipient
+from ecluse.crypto.envelope import package_trace_aad
+from ecluse.db.models import Agreement, Extraction, Instruction, Package
+from ecluse.errors import EcluseError, PolicyViolation, ValidationError
+from ecluse.governance.instructions import Content, governed_rules
+from ecluse.identity import Permission, Principal, require
+from ecluse.packages.canaries import canary_rows
+from ecluse.packages.manifest import (
+    FORMAT,
+    RowDigester,
+    digest_fields,
+    findings_json,
+    sha256_hex,
+    sign_manifest,
+)
+from ecluse.packages.recipients import recipients_of
+from ecluse.packages.source import Encoding, SourceReader
+from ecluse.platform import Platform
+from ecluse.policy import CredentialsRefused, Engine, Findings, Rules, VolumeExceeded
+from ecluse.store.local import LocalWriter
+from ecluse.supervision import AlertKind, Severity, raise_alert
+
+Progress = Callable[[int], None]
+CSV_SEPARATOR = ";"
+
+
+class RevokedDuringExtraction(PolicyViolation):
+    """The instruction was revoked while the extraction ran: everything is discarded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    extraction_id: str
+    package_id: str
+    rows: int  # rows in the package, canaries included
+    canaries: int
+    findings: Findings
+    plaintext_sha256: str
+    manifest_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    extraction_id: str
+    instruction_id: str
+    content: Content
+    rules: Rules
+    agreement: Agreement
+    content_sha256: str
+    recipients: list[Recipient]
+
+
+@dataclass
+class _Output:
+    quarantine: LocalWriter
+    package: LocalWriter
+    digests: LocalWriter
+    trace_key: bytes
+    engine: Engine | None = None
+    rows: int = 0
+    canary_digests: bytes = b""
+    sha256: str = ""
+    columns: tuple[str, ...] = ()
+    digests_sha256: Any = field(default_factory=hashlib.sha256)
+
+    def abort(self) -> None:
+        for writer in (self.quarantine, self.package, self.digests):
+            writer.abort()
+
+
+def _check_uuid(value: str, what: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as e:
+        raise ValidationError(f"{what} must be an id such as 0b5f…-…") from e
+
+
+def _start(platform: Platform, principal: Principal, instruction_id: str, name: str) -> _Plan:
+    with platform.db.transaction() as s:
+        require(principal.permissions, Permission.EXTRACTION_RUN)
+        content, rules = governed_rules(s, platform.keys, instruction_id)
+        agreement = s.get(Agreement, content.agreement_id)
+        if agreement is None or principal.organisation_id != agreement.processor_id:
+            raise PolicyViolation("only an operator of the agreement's processor extracts")
+        recipients = recipients_of(s, content.recipient_id)
+        instruction = s.get(Instruction, instruction_id)
+        assert instruction is not None  # noqa: S101 - governed_rules found it
+        row = Extraction(
+            id=str(uuid.uuid4()),
+            instruction_id=instruction_id,
+            operator_id=principal.account_id,
+            state="running",
+            source_name=PurePath(name).name[:255] or "source",
+            started_at=datetime.now(UTC),
+        )
+        s.add(row)
+        s.flush()
+        platform.audit.append(
+            s,
+            actor=principal.actor,
+            action=Action.EXTRACTION_START,
+            refs={"extraction": row.id, "instruction": instruction_id},
+        )
+        return _Plan(
+            extraction_id=row.id,
+            instruction_id=instruction_id,
+            content=content,
+            rules=rules,
+            agreement=agreement,
+            content_sha256=instruction.content_sha256,
+            recipients=recipients,
+        )
+
+
+def _still_signed(platform: Platform, instruction_id: str) -> None:
+    with platform.db.transaction() as s:
+        row = s.get(Instruction, instruction_id)
+        if row is None or row.state != "signed":
+            raise RevokedDuringExtraction(
+                "the instruction was revoked during the extraction: everything was discarded"
+            )
+
+
+def _mix(rows: pl.DataFrame, canaries: pl.DataFrame) -> pl.DataFrame:
+    """`rows` with the canaries at random places."""
+    places = [2 * secrets.randbelow(rows.height + 1) for _ in range(canaries.height)]
+    keyed = pl.concat(
+        [
+            rows.with_columns(pl.int_range(1, 2 * rows.height + 1, 2).alias("_at")),
+            canaries.with_columns(pl.Series("_at", places, dtype=pl.Int64)),
+        ]
+    )
+    return keyed.sort("_at").drop("_at")
+
+
+def _stream(
+    platform: Platform,
+    plan: _Plan,
+    out: _Output,
+    *,
+    source: BinaryIO,
+    encoding: Encoding,
+    mapping: Mapping[str, str] | None,
+    progress: Progress | None,
+) -> None:
+    reader = SourceReader(source, sink=out.quarantine, encoding=encoding)
+    engine = out.engine = Engine(plan.rules, headers=reader.headers, mapping=mapping)
+    out.columns = tuple(r.field for r in plan.rules.output_fields)
+    digester = RowDigester(out.trace_key, digest_fields(out.columns))
+    age = AgeEncryptor(plan.recipients, out.package)
+    sha, canaries_due = hashlib.sha256(), platform.settings.canary_rows
+    header = True
+    for batch in reader.batches():
+        _still_signed(platform, plan.instruction_id)
+        rows = engine.apply(batch)
+        if canaries_due and rows.height:
+            seed = secrets.randbits(63)
+            canaries = canary_rows(engine, batch, count=canaries_due, seed=seed)
+            out.canary_digests, canaries_due = digester.digests(canaries), 0
+            rows = _mix(rows, canaries)
+        buf = io.BytesIO()
+        rows.write_csv(buf, separator=CSV_SEPARATOR, include_header=header)
+        header = False
+        sha.update(buf.getbuffer())
+        age.write(buf.getbuffer())
+        digests = digester.digests(rows)
+        out.digests.write(digests)
+        out.digests_sha256.update(digests)
+        out.rows += rows.height
+        if progress:
+            progress(reader.bytes_read)
+    if header:  # no rows at all: the package still has its header line
+        line = (CSV_SEPARATOR.join(out.columns) + "\n").encode()
+        sha.update(line)
+        age.write(line)
+    age.close()
+    out.sha256 = sha.hexdigest()
+
+
+def _manifest(plan: _Plan, out: _Output, package_id: str, deadline: datetime) -> dict[str, Any]:
+    assert out.engine is not None  # noqa: S101 - set by _stream
+    findings = out.engine.findings
+    return {
+        "format": FORMAT,
+        "package_id": package_id,
+        "extraction_id": plan.extraction_id,
+        "instruction": {"id": plan.instruction_id, "sha256": plan.content_sha256},
+        "agreement_id": plan.agreement.id,
+        "controller_id": plan.agreement.controller_id,
+        "processor_id": plan.agreement.processor_id,
+        "recipient": {
+            "organisation_id": plan.content.recipient_id,
+            "keys": [r.fingerprint for r in plan.recipients],
+        },
+        "data": {
+            "media_type": "text/csv; charset=utf-8; header=present",
+            "separator": CSV_SEPARATOR,
+            "encryption": "age-encryption.org/v1",
+            "rows": out.rows,
+            "sha256": out.sha256,
+            "columns": [
+                {"name": r.field, "transform": r.transform.value} for r in plan.rules.output_fields
+            ],
+        },
+        "canary_rows": len(out.canary_digests) // 16,
+        "findings": findings_json(findings),
+        "row_digests": {
+            "algorithm": "HMAC-SHA256, first 16 bytes, per-package key",
+            "fields": list(digest_fields(out.columns)),
+            "sha256": out.digests_sha256.hexdigest(),
+        },
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "deadline": deadline.isoformat(timespec="seconds"),
+        "retention_days_after_receipt": plan.content.retention_days_after_receipt,
+    }
+
+
+def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output) -> Outcome:
+    with platform.db.transaction() as s:
+        instruction = s.get(Instruction, plan.instruction_id, with_for_update=True)
+        if instruction is None or instruction.state != "signed":
+            raise RevokedDuringExtraction("the instruction was revoked: everything was discarded")
+        quarantine, package, digests = (
+            w.commit(s) for w in (out.quarantine, out.package, out.digests)
+        )
+        package_id = str(uuid.uuid4())
+        deadline = package.expires_at
+        assert deadline is not None  # noqa: S101 - packages are written with their deadline
+        manifest = _manifest(plan, out, package_id, deadline)
+        body, signature = sign_manifest(platform.keys.signer(), manifest)
+        wrapped = platform.keys.wrap(out.trace_key, aad=package_trace_aad(package_id))
+        s.add(
+            Package(
+                id=package_id,
+                extraction_id=plan.extraction_id,
+                instruction_id=plan.instruction_id,
+                recipient_id=plan.content.recipient_id,
+                blob_id=package.id,
+                digests_id=digests.id,
+                state="ready",
+                rows=out.rows,
+                plaintext_sha256=out.sha256,
+                manifest=body.decode(),
+                manifest_sha256=sha256_hex(body),
+                kid=platform.audit.register_signer(s),
+                signature=signature,
+                kek_version=wrapped.kek_version,
+                wrapped_trace_key=wrapped.ciphertext,
+                canaries=out.canary_digests,
+                created_at=datetime.now(UTC),
+                deadline_at=deadline,
+            )
+        )
+        _finish(s, plan.extraction_id, "packaged", out, quarantine_id=quarantine.id)
+        assert out.engine is not None  # noqa: S101 - set by _stream
+        f = out.engine.findings
+        platform.audit.append(
+            s,
+            actor=principal.actor,
+            action=Action.EXTRACTION_DONE,
+            refs={
+                "extraction": plan.extraction_id,
+                "instruction": plan.instruction_id,
+                "package": package_id,
+                "quarantine": quarantine.id,
+            },
+            details={
+                "rows_read": f.rows_read,
+                "rows_in_scope": f.rows_in_scope,
+                "rows_packaged": out.rows,
+                "columns_dropped": len(f.dropped),
+                "manifest_sha256": sha256_hex(body),
+            },
+        )
+    return Outcome(
+        extraction_id=plan.extraction_id,
+        package_id=package_id,
+        rows=out.rows,
+        canaries=len(out.canary_digests) // 16,
+        findings=f,
+        plaintext_sha256=out.sha256,
+        manifest_sha256=sha256_hex(body),
+    )
+
+
+def _finish(
+    s: Session, extraction_id: str, state: str, out: _Output, *, quarantine_id: str | None = None
+) -> Extraction:
+    row = s.get(Extraction, extraction_id)
+    assert row is not None  # noqa: S101 - recorded by _start
+    row.state, row.finished_at = state, datetime.now(UTC)
+    row.source_bytes = out.quarantine.plaintext_bytes
+    row.quarantine_id = quarantine_id
+    if out.engine is not None:
+        row.findings = canonical(findings_json(out.engine.findings))
+    s.flush()
+    return row
+
+
+_ALERTS: dict[type[PolicyViolation], tuple[AlertKind, Severity]] = {
+    VolumeExceeded: (AlertKind.VOLUME_EXCEEDED, Severity.CRITICAL),
+    CredentialsRefused: (AlertKind.CREDENTIALS_REFUSED, Severity.WARNING),
+    RevokedDuringExtraction: (AlertKind.REVOKED_DURING_EXTRACTION, Severity.WARNING),
+}
+
+
+def _fail(
+    platform: Platform, principal: Principal, plan: _Plan, out: _Output, error: BaseException
+) -> None:
+    """Record why the run ended without a package; alert the controller if policy stopped it."""
+    stopped = isinstance(error, PolicyViolation)
+    reason = str(error) if isinstance(error, EcluseError) else "internal error"
+    refs = {"extraction": plan.extraction_id, "instruction": plan.instruction_id}
+    counts: dict[str, JsonValue] = {}
+    if out.engine is not None:
+        f = out.engine.findings
+        counts = {"rows_read": f.rows_read, "rows_in_scope": f.rows_in_scope}
+    with platform.db.transaction() as s:
+        row = _finish(s, plan.extraction_id, "stopped" if stopped else "failed", out)
+        row.error = reason[:500]
+        platform.audit.append(
+            s,
+            actor=principal.actor,
+            action=Action.EXTRACTION_FAILED,
+            refs=refs,
+            details={"reason": type(error).__name__, **counts},
+        )
+        alert = next((a for t, a in _ALERTS.items() if isinstance(error, t)), None)
+        if alert is not None:
+            if isinstance(error, VolumeExceeded):
+                counts["rows_allowed"] = error.allowed
+            raise_alert(
+                s,
+                platform.audit,
+                kind=alert[0],
+                severity=alert[1],
+                organisation_id=plan.agreement.controller_id,
+                refs=refs,
+                details=counts,
+            )
+
+
+def _refused(
+    platform: Platform, principal: Principal, instruction_id: str, error: Exception
+) -> None:
+    with platform.db.transaction() as s:
+        platform.audit.append(
+            s,
+            actor=principal.actor,
+            action=Action.EXTRACTION_FAILED,
+            refs={"instruction": instruction_id},
+            details={"reason": type(error).__name__},
+        )
+
+
+def _open_output(platform: Platform, deadline_days: int) -> _Output:
+    now, store = datetime.now(UTC), platform.store
+    opened: list[LocalWriter] = []
+    try:
+        for kind, expires in (
+            ("quarantine", now + timedelta(hours=platform.settings.quarantine_ttl_hours)),
+            ("package", now + timedelta(days=deadline_days)),
+            ("row-digests", None),
+        ):
+            opened.append(store.writer(kind=kind, expires_at=expires))
+    except BaseException:
+        for w in opened:
+            w.abort()
+        raise
+    quarantine, package, digests = opened
+    return _Output(quarantine, package, digests, trace_key=random_bytes(32))
+
+
+def extract(
+    platform: Platform,
+    principal: Principal,
+    *,
+    instruction_id: str,
+    source: BinaryIO,
+    source_name: str,
+    encoding: Encoding = "auto",
+    mapping: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Run one extraction; raise (having recorded why, and left nothing) if it cannot finish."""
+    instruction_id = _check_uuid(instruction_id, "the instruction")
+    try:
+        plan = _start(platform, principal, instruction_id, source_name)
+    except EcluseError as e:
+        _refused(platform, principal, instruction_id, e)
+        raise
+    out = _open_output(platform, plan.content.deadline_days)
+    try:
+        _stream(
+            platform,
+            plan,
+            out,
+            source=source,
+            encoding=encoding,
+            mapping=mapping,
+            progress=progress,
+        )
+        return _commit(platform, principal, plan, out)
+    except BaseException as e:
+        out.abort()
+        with contextlib.suppress(EcluseError):  # the first error is the one to report
+            _fail(platform, principal, plan, out, e)
+        raise

@@ -1,0 +1,167 @@
+"""Reading a source export: `;`-separated text, UTF-8 or Latin-1, in bounded batches.
+
+The raw bytes are handed to a sink (the quarantine's encrypting writer) as they are read, so
+the source is read once and nothing plaintext lands on disk. Malformed input stops the read
+with a message naming a line number, never a value: NUL bytes, a record longer than the
+limit, a line with the wrong number of fields, text that is not in the declared encoding,
+duplicate or empty column names.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import BinaryIO, Literal
+
+import polars as pl
+
+from ecluse.crypto.streaming import Writable
+from ecluse.errors import ValidationError
+
+Encoding = Literal["auto", "utf-8", "latin-1"]
+SEPARATOR = ";"
+READ_SIZE = 8 << 20
+BATCH_BYTES = 32 << 20
+MAX_RECORD = 1 << 20
+_BOM = b"\xef\xbb\xbf"
+
+
+def _cut(buf: bytearray) -> int:
+    """Length of the longest prefix made of whole records (a newline outside quotes)."""
+    pos = len(buf)
+    while (pos := buf.rfind(b"\n", 0, pos)) >= 0:
+        if buf.count(b'"', 0, pos) % 2 == 0:
+            return pos + 1
+    return 0
+
+
+class SourceReader:
+    """Batches of a source export, every column as text; `bytes_read` for progress."""
+
+    def __init__(
+        self,
+        src: BinaryIO,
+        *,
+        sink: Writable,
+        encoding: Encoding = "auto",
+        batch_bytes: int = BATCH_BYTES,
+        max_record: int = MAX_RECORD,
+    ) -> None:
+        self._src, self._sink = src, sink
+        self.encoding: Encoding = encoding
+        self._batch_bytes, self._max_record = batch_bytes, max_record
+        self._pending = bytearray()
+        self._eof = False
+        self._line = 1  # lines consumed so far, header included
+        self.bytes_read = 0
+        self.headers = self._read_headers()
+
+    def _fill(self) -> None:
+        chunk = self._src.read(READ_SIZE)
+        if not chunk:
+            self._eof = True
+            return
+        self._sink.write(chunk)
+        if b"\x00" in chunk:
+            raise ValidationError("the source holds NUL bytes: not a text export")
+        self.bytes_read += len(chunk)
+        self._pending += chunk
+
+    def _records(self, at_least: int) -> bytes:
+        """Whole records totalling at least `at_least` bytes, or all that is left."""
+        while not self._eof and len(self._pending) < at_least:
+            self._fill()
+        n = len(self._pending) if self._eof else _cut(self._pending)
+        while n == 0 and not self._eof:
+            if len(self._pending) > self._max_record:
+                raise ValidationError(
+                    f"a record after line {self._line} is longer than {self._max_record} bytes"
+                )
+            self._fill()
+            n = len(self._pending) if self._eof else _cut(self._pending)
+        block = bytes(self._pending[:n])
+        del self._pending[:n]
+        return block
+
+    def _decode(self, block: bytes, *, settle: bool = True) -> bytes:
+        """The block as UTF-8. `auto` settles on the first block of records: UTF-8 if it is
+        valid UTF-8, else Latin-1; after that, invalid UTF-8 is an error."""
+        if self.encoding == "latin-1":
+            return block.decode("latin-1").encode()
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError as e:
+            if self.encoding == "auto":
+                self.encoding = "latin-1"
+                return block.decode("latin-1").encode()
+            raise ValidationError(
+                f"the source is not valid UTF-8 after line {self._line}: "
+                "give its encoding (--encoding latin-1)"
+            ) from e
+        if settle and self.encoding == "auto":
+            self.encoding = "utf-8"
+        return block
+
+    def _read_headers(self) -> tuple[str, ...]:
+        while not self._eof and b"\n" not in self._pending:
+            if len(self._pending) > self._max_record:
+                raise ValidationError("the header line is longer than the record limit")
+            self._fill()
+        if self._pending.startswith(_BOM):
+            del self._pending[: len(_BOM)]
+        end = self._pending.find(b"\n") + 1 or len(self._pending)
+        line = bytes(self._pending[:end])
+        del self._pending[:end]
+        text = self._decode(line, settle=False)
+        try:
+            headers = pl.read_csv(io.BytesIO(text), separator=SEPARATOR, n_rows=0).columns
+        except pl.exceptions.PolarsError as e:
+            raise ValidationError("the source has no readable header line") from e
+        headers = [h.strip() for h in headers]
+        if not headers or any(not h for h in headers) or len(set(headers)) != len(headers):
+            raise ValidationError("the source's header has empty or duplicate column names")
+        return tuple(headers)
+
+    def _check_lines(self, text: bytes) -> None:
+        """Quote-free lines must have exactly the header's number of fields."""
+        lines = pl.read_csv(
+            io.BytesIO(text),
+            has_header=False,
+            new_columns=["l"],
+            schema={"l": pl.Utf8},
+            separator="\x00",
+            quote_char=None,
+        ).with_row_index("i")
+        width = pl.col("l").str.len_bytes()
+        bad = lines.filter(
+            (width > self._max_record)
+            | (
+                (pl.col("l").str.count_matches(SEPARATOR, literal=True) != len(self.headers) - 1)
+                & ~pl.col("l").str.contains('"', literal=True)
+                & (width > 0)
+            )
+        )
+        if bad.height:
+            raise ValidationError(
+                f"line {self._line + 1 + int(bad['i'][0])} has the wrong number of fields "
+                f"or is too long (the header has {len(self.headers)} fields)"
+            )
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        while block := self._records(self._batch_bytes):
+            text = self._decode(block)
+            self._check_lines(text)
+            try:
+                frame = pl.read_csv(
+                    io.BytesIO(text),
+                    has_header=False,
+                    new_columns=list(self.headers),
+                    schema=dict.fromkeys(self.headers, pl.Utf8),
+                    separator=SEPARATOR,
+                )
+            except pl.exceptions.PolarsError as e:
+                raise ValidationError(f"malformed CSV after line {self._line}") from e
+            self._line += text.count(b"\n")
+            frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))  # blank lines
+            if frame.height:
+                yield frame.fill_null("")
