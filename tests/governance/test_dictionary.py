@@ -58,6 +58,8 @@ def test_synthetic_export_maps_completely() -> None:
 def test_unknown_headers_stay_unmapped_and_explicit_mapping_wins() -> None:
     m = map_headers(["NIR", "Zone libre", "Obs"], {"Obs": "comment_d"})
     assert m.mapped == {"NIR": "nir", "Obs": "comment_d"} and m.unmapped == ("Zone libre",)
+    m = map_headers(["NIR", "X"], {"X": "nir"})  # the alias yields to the explicit mapping
+    assert m.mapped == {"X": "nir"} and m.unmapped == ("NIR",)
 
 
 @pytest.mark.parametrize(
@@ -66,7 +68,7 @@ def test_unknown_headers_stay_unmapped_and_explicit_mapping_wins() -> None:
         (["A"], {"A": "no_such_field"}, "does not have"),
         (["A"], {"B": "nir"}, "absent from the source"),
         (["NIR", "Num secu"], None, "both map to field 'nir'"),
-        (["NIR", "X"], {"X": "nir"}, "both map"),
+        (["A", "B"], {"A": "nir", "B": "nir"}, "both map"),
     ],
 )
 def test_refusals(headers: list[str], explicit: dict[str, str] | None, message: str) -> None:

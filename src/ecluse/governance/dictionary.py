@@ -314,6 +314,10 @@ class HeaderMapping:
         return tuple(h for h, f in self.columns if f is None)
 
 
+def _alias_unless(name: str | None, claimed: set[str]) -> str | None:
+    return None if name in claimed else name
+
+
 def map_headers(headers: Sequence[str], explicit: Mapping[str, str] | None = None) -> HeaderMapping:
     """Map source headers to fields: the explicit mapping first, then known aliases."""
     explicit = dict(explicit or {})
@@ -323,7 +327,11 @@ def map_headers(headers: Sequence[str], explicit: Mapping[str, str] | None = Non
     missing = sorted(set(explicit) - set(headers))
     if missing:
         raise ValidationError(f"mapping names headers absent from the source: {missing}")
-    columns = tuple((h, explicit.get(h) or _ALIASES.get(normalise_header(h))) for h in headers)
+    claimed = set(explicit.values())  # an explicit mapping wins over another header's alias
+    columns = tuple(
+        (h, explicit.get(h) or _alias_unless(_ALIASES.get(normalise_header(h)), claimed))
+        for h in headers
+    )
     seen: dict[str, str] = {}
     for header, name in columns:
         if name is not None and name in seen:

@@ -9,7 +9,9 @@ duplicate or empty column names.
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 from collections.abc import Iterator
 from typing import BinaryIO, Literal
 
@@ -24,6 +26,12 @@ READ_SIZE = 8 << 20
 BATCH_BYTES = 32 << 20
 MAX_RECORD = 1 << 20
 _BOM = b"\xef\xbb\xbf"
+_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+
+
+def _has_utf8(block: bytes) -> bool:
+    """Whether invalid UTF-8 also holds valid multi-byte sequences: mixed encodings."""
+    return _NON_ASCII.search(block.decode("utf-8", errors="replace")) is not None
 
 
 def _cut(buf: bytearray) -> int:
@@ -91,7 +99,7 @@ class SourceReader:
         try:
             block.decode("utf-8")
         except UnicodeDecodeError as e:
-            if self.encoding == "auto":
+            if self.encoding == "auto" and not _has_utf8(block):
                 self.encoding = "latin-1"
                 return block.decode("latin-1").encode()
             raise ValidationError(
@@ -112,12 +120,11 @@ class SourceReader:
         end = self._pending.find(b"\n") + 1 or len(self._pending)
         line = bytes(self._pending[:end])
         del self._pending[:end]
-        text = self._decode(line, settle=False)
+        text = self._decode(line, settle=False).decode().rstrip("\r\n")
         try:
-            headers = pl.read_csv(io.BytesIO(text), separator=SEPARATOR, n_rows=0).columns
-        except pl.exceptions.PolarsError as e:
+            headers = [h.strip() for h in next(csv.reader([text], delimiter=SEPARATOR))]
+        except (csv.Error, StopIteration) as e:
             raise ValidationError("the source has no readable header line") from e
-        headers = [h.strip() for h in headers]
         if not headers or any(not h for h in headers) or len(set(headers)) != len(headers):
             raise ValidationError("the source's header has empty or duplicate column names")
         return tuple(headers)

@@ -1,0 +1,113 @@
+"""A migration ready to extract: parties, a signed agreement, the recipient's age key, a
+synthetic leak-shaped export, and signed instructions over it."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from ecluse.packages.extract import Outcome, extract
+from ecluse.packages.recipients import add_key
+from ecluse.platform import Platform
+from ecluse.synth import synthesise, write_export
+from tests.age_tools import Identity, x25519_identity
+from tests.governance.conftest import agreement, content, parties, signed
+
+__all__ = ["agreement", "parties"]
+
+LAST_VISIT = "2017-05-07"
+FIELDS = [
+    {"field": "nir", "transform": "pseudonymise"},
+    {"field": "birth_name", "transform": "keep"},
+    {"field": "first_names", "transform": "keep"},
+    {"field": "sex", "transform": "keep"},
+    {"field": "birth_date", "transform": "year"},
+    {"field": "postcode", "transform": "department"},
+    {"field": "last_visit", "transform": "keep"},
+    {"field": "laboratory", "transform": "keep"},
+    {"field": "blood_group", "transform": "keep"},
+    {"field": "comment_p", "transform": "redact"},
+]
+
+
+@dataclass(frozen=True)
+class Export:
+    frame: pl.DataFrame
+    data: bytes
+
+    def in_scope(self) -> pl.DataFrame:
+        visit = pl.col("DATE_DERNIERE_VISITE").str.strptime(pl.Date, "%d/%m/%Y")
+        return self.frame.filter(visit >= datetime.fromisoformat(LAST_VISIT).date())
+
+
+@pytest.fixture(scope="session")
+def export() -> Export:
+    frame = synthesise(patients=3000, labs=4, seed=7)
+    buf = io.BytesIO()
+    write_export(frame, buf)
+    return Export(frame, buf.getvalue())
+
+
+@pytest.fixture
+def identity(platform: Platform, parties: dict[str, Any], tmp_path: Path) -> Identity:
+    """The recipient's age key, registered by its own recipient account."""
+    ident = x25519_identity(tmp_path)
+    with platform.db.transaction() as s:
+        add_key(s, parties["rita"], public_key=ident.recipient, label="import server")
+    return ident
+
+
+def instruct(platform: Platform, parties: dict[str, Any], agreement: str, **changes: Any) -> str:
+    today = datetime.now(UTC).date()
+    base = {
+        "scope": f"last_visit >= '{LAST_VISIT}'",
+        "fields": FIELDS,
+        "valid_from": str(today - timedelta(days=7)),
+        "valid_until": str(today + timedelta(days=60)),
+    }
+    return signed(platform, parties, agreement, **{**base, **changes})
+
+
+def run(platform: Platform, who: Any, instruction: str, data: bytes, **options: Any) -> Outcome:
+    return extract(
+        platform,
+        who,
+        instruction_id=instruction,
+        source=io.BytesIO(data),
+        source_name="export.csv",
+        **options,
+    )
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Everything an extraction test needs, ready: who, under what, from which export."""
+
+    platform: Platform
+    parties: dict[str, Any]
+    agreement: str
+    export: Export
+
+    def instruct(self, **changes: Any) -> str:
+        return instruct(self.platform, self.parties, self.agreement, **changes)
+
+    def run(self, who: str, instruction: str, data: bytes | None = None, **options: Any) -> Outcome:
+        source = self.export.data if data is None else data
+        return run(self.platform, self.parties[who], instruction, source, **options)
+
+
+@pytest.fixture
+def migration(
+    platform: Platform, parties: dict[str, Any], agreement: str, export: Export
+) -> Migration:
+    """Without the recipient's key: request `identity` as well for that."""
+    return Migration(platform, parties, agreement, export)
+
+
+__all__ += ["content", "instruct", "run"]
