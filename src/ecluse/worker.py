@@ -1,9 +1,10 @@
 """`ecluse worker`: what must happen on time even when nobody is looking.
 
-Each sweep shreds every stored object whose time to live has passed (quarantines first of
-all), and signs the audit chain's head when unsigned events have waited longer than the
-checkpoint interval. On start it catches up on everything overdue. More duties (package
-deadlines, retention after receipt) join here as they are built.
+Each sweep shreds the packages whose deadline passed without a receipt (and alerts the
+controller) or whose retention after receipt ended, then every stored object whose time to
+live has passed (quarantines first of all), and signs the audit chain's head when unsigned
+events have waited longer than the checkpoint interval. On start it catches up on everything
+overdue.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from ecluse.audit import Action
 from ecluse.db.models import Blob
+from ecluse.packages.delivery import enforce
 from ecluse.platform import Platform
 
 ACTOR = "system:worker"
@@ -24,13 +26,17 @@ _BATCH = 200
 
 @dataclass(frozen=True, slots=True)
 class Sweep:
-    shredded: int
+    shredded: int  # objects past their time to live
     checkpoint_seq: int | None
+    deadlines_missed: int = 0  # packages shredded unconfirmed, alerted
+    retentions_ended: int = 0  # confirmed packages shredded
 
 
 def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
     """One pass over every duty; safe to run from several nodes at once."""
     now = now or datetime.now(UTC)
+    # packages first: a package's object expires at its deadline, and the package must know
+    missed, ended = enforce(platform, now=now)
     shredded = 0
     while True:
         with platform.db.transaction() as s:
@@ -57,11 +63,16 @@ def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
         shredded += len(due)
         if len(due) < _BATCH:
             break
-    if shredded:
+    if shredded or missed or ended:
         platform.scrub()
     with platform.db.transaction() as s:
         checkpoint = platform.audit.checkpoint_if_due(s)
-    return Sweep(shredded=shredded, checkpoint_seq=checkpoint.seq if checkpoint else None)
+    return Sweep(
+        shredded=shredded,
+        checkpoint_seq=checkpoint.seq if checkpoint else None,
+        deadlines_missed=missed,
+        retentions_ended=ended,
+    )
 
 
 def run(platform: Platform, *, interval: float, stop: threading.Event) -> int:

@@ -111,3 +111,28 @@ def migration(
 
 
 __all__ += ["content", "instruct", "run"]
+
+
+def stranger(platform: Platform, name: str = "eve") -> Any:
+    """A recipient of another organisation (say, a competing vendor)."""
+    from ecluse.identity import (  # noqa: PLC0415 - only this helper needs them
+        OrgKind,
+        Role,
+        authenticate,
+        create_account,
+        create_organisation,
+        enrol,
+        issue,
+    )
+
+    with platform.db.transaction() as s:
+        org = create_organisation(s, name="Other vendor", kind=OrgKind.RECIPIENT)
+        new = create_account(
+            s,
+            organisation_id=org,
+            email=f"{name}@other.example",
+            full_name=f"{name.title()} Other",
+            roles={Role.RECIPIENT},
+        )
+        enrol(s, email=new.email, code=new.enrolment_code)
+        return authenticate(s, issue(s, account_id=new.id, name="t", days=1).token)
