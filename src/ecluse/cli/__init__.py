@@ -14,7 +14,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ecluse.cli import audit_cmd, db_cmd, governance_cmd, identity_cmd, keys_cmd
+from ecluse.cli import (
+    audit_cmd,
+    db_cmd,
+    governance_cmd,
+    identity_cmd,
+    keys_cmd,
+    packages_cmd,
+)
 from ecluse.cli.common import (
     ConfigOpt,
     err,
@@ -39,6 +46,9 @@ app.add_typer(identity_cmd.accounts, name="accounts")
 app.add_typer(identity_cmd.tokens, name="tokens")
 app.add_typer(governance_cmd.agreements, name="agreements")
 app.add_typer(governance_cmd.instructions, name="instructions")
+app.add_typer(packages_cmd.packages, name="packages")
+app.add_typer(packages_cmd.keys, name="recipient-keys")
+app.command("extract")(packages_cmd.extract_cmd)
 app.command("enrol")(identity_cmd.enrol_cmd)
 app.command("whoami")(identity_cmd.whoami)
 out = Console()

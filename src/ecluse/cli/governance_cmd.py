@@ -21,6 +21,7 @@ from ecluse.errors import ValidationError
 from ecluse.governance import instructions as ins
 from ecluse.governance.agreements import check_signed, create, parse_terms, sign
 from ecluse.identity import Permission
+from ecluse.packages.delivery import revoke_instruction
 
 agreements = typer.Typer(help="GDPR Art. 28 agreements.", no_args_is_help=True)
 instructions = typer.Typer(
@@ -164,18 +165,12 @@ def instruction_revoke(
     reason: Annotated[str, typer.Option(help="Why, in writing.")],
     config: ConfigOpt = None,
 ) -> None:
-    """Revoke an instruction for good; nothing more can be extracted under it."""
+    """Revoke an instruction for good: nothing more is extracted under it, a running
+    extraction stops, and its packages and quarantines are shredded."""
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
-        with platform.db.transaction() as s:
-            ins.revoke(s, p, instruction_id, reason=reason)
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.INSTRUCTION_REVOKE,
-                refs={"instruction": instruction_id},
-            )
-    out.print(f"instruction {instruction_id}: revoked")
+        shredded = revoke_instruction(platform, p, instruction_id, reason=reason)
+    out.print(f"instruction {instruction_id}: revoked; {shredded} package(s) shredded")
 
 
 @instructions.command("show")

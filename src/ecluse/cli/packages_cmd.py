@@ -1,0 +1,251 @@
+"""`ecluse extract`, `ecluse packages` and `ecluse recipient-keys`: from a source export to a
+package the recipient opens with `age`, its receipt, and the keys packages are encrypted to.
+
+Output carries ids, counts, column names and digests: never a value of the data.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from ecluse.audit import Action
+from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.cli.identity_cmd import login
+from ecluse.db.models import RecipientKey, SigningKey
+from ecluse.errors import StorageError, ValidationError
+from ecluse.identity import Permission
+from ecluse.packages import delivery
+from ecluse.packages.extract import Outcome, extract
+from ecluse.packages.recipients import add_key, revoke_key
+from ecluse.packages.source import Encoding
+
+packages = typer.Typer(help="Packages addressed to your organisation.", no_args_is_help=True)
+keys = typer.Typer(
+    help="Your organisation's public keys (age or ssh-ed25519).", no_args_is_help=True
+)
+out = Console()
+
+
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        header, sep, field = pair.partition("=")
+        if not sep or not header.strip() or not field.strip():
+            raise ValidationError(f"--map takes HEADER=field, not {pair!r}")
+        mapping[header.strip()] = field.strip()
+    return mapping
+
+
+def _summary(outcome: Outcome) -> None:
+    f = outcome.findings
+    table = Table(show_header=False, box=None)
+    table.add_row("package", outcome.package_id)
+    table.add_row("rows read", f"{f.rows_read:,}")
+    table.add_row("rows in scope", f"{f.rows_in_scope:,} ({f.rows_out_of_scope:,} left out)")
+    table.add_row("rows packaged", f"{outcome.rows:,} (with {outcome.canaries} canary rows)")
+    table.add_row("plaintext sha256", outcome.plaintext_sha256)
+    table.add_row("manifest sha256", outcome.manifest_sha256)
+    for column, reason in sorted(f.dropped.items()):
+        table.add_row("dropped", f"{column}: {reason}")
+    for name, transform in sorted(f.transforms.items()):
+        table.add_row("field", f"{name}: {transform}")
+    for name, counts in sorted(f.screening.items()):
+        seen = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()) if v)
+        table.add_row("screened", f"{name}: {seen or 'nothing found'}")
+    out.print(table)
+
+
+def extract_cmd(
+    instruction: Annotated[str, typer.Option("--instruction", help="Signed instruction id.")],
+    source: Annotated[Path, typer.Option("--source", help="The source export (CSV, `;`).")],
+    encoding: Annotated[
+        str, typer.Option(help="auto, utf-8 or latin-1 (auto: UTF-8 unless it is not).")
+    ] = "auto",
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="HEADER=field for a header the dictionary does not know."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Extract under a signed instruction (an operator of the processor)."""
+    if encoding not in ("auto", "utf-8", "latin-1"):
+        raise ValidationError("--encoding is auto, utf-8 or latin-1")
+    enc: Encoding = encoding  # type: ignore[assignment]
+    mapping = _mapping(map_ or [])
+    try:
+        f = source.open("rb")
+        size = os.fstat(f.fileno()).st_size
+    except OSError as e:
+        raise ValidationError(f"cannot read {source}") from e
+    with f, open_platform(config) as platform:
+        p = login(platform, Permission.EXTRACTION_RUN)
+        columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("extracting", total=size)
+            outcome = extract(
+                platform,
+                p,
+                instruction_id=instruction,
+                source=f,
+                source_name=source.name,
+                encoding=enc,
+                mapping=mapping,
+                progress=lambda done: bar.update(task, completed=done),
+            )
+    _summary(outcome)
+
+
+@packages.command("list")
+def list_cmd(config: ConfigOpt = None) -> None:
+    """Packages addressed to your organisation."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.PACKAGE_DOWNLOAD)
+        with platform.db.transaction() as s:
+            rows = delivery.list_packages(s, p)
+            platform.audit.append(
+                s, actor=p.actor, action=Action.PACKAGE_LIST, details={"packages": len(rows)}
+            )
+    table = Table("id", "state", "rows", "created", "deadline", "instruction")
+    for r in rows:
+        table.add_row(
+            r.id,
+            r.state,
+            f"{r.rows:,}",
+            f"{r.created_at:%Y-%m-%d %H:%M}",
+            f"{r.deadline_at:%Y-%m-%d}",
+            r.instruction_id,
+        )
+    out.print(table)
+
+
+def _exclusive(path: Path, data: bytes) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as e:
+        raise StorageError(f"{path} already exists: not overwritten") from e
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+@packages.command("download")
+def download_cmd(
+    package_id: Annotated[str, typer.Argument(help="Package id.")],
+    directory: Annotated[Path, typer.Option("--output", "-o", help="Directory.")] = Path("."),
+    config: ConfigOpt = None,
+) -> None:
+    """Write <id>.csv.age (open it with `age -d -i KEY`), the manifest and its signature."""
+    target = directory / f"{package_id}.csv.age"
+    partial = directory / f".{package_id}.csv.age.part"
+    with open_platform(config) as platform:
+        p = login(platform, Permission.PACKAGE_DOWNLOAD)
+        package = delivery.open_package(platform, p, package_id)
+        with platform.db.transaction() as s:
+            signer = s.get(SigningKey, package.kid)
+        if signer is None:
+            raise StorageError("the manifest's signing key is not recorded")
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                for chunk in delivery.download(platform, p, package_id):
+                    f.write(chunk)
+            if target.exists():
+                raise StorageError(f"{target} already exists: not overwritten")
+            partial.rename(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    _exclusive(directory / f"{package_id}.manifest.json", package.manifest.encode())
+    signature = {
+        "algorithm": "ed25519",
+        "message": "ecluse-manifest-v1|<manifest bytes>",
+        "kid": package.kid,
+        "public_key": bytes(signer.public_key).hex(),
+        "signature": base64.b64encode(package.signature).decode(),
+    }
+    _exclusive(directory / f"{package_id}.manifest.sig", json.dumps(signature).encode())
+    out.print(f"{target} ({package.rows:,} rows; plaintext sha256 {package.plaintext_sha256})")
+
+
+@packages.command("confirm")
+def confirm_cmd(
+    package_id: Annotated[str, typer.Argument(help="Package id.")],
+    rows: Annotated[int, typer.Option(help="Rows you imported.")],
+    sha256: Annotated[str, typer.Option(help="SHA-256 of the decrypted file.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Confirm the import: a match shreds the package; a mismatch alerts the controller."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.RECEIPT_CONFIRM)
+        receipt = delivery.confirm(platform, p, package_id, rows=rows, sha256=sha256)
+    if receipt.shredded:
+        out.print(f"[green]receipt matches[/]: package {package_id} shredded")
+    else:
+        out.print(f"[green]receipt matches[/]: package {package_id} shredded on {receipt.shred_at}")
+
+
+@keys.command("add")
+def key_add(
+    public_key: Annotated[str, typer.Option("--key", help="age1… or `ssh-ed25519 AAAA…`.")],
+    label: Annotated[str, typer.Option(help="Where its private key lives.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Add a key your organisation's packages are encrypted to (a recipient)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.RECIPIENT_KEYS)
+        with platform.db.transaction() as s:
+            row = add_key(s, p, public_key=public_key, label=label)
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.RECIPIENT_KEY_ADD,
+                refs={"key": row.id},
+                details={"fingerprint": row.fingerprint, "kind": row.kind},
+            )
+    out.print(f"{row.id} {row.kind} {row.fingerprint}")
+
+
+@keys.command("list")
+def key_list(config: ConfigOpt = None) -> None:
+    """Your organisation's keys."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.RECIPIENT_KEYS)
+        with platform.db.transaction() as s:
+            rows = (
+                s.execute(
+                    select(RecipientKey)
+                    .where(RecipientKey.organisation_id == p.organisation_id)
+                    .order_by(RecipientKey.added_at)
+                )
+                .scalars()
+                .all()
+            )
+    table = Table("id", "kind", "fingerprint", "label", "added", "revoked")
+    for r in rows:
+        revoked = f"{r.revoked_at:%Y-%m-%d}" if r.revoked_at else ""
+        table.add_row(r.id, r.kind, r.fingerprint, r.label, f"{r.added_at:%Y-%m-%d}", revoked)
+    out.print(table)
+
+
+@keys.command("revoke")
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="Key id.")], config: ConfigOpt = None
+) -> None:
+    """Stop encrypting new packages to a key."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.RECIPIENT_KEYS)
+        with platform.db.transaction() as s:
+            row = revoke_key(s, p, key_id)
+            platform.audit.append(
+                s, actor=p.actor, action=Action.RECIPIENT_KEY_REVOKE, refs={"key": row.id}
+            )
+    out.print(f"key {key_id}: revoked")
