@@ -21,6 +21,7 @@ from ecluse.cli import (
     identity_cmd,
     keys_cmd,
     packages_cmd,
+    reports_cmd,
 )
 from ecluse.cli.common import (
     ConfigOpt,
@@ -48,6 +49,7 @@ app.add_typer(governance_cmd.agreements, name="agreements")
 app.add_typer(governance_cmd.instructions, name="instructions")
 app.add_typer(packages_cmd.packages, name="packages")
 app.add_typer(packages_cmd.keys, name="recipient-keys")
+app.add_typer(reports_cmd.reports, name="report")
 app.command("extract")(packages_cmd.extract_cmd)
 app.command("enrol")(identity_cmd.enrol_cmd)
 app.command("whoami")(identity_cmd.whoami)

@@ -285,3 +285,18 @@ class Alert(Base):
     refs: Mapped[str] = mapped_column(Text)  # canonical JSON: ids of what it is about
     details: Mapped[str] = mapped_column(Text)  # canonical JSON: counts and names only
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MigrationSignOff(Base):
+    """The controller's dpo closing a migration (one instruction) over its report's digest."""
+
+    __tablename__ = "migration_signoffs"
+
+    instruction_id: Mapped[str] = mapped_column(ForeignKey("instructions.id"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    kid: Mapped[str] = mapped_column(String(32))
+    report_sha256: Mapped[str] = mapped_column(String(64))
+    report: Mapped[str] = mapped_column(Text)  # the canonical JSON that was signed
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    comment: Mapped[str] = mapped_column(String(1000))
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,77 @@
+"""`ecluse report`: the migration report (HTML and JSON) and the controller's sign-off."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.cli.identity_cmd import login
+from ecluse.db.models import MigrationSignOff
+from ecluse.identity import Permission
+from ecluse.reports.html import render
+from ecluse.reports.signoff import sign_off, write_report
+
+reports = typer.Typer(help="Migration reports and the controller's sign-off.", no_args_is_help=True)
+out = Console()
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Replace `path` atomically; 0600, as reports name people."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    tmp.replace(path)
+
+
+def _files(directory: Path, report: dict[str, Any], signed: str | None) -> list[Path]:
+    iid = report["instruction"]["id"]
+    written = [directory / f"migration-{iid}.json", directory / f"migration-{iid}.html"]
+    _write(written[0], json.dumps(report, indent=2, ensure_ascii=False).encode())
+    _write(written[1], render(report).encode())
+    if signed is not None:  # the exact bytes the dpo signed
+        written.append(directory / f"migration-{iid}.signed.json")
+        _write(written[2], signed.encode())
+    return written
+
+
+@reports.command("migration")
+def migration_cmd(
+    instruction_id: Annotated[str, typer.Argument(help="Instruction id of the migration.")],
+    directory: Annotated[Path, typer.Option("--output", "-o", help="Directory.")] = Path("."),
+    config: ConfigOpt = None,
+) -> None:
+    """Write the migration's report as HTML and JSON (the controller's dpo, auditors)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.REPORT_READ)
+        report = write_report(platform, p, instruction_id)
+        with platform.db.transaction() as s:
+            row = s.get(MigrationSignOff, instruction_id)
+            signed = row.report if row else None
+    for path in _files(directory, report, signed):
+        out.print(str(path))
+
+
+@reports.command("sign-off")
+def sign_off_cmd(
+    instruction_id: Annotated[str, typer.Argument(help="Instruction id of the migration.")],
+    comment: Annotated[str, typer.Option(help="What you checked, in writing.")],
+    directory: Annotated[Path, typer.Option("--output", "-o", help="Directory.")] = Path("."),
+    config: ConfigOpt = None,
+) -> None:
+    """Sign off and close the migration (a dpo of the controller, once nothing is left)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.REPORT_SIGN_OFF)
+        report = sign_off(platform, p, instruction_id, comment=comment)
+        with platform.db.transaction() as s:
+            row = s.get(MigrationSignOff, instruction_id)
+            signed = row.report if row else None
+    out.print(f"[green]migration {instruction_id} signed off and closed[/]")
+    for path in _files(directory, report, signed):
+        out.print(str(path))

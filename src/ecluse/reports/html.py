@@ -1,0 +1,131 @@
+"""The migration report as one self-contained HTML page: no script, no remote resource, every
+value escaped; a strict Content-Security-Policy says so to the browser too."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import Any
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#1d2430}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccd}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border:1px solid #ccd;
+padding:.25rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}th{background:#eef}
+.ok{color:#106b2b}.warn{color:#9a5b00}.bad{color:#a11}code{font-size:.85rem}
+"""
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict | list):
+        return f"<code>{escape(json.dumps(value, ensure_ascii=False, sort_keys=True))}</code>"
+    return escape(str(value))
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>" if body else "<p>None.</p>"
+
+
+def _pairs(items: dict[str, Any]) -> str:
+    return _table(("", ""), items.items())
+
+
+def _findings(extraction: dict[str, Any]) -> str:
+    f = extraction.get("findings") or {}
+    parts = [
+        _pairs(
+            {
+                "rows read": f.get("rows_read"),
+                "rows in scope": f.get("rows_in_scope"),
+                "rows left out of scope": f.get("rows_out_of_scope"),
+            }
+        ),
+        _table(
+            ("column dropped", "why"), [(d["column"], d["reason"]) for d in f.get("dropped", [])]
+        ),
+        _table(("field", "transform"), list(f.get("transforms", {}).items())),
+        _table(("free text screened", "found"), list(f.get("screening", {}).items())),
+    ]
+    return "".join(parts)
+
+
+def _status(report: dict[str, Any]) -> str:
+    if report["sign_off"]:
+        s = report["sign_off"]
+        return f'<p class="ok">Closed: signed off by {escape(s["by"])} on {escape(s["at"])}.</p>'
+    live = [p for p in report["packages"] if p["state"] != "shredded"]
+    if live:
+        return f'<p class="warn">Open: {len(live)} package(s) not yet shredded.</p>'
+    return '<p class="warn">Open: awaiting the sign-off of a dpo of the controller.</p>'
+
+
+def render(report: dict[str, Any]) -> str:
+    a, i = report["agreement"], report["instruction"]
+    sections = [
+        f"<h1>Migration report — instruction {escape(i['id'])}</h1>",
+        _status(report),
+        "<h2>Agreement (GDPR Art. 28)</h2>",
+        _pairs(
+            {
+                "id": a["id"],
+                "controller": a["controller"]["name"],
+                "processor": a["processor"]["name"],
+                "terms sha256": a["terms_sha256"],
+            }
+        ),
+        _table(
+            ("party", "signed by", "at"), [(s["party"], s["by"], s["at"]) for s in a["signatures"]]
+        ),
+        "<h2>Instruction (GDPR Art. 29)</h2>",
+        _pairs({k: v for k, v in i.items() if k != "content"}),
+        _pairs(i["content"]),
+        "<h2>Recipient</h2>",
+        _pairs({"organisation": report["recipient"]["name"]}),
+        _table(
+            ("key fingerprint", "label", "revoked"),
+            [(k["fingerprint"], k["label"], k["revoked"]) for k in report["recipient"]["keys"]],
+        ),
+        "<h2>Extractions</h2>",
+    ]
+    for e in report["extractions"]:
+        sections.append(_pairs({k: v for k, v in e.items() if k != "findings"}))
+        sections.append(_findings(e))
+    sections.append("<h2>Packages</h2>")
+    for p in report["packages"]:
+        sections.append(_pairs({k: v for k, v in p.items() if k != "downloads"}))
+        sections.append(
+            _table(
+                ("downloaded by", "at", "bytes"),
+                [(d["by"], d["at"], d["bytes"]) for d in p["downloads"]],
+            )
+        )
+    sections += [
+        "<h2>Alerts</h2>",
+        _table(
+            ("kind", "severity", "state", "raised", "details"),
+            [
+                (x["kind"], x["severity"], x["state"], x["created_at"], x["details"])
+                for x in report["alerts"]
+            ],
+        ),
+        "<h2>Audit trail</h2>",
+        _pairs({"signed checkpoint covering it": report["audit"]["checkpoint"]}),
+        _table(
+            ("seq", "time", "actor", "action"),
+            [(e["seq"], e["ts"], e["actor"], e["action"]) for e in report["audit"]["events"]],
+        ),
+    ]
+    if report["sign_off"]:
+        sections += ["<h2>Sign-off</h2>", _pairs(report["sign_off"])]
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'\">"
+        f"<title>Écluse migration report {escape(i['id'])}</title><style>{_STYLE}</style>"
+        f"</head><body>{''.join(sections)}</body></html>\n"
+    )
