@@ -14,19 +14,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
-## dev: Python environment plus the system tools the tests use (SoftHSM2, age)
+## dev: Python environment plus the system tools used (SoftHSM2, age, OpenSSH's ssh-keygen)
 dev: $(STAMP) system-deps
 
 system-deps:
 	bash scripts/system-deps.sh
 
-## run: create an instance on the embedded default (SQLite, local key file), self-check it
-run: $(STAMP)
-	@test -f $(ECLUSE_HOME)/keys/keyring.json || $(ECLUSE) init \
-		--admin-email admin@ecluse.localhost --admin-name "Platform Administrator"
-	$(ECLUSE) selfcheck
-	$(ECLUSE) audit verify
-	$(ECLUSE) status
+## run: the incident's migration replayed with Écluse in the way (`ecluse demo`): 500,000
+## synthetic patients of 28 laboratories, two signed instructions, packages opened with age,
+## everything shredded, reports signed off. Runs in a throwaway home on the embedded default.
+run: dev
+	$(ECLUSE) demo --output $(ECLUSE_HOME)/demo-reports
 
 ## test: everything, on SQLite and PostgreSQL
 test: dev

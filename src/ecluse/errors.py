@@ -7,6 +7,10 @@ errors are wrapped at the boundary (`raise ... from e`) into one of the subtrees
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
 
 class EcluseError(Exception):
     """Root of every error Écluse raises on purpose."""
@@ -67,3 +71,10 @@ class DatabaseUnavailable(StorageError):
 
 class AuditWriteError(StorageError):
     """An audit event could not be written, so the action it records did not happen."""
+
+
+def present(value: _T | None, what: str) -> _T:
+    """`value`, which the database's constraints guarantee; fail closed if it is missing."""
+    if value is None:
+        raise IntegrityError(f"{what} is missing: the database is inconsistent")
+    return value

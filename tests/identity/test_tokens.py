@@ -164,7 +164,12 @@ def test_role_table_denies_by_default(role: Role, permission: Permission) -> Non
             "audit:read",
         },
         Role.OPERATOR: {"token:self", "agreement:sign", "extraction:run"},
-        Role.RECIPIENT: {"token:self", "package:download", "receipt:confirm"},
+        Role.RECIPIENT: {
+            "token:self",
+            "package:download",
+            "receipt:confirm",
+            "recipient-key:manage",
+        },
         Role.AUDITOR: {"directory:read", "token:self", "report:read", "audit:read"},
     }[role]
     granted = ROLE_PERMISSIONS[role]

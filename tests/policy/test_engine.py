@@ -13,7 +13,7 @@ from ecluse.errors import ValidationError
 from ecluse.governance.scope import parse_scope
 from ecluse.policy.engine import REDACTED, CredentialsRefused, Engine, VolumeExceeded
 from ecluse.policy.rules import FieldRule, Rules, Transform
-from ecluse.policy.screening import Screen, screen
+from ecluse.policy.screening import CREDENTIAL_REMOVED, Screen, mask_credentials, screen
 from ecluse.synth import synthesise
 
 KEY = bytes(range(32))
@@ -143,6 +143,24 @@ def test_free_text_is_screened_and_redaction_leaves_nothing(export: pl.DataFrame
     for category in (Screen.HEALTH, Screen.NIR, Screen.PHONE, Screen.PASSWORD):
         assert screened["comment_p"][category] > 0, category
     assert set(out["comment_d"].unique()) == {"", REDACTED}
+    # kept free text keeps its words, never a credential: no password-like token survives
+    assert screen(out["comment_p"])[Screen.PASSWORD] == 0
+    assert out["comment_p"].str.contains(CREDENTIAL_REMOVED, literal=True).any()
+    assert screen(out["comment_p"])[Screen.HEALTH] == screened["comment_p"][Screen.HEALTH]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("mdp: Xk29ab!c rappel", "[credential removed] rappel"),
+        ("Password=hunter2 ok", "[credential removed] ok"),
+        ("code portail Ab3dEf9hK à renouveler", "code portail [credential removed] à renouveler"),
+        ("HIV+ contrôle le 12/03/2019, RAS", "HIV+ contrôle le 12/03/2019, RAS"),
+        ("", ""),
+    ],
+)
+def test_credentials_inside_kept_free_text_are_masked(text: str, masked: str) -> None:
+    assert mask_credentials(pl.Series([text])).to_list() == [masked]
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from rich.console import Console
 from ecluse.cli import (
     audit_cmd,
     db_cmd,
+    demo_cmd,
     governance_cmd,
     identity_cmd,
     keys_cmd,
@@ -51,6 +52,7 @@ app.add_typer(packages_cmd.packages, name="packages")
 app.add_typer(packages_cmd.keys, name="recipient-keys")
 app.add_typer(reports_cmd.reports, name="report")
 app.command("extract")(packages_cmd.extract_cmd)
+app.command("demo")(demo_cmd.demo)
 app.command("enrol")(identity_cmd.enrol_cmd)
 app.command("whoami")(identity_cmd.whoami)
 out = Console()
@@ -130,8 +132,9 @@ def worker(
         if once:
             r = sweep(platform)
             out.print(
-                f"shredded {r.shredded} expired objects; checkpoint: "
-                f"{r.checkpoint_seq if r.checkpoint_seq is not None else 'not due'}"
+                f"packages shredded: {r.deadlines_missed} past their deadline (alerted), "
+                f"{r.retentions_ended} after retention; {r.shredded} expired objects shredded; "
+                f"checkpoint: {r.checkpoint_seq if r.checkpoint_seq is not None else 'not due'}"
             )
             return
         stop = threading.Event()

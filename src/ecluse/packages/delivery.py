@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ecluse.audit import Action
 from ecluse.crypto._primitives import constant_time_equal
 from ecluse.db.models import Extraction, Instruction, Package
-from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
+from ecluse.errors import IntegrityError, PolicyViolation, ValidationError, present
 from ecluse.governance import instructions as ins
 from ecluse.identity import Permission, Principal, require
 from ecluse.platform import Platform
@@ -51,9 +51,7 @@ def list_packages(session: Session, principal: Principal) -> list[Package]:
 
 
 def _controller_of(session: Session, package: Package) -> str:
-    instruction = session.get(Instruction, package.instruction_id)
-    assert instruction is not None  # noqa: S101 - foreign key
-    return instruction.controller_id
+    return present(session.get(Instruction, package.instruction_id), "instruction").controller_id
 
 
 def _refuse_foreign(platform: Platform, principal: Principal, package_id: str) -> None:
@@ -94,7 +92,7 @@ def open_package(platform: Platform, principal: Principal, package_id: str) -> P
             s.expunge(package)
     if package is None:
         _refuse_foreign(platform, principal, package_id)
-    assert package is not None  # noqa: S101 - _refuse_foreign raised otherwise
+    package = present(package, "package")
     if package.state == SHREDDED:
         raise PolicyViolation(f"package {package_id} was shredded ({package.shred_reason})")
     return package

@@ -37,7 +37,7 @@ from ecluse.crypto._primitives import random_bytes
 from ecluse.crypto.age import AgeEncryptor, Recipient
 from ecluse.crypto.envelope import package_trace_aad
 from ecluse.db.models import Agreement, Extraction, Instruction, Package
-from ecluse.errors import EcluseError, PolicyViolation, ValidationError
+from ecluse.errors import EcluseError, PolicyViolation, ValidationError, present
 from ecluse.governance.instructions import Content, governed_rules
 from ecluse.identity import Permission, Principal, require
 from ecluse.packages.canaries import canary_rows
@@ -119,8 +119,7 @@ def _start(platform: Platform, principal: Principal, instruction_id: str, name: 
         if agreement is None or principal.organisation_id != agreement.processor_id:
             raise PolicyViolation("only an operator of the agreement's processor extracts")
         recipients = recipients_of(s, content.recipient_id)
-        instruction = s.get(Instruction, instruction_id)
-        assert instruction is not None  # noqa: S101 - governed_rules found it
+        instruction = present(s.get(Instruction, instruction_id), "instruction")
         row = Extraction(
             id=str(uuid.uuid4()),
             instruction_id=instruction_id,
@@ -214,8 +213,7 @@ def _stream(
 
 
 def _manifest(plan: _Plan, out: _Output, package_id: str, deadline: datetime) -> dict[str, Any]:
-    assert out.engine is not None  # noqa: S101 - set by _stream
-    findings = out.engine.findings
+    findings = present(out.engine, "engine").findings
     return {
         "format": FORMAT,
         "package_id": package_id,
@@ -260,8 +258,7 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
             w.commit(s) for w in (out.quarantine, out.package, out.digests)
         )
         package_id = str(uuid.uuid4())
-        deadline = package.expires_at
-        assert deadline is not None  # noqa: S101 - packages are written with their deadline
+        deadline = present(package.expires_at, "package deadline")
         manifest = _manifest(plan, out, package_id, deadline)
         body, signature = sign_manifest(platform.keys.signer(), manifest)
         wrapped = platform.keys.wrap(out.trace_key, aad=package_trace_aad(package_id))
@@ -288,8 +285,7 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
             )
         )
         _finish(s, plan.extraction_id, "packaged", out, quarantine_id=quarantine.id)
-        assert out.engine is not None  # noqa: S101 - set by _stream
-        f = out.engine.findings
+        f = present(out.engine, "engine").findings
         platform.audit.append(
             s,
             actor=principal.actor,
@@ -322,8 +318,7 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
 def _finish(
     s: Session, extraction_id: str, state: str, out: _Output, *, quarantine_id: str | None = None
 ) -> Extraction:
-    row = s.get(Extraction, extraction_id)
-    assert row is not None  # noqa: S101 - recorded by _start
+    row = present(s.get(Extraction, extraction_id), "extraction")
     row.state, row.finished_at = state, datetime.now(UTC)
     row.source_bytes = out.quarantine.plaintext_bytes
     row.quarantine_id = quarantine_id

@@ -1,8 +1,10 @@
 """The policy engine: applies instruction rules to a source, batch by batch, and reports.
 
-Pure: batches in, governed batches and findings out. It fails closed: a source missing an
-instructed field, an instructed column whose content looks like credentials, or more rows in
-scope than instructed stop the extraction; the caller then discards everything produced.
+Pure: batches in, governed batches and findings out. Free text kept as is still loses any
+password-like token: credentials never travel, whatever was instructed. It fails closed: a
+source missing an instructed field, an instructed column whose content looks like
+credentials, or more rows in scope than instructed stop the extraction; the caller then
+discards everything produced.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.governance.dictionary import DICTIONARY, Category, Kind, map_headers
 from ecluse.policy.rules import Rules, Transform
 from ecluse.policy.scope import as_date, scope_filter
-from ecluse.policy.screening import Screen, looks_like_credentials, screen
+from ecluse.policy.screening import Screen, looks_like_credentials, mask_credentials, screen
 
 REDACTED = "[redacted]"
 
@@ -103,8 +105,11 @@ class Engine:
 
     def _expr(self, name: str, transform: Transform) -> pl.Expr:
         col = pl.col(self.columns[name]).cast(pl.Utf8).fill_null("").str.strip_chars()
+        keep = col
+        if DICTIONARY[name].kind == Kind.FREE_TEXT:  # kept free text loses its credentials
+            keep = col.map_batches(mask_credentials, return_dtype=pl.Utf8)
         expr = {
-            Transform.KEEP: col,
+            Transform.KEEP: keep,
             Transform.PSEUDONYMISE: col.map_batches(
                 _pseudonymiser(self.rules.pseudonym_key), return_dtype=pl.Utf8
             ),

@@ -6,6 +6,7 @@ with a valid key, a phone number, an e-mail address, or a password-like token.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from enum import StrEnum
 
@@ -40,6 +41,7 @@ _PATTERNS = {
 }
 # a pattern that finds passwords, not one
 _PASSWORD_CUE = r"(?i)(?:mot de passe|mdp|password|passwd|pwd)\s*[:=]?\s*\S+"  # nosec B105
+_TOKEN = re.compile(r"[^\s@]{8,64}")
 _NIR_CANDIDATE = r"\b[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}\b"
 
 
@@ -57,6 +59,29 @@ def _password_like(text: pl.Series) -> pl.Series:
     mixed = np.zeros(text.len(), dtype=bool)
     mixed[hits] = True
     return text.str.contains(_PASSWORD_CUE) | pl.Series(mixed)
+
+
+CREDENTIAL_REMOVED = "[credential removed]"  # nosec B105
+
+
+def _mask_tokens(value: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        t = m.group()
+        mixed = any(c.islower() for c in t) and any(c.isupper() for c in t)
+        return CREDENTIAL_REMOVED if mixed and any(c.isdigit() for c in t) else t
+
+    return _TOKEN.sub(one, value)
+
+
+def mask_credentials(values: pl.Series) -> pl.Series:
+    """Free text with password-like tokens replaced: credentials never travel, not even
+    inside a comment the instruction keeps."""
+    text = values.cast(pl.Utf8).fill_null("").str.replace_all(_PASSWORD_CUE, CREDENTIAL_REMOVED)
+    hits = _password_like(text).arg_true()
+    if hits.len() == 0:
+        return text
+    fixed = pl.Series([_mask_tokens(v) for v in text.gather(hits).to_list()], dtype=pl.Utf8)
+    return text.scatter(hits, fixed)
 
 
 def screen(values: pl.Series) -> Counter[Screen]:

@@ -30,7 +30,7 @@ from ecluse.db.models import (
     Package,
     RecipientKey,
 )
-from ecluse.errors import ValidationError
+from ecluse.errors import ValidationError, present
 
 FORMAT = "ecluse-migration-report-v1"
 
@@ -143,8 +143,7 @@ def build(session: Session, instruction_id: str) -> dict[str, Any]:
     instruction = session.get(Instruction, instruction_id)
     if instruction is None:
         raise ValidationError("no such instruction")
-    agreement = session.get(Agreement, instruction.agreement_id)
-    assert agreement is not None  # noqa: S101 - foreign key
+    agreement = present(session.get(Agreement, instruction.agreement_id), "agreement")
     extractions = (
         session.execute(
             select(Extraction)

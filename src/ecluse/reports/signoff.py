@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ecluse.audit import Action
 from ecluse.db.models import Extraction, Instruction, MigrationSignOff, Organisation, Package
-from ecluse.errors import PolicyViolation, ValidationError
+from ecluse.errors import PolicyViolation, ValidationError, present
 from ecluse.identity import Permission, Principal, Role, require
 from ecluse.identity.personal import signer_for
 from ecluse.platform import Platform
@@ -94,8 +94,7 @@ def sign_off(
     if not 10 <= len(comment) <= MAX_COMMENT:  # noqa: PLR2004 - a written sentence
         raise ValidationError(f"a sign-off needs a written comment (10 to {MAX_COMMENT} chars)")
     with platform.db.transaction() as s:
-        row = s.get(Instruction, instruction_id, with_for_update=True)
-        assert row is not None  # noqa: S101 - read above
+        row = present(s.get(Instruction, instruction_id, with_for_update=True), "instruction")
         if row.state == "closed":
             raise PolicyViolation("this migration is already signed off")
         _check_nothing_left(s, instruction_id)

@@ -1,0 +1,289 @@
+"""`ecluse demo`: the 2020-21 migration again, with Écluse in the way.
+
+A network of laboratories (the controller), its old software vendor (the processor) and the
+new one (the recipient), named people in each, a signed Art. 28 agreement. The old vendor's
+export holds every laboratory's patients, portal logins and passwords included. Instruction A
+(one laboratory) asks for patients seen on or after 7 May 2017 only; instruction B (another
+laboratory) lists the fields wanted, without the two free-text comment columns. Écluse keeps
+only what each allows, refuses the credential columns, packages for the new vendor's age key;
+the new vendor opens the packages with `age`, confirms, everything is shredded, the dpo reads
+the reports and signs them off. Everything goes through the same services as the CLI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+
+# the age CLI, with fixed arguments
+import subprocess  # nosec B404
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import func, select
+
+from ecluse.audit.records import verify_database
+from ecluse.config import Settings
+from ecluse.db.models import Blob
+from ecluse.errors import ConfigurationError, IntegrityError
+from ecluse.governance import agreements, instructions
+from ecluse.governance.agreements import CLAUSES
+from ecluse.identity import (
+    OrgKind,
+    Principal,
+    Role,
+    authenticate,
+    create_account,
+    create_organisation,
+    enrol,
+    issue,
+)
+from ecluse.identity.personal import create_personal_key
+from ecluse.instance import init_instance
+from ecluse.packages import delivery
+from ecluse.packages.extract import Outcome, extract
+from ecluse.packages.recipients import add_key
+from ecluse.platform import Platform
+from ecluse.reports.html import render
+from ecluse.reports.signoff import sign_off
+from ecluse.synth import synthesise, write_export
+
+Say = Callable[[str], None]
+CUTOFF = "2017-05-07"
+PEOPLE = {  # key: (organisation, e-mail, name, roles)
+    "dpo": ("controller", "dpo@biolab-reseau.example", "Dominique Garnier", {Role.DPO}),
+    "operator": ("processor", "migration@ancien-sil.example", "Olivier Perrin", {Role.OPERATOR}),
+    "recipient": ("recipient", "import@nouveau-sil.example", "Rita Lambert", {Role.RECIPIENT}),
+}
+FIELDS_A = [  # the whole patient file, but only recent patients
+    ("nir", "keep"), ("ins", "keep"), ("birth_name", "keep"), ("used_name", "keep"),
+    ("first_names", "keep"), ("sex", "keep"), ("birth_date", "keep"), ("address", "keep"),
+    ("postcode", "keep"), ("city", "keep"), ("phone", "keep"), ("email", "keep"),
+    ("last_visit", "keep"), ("laboratory", "keep"), ("prescriber_name", "keep"),
+    ("blood_group", "keep"), ("comment_p", "keep"), ("comment_d", "keep"),
+]  # fmt: skip
+FIELDS_B = [  # the fields the new vendor listed: no free-text comments
+    ("nir", "keep"), ("birth_name", "keep"), ("first_names", "keep"), ("sex", "keep"),
+    ("birth_date", "keep"), ("postcode", "keep"), ("last_visit", "keep"),
+    ("laboratory", "keep"), ("blood_group", "keep"),
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Cast:
+    platform: Platform
+    orgs: dict[str, str]
+    people: dict[str, Principal]
+    agreement: str
+
+
+def _need_age() -> tuple[str, str]:
+    age, keygen = shutil.which("age"), shutil.which("age-keygen")
+    if not age or not keygen:
+        raise ConfigurationError(
+            "the demo needs the age CLI: run `make dev` (installs Debian's age)"
+        )
+    return age, keygen
+
+
+def _tool(args: list[str], data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The age CLI, with fixed arguments (the tool, our own temporary key file)."""
+    return subprocess.run(args, input=data, capture_output=True, check=False)  # nosec B603
+
+
+def _cast(platform: Platform) -> Cast:
+    with platform.db.transaction() as s:
+        orgs = {
+            "controller": create_organisation(
+                s, name="Réseau Biolab (28 laboratoires)", kind=OrgKind.CONTROLLER
+            ),
+            "processor": create_organisation(s, name="Ancien SIL SA", kind=OrgKind.PROCESSOR),
+            "recipient": create_organisation(s, name="Nouveau SIL SAS", kind=OrgKind.RECIPIENT),
+        }
+        people = {}
+        for key, (org, email, name, roles) in PEOPLE.items():
+            new = create_account(
+                s, organisation_id=orgs[org], email=email, full_name=name, roles=roles
+            )
+            enrol(s, email=email, code=new.enrolment_code)
+            create_personal_key(s, platform.keys, account_id=new.id)
+            token = issue(s, account_id=new.id, name="demo", days=1).token
+            people[key] = authenticate(s, token)
+    terms = agreements.parse_terms(
+        {
+            "controller_id": orgs["controller"],
+            "processor_id": orgs["processor"],
+            "subject_matter": "Migration of the laboratories' information system",
+            "duration_start": str(datetime.now(UTC).date()),
+            "duration_end": str(datetime.now(UTC).date() + timedelta(days=90)),
+            "nature_and_purpose": "Extraction of patient records for the new LIS vendor",
+            "data_types": ["identity", "contact", "visit", "clinical"],
+            "data_subject_categories": ["patients of the laboratories"],
+            "clauses": {k: f"The processor {v} (annex {k.upper()})." for k, v in CLAUSES.items()},
+        }
+    )
+    with platform.db.transaction() as s:
+        agreement = agreements.create(s, people["operator"], terms)
+        agreements.sign(s, platform.keys, people["operator"], agreement)
+        agreements.sign(s, platform.keys, people["dpo"], agreement)
+    return Cast(platform, orgs, people, agreement)
+
+
+def _instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected: int) -> str:
+    today = datetime.now(UTC).date()
+    content = instructions.parse_content(
+        {
+            "agreement_id": cast.agreement,
+            "recipient_id": cast.orgs["recipient"],
+            "purpose": "Move the laboratory's patients to the new LIS",
+            "source": "old LIS full export",
+            "scope": scope,
+            "fields": [{"field": f, "transform": t} for f, t in fields],
+            "expected_rows": expected,
+            "tolerance_percent": 1,
+            "valid_from": str(today),
+            "valid_until": str(today + timedelta(days=30)),
+        }
+    )
+    dpo = cast.people["dpo"]
+    with cast.platform.db.transaction() as s:
+        iid = instructions.create(s, dpo, content)
+        instructions.sign(s, cast.platform.keys, dpo, iid)
+    return iid
+
+
+def _open_and_confirm(cast: Cast, outcome: Outcome, age: str, identity: Path) -> dict[str, Any]:
+    """The new vendor: download, `age -d` in memory, count, hash, confirm."""
+    rita = cast.people["recipient"]
+    ciphertext = b"".join(delivery.download(cast.platform, rita, outcome.package_id))
+    opened = _tool([age, "-d", "-i", str(identity)], ciphertext)
+    if opened.returncode != 0:
+        raise IntegrityError("age could not open the package")
+    rows = pl.read_csv(io.BytesIO(opened.stdout), separator=";", infer_schema=False)
+    sha = hashlib.sha256(opened.stdout).hexdigest()
+    delivery.confirm(cast.platform, rita, outcome.package_id, rows=rows.height, sha256=sha)
+    return {"columns": rows.columns, "rows": rows.height, "sha256": sha}
+
+
+def _summary(outcome: Outcome, opened: dict[str, Any]) -> dict[str, Any]:
+    f = outcome.findings
+    return {
+        "package": outcome.package_id,
+        "rows_read": f.rows_read,
+        "rows_in_scope": f.rows_in_scope,
+        "rows_left_out": f.rows_out_of_scope,
+        "rows_packaged": outcome.rows,
+        "canary_rows": outcome.canaries,
+        "columns_sent": opened["columns"],
+        "columns_dropped": dict(sorted(f.dropped.items())),
+        "screening": {k: dict(v) for k, v in sorted(f.screening.items())},
+        "recipient_rows": opened["rows"],
+        "sha256_matches": opened["sha256"] == outcome.plaintext_sha256,
+    }
+
+
+def _migrate(cast: Cast, frame: pl.DataFrame, data: bytes, work: Path, say: Say) -> dict[str, Any]:
+    age, keygen = _need_age()
+    identity = work / "nouveau-sil.agekey"
+    if _tool([keygen, "-o", str(identity)]).returncode != 0:
+        raise ConfigurationError("age-keygen could not make the recipient's key")
+    public = _tool([keygen, "-y", str(identity)]).stdout.decode().strip()
+    with cast.platform.db.transaction() as s:
+        add_key(s, cast.people["recipient"], public_key=public, label="import server")
+    labs = sorted(frame["LABORATOIRE"].unique())
+    visit = pl.col("DATE_DERNIERE_VISITE").str.strptime(pl.Date, "%d/%m/%Y")
+    lab_a, lab_b = frame.filter(pl.col("LABORATOIRE") == labs[0]), labs[1]
+    recent = lab_a.filter(visit >= datetime.fromisoformat(CUTOFF).date()).height
+    plans = {
+        "A": (f"laboratory = '{labs[0]}' and last_visit >= '{CUTOFF}'", FIELDS_A, recent),
+        "B": (
+            f"laboratory = '{lab_b}'",
+            FIELDS_B,
+            frame.filter(pl.col("LABORATOIRE") == lab_b).height,
+        ),
+    }
+    results: dict[str, Any] = {}
+    for name, (scope, fields, expected) in plans.items():
+        iid = _instruct(cast, scope=scope, fields=fields, expected=expected)
+        say(f"instruction {name} signed by the dpo: {scope}")
+        outcome = extract(
+            cast.platform,
+            cast.people["operator"],
+            instruction_id=iid,
+            source=io.BytesIO(data),
+            source_name="export_ancien_sil.csv",
+        )
+        say(f"instruction {name}: {outcome.rows:,} rows packaged of {len(frame):,} exported")
+        results[name] = {
+            "instruction": iid,
+            "scope": scope,
+            **_summary(outcome, _open_and_confirm(cast, outcome, age, identity)),
+        }
+        say(f"instruction {name}: opened with age, confirmed, shredded")
+    return results
+
+
+def _reports(cast: Cast, results: dict[str, Any], output: Path) -> list[str]:
+    written = []
+    output.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for result in results.values():
+        report = sign_off(
+            cast.platform,
+            cast.people["dpo"],
+            result["instruction"],
+            comment="Scope, fields, receipt and deletion checked against the instruction.",
+        )
+        path = output / f"migration-{result['instruction']}.html"
+        path.write_text(render(report), encoding="utf-8")
+        written.append(str(path))
+    return written
+
+
+def _left(platform: Platform) -> int:
+    with platform.db.transaction() as s:
+        return int(
+            s.execute(
+                select(func.count())
+                .select_from(Blob)
+                .where(Blob.state == "stored", Blob.kind.in_(["quarantine", "package"]))
+            ).scalar_one()
+        )
+
+
+def run_demo(
+    settings: Settings, *, patients: int, labs: int, seed: int, output: Path, say: Say
+) -> dict[str, Any]:
+    """Play the migration on a fresh home; return the figures."""
+    started = time.perf_counter()
+    init_instance(settings, admin_email="admin@ecluse.localhost", admin_name="Platform Admin")
+    platform = Platform.open(settings)
+    try:
+        cast = _cast(platform)
+        say("controller, processor and recipient created; agreement signed by both parties")
+        frame = synthesise(patients=patients, labs=labs, seed=seed)
+        buf = io.BytesIO()
+        write_export(frame, buf)  # in memory: plaintext never touches the disk
+        say(f"old vendor's export: {patients:,} patients of {labs} laboratories, 28 columns")
+        with tempfile.TemporaryDirectory(prefix="ecluse-demo-") as work:
+            results = _migrate(cast, frame, buf.getvalue(), Path(work), say)
+        reports = _reports(cast, results, output)
+        say("reports written and signed off by the controller's dpo")
+        return {
+            "patients": patients,
+            "laboratories": labs,
+            "source_bytes": len(buf.getvalue()),
+            "instructions": results,
+            "objects_left": _left(platform),
+            "audit_chain_ok": verify_database(platform.db.engine).ok,
+            "reports": reports,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    finally:
+        platform.close()
