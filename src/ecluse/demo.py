@@ -98,7 +98,8 @@ def _tool(args: list[str], data: bytes | None = None) -> subprocess.CompletedPro
     return subprocess.run(args, input=data, capture_output=True, check=False)  # nosec B603
 
 
-def _cast(platform: Platform) -> Cast:
+def cast_of(platform: Platform) -> Cast:
+    """The three organisations, their named people (enrolled, with keys), a signed agreement."""
     with platform.db.transaction() as s:
         orgs = {
             "controller": create_organisation(
@@ -136,7 +137,8 @@ def _cast(platform: Platform) -> Cast:
     return Cast(platform, orgs, people, agreement)
 
 
-def _instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected: int) -> str:
+def instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected: int) -> str:
+    """An instruction drafted and signed by the controller's dpo."""
     today = datetime.now(UTC).date()
     content = instructions.parse_content(
         {
@@ -157,6 +159,18 @@ def _instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected
         iid = instructions.create(s, dpo, content)
         instructions.sign(s, cast.platform.keys, dpo, iid)
     return iid
+
+
+def recipient_key(cast: Cast, work: Path) -> Path:
+    """The new vendor makes an age key with `age-keygen` and registers its public half."""
+    keygen = _need_age()[1]
+    identity = work / "nouveau-sil.agekey"
+    if _tool([keygen, "-o", str(identity)]).returncode != 0:
+        raise ConfigurationError("age-keygen could not make the recipient's key")
+    public = _tool([keygen, "-y", str(identity)]).stdout.decode().strip()
+    with cast.platform.db.transaction() as s:
+        add_key(s, cast.people["recipient"], public_key=public, label="import server")
+    return identity
 
 
 def _open_and_confirm(cast: Cast, outcome: Outcome, age: str, identity: Path) -> dict[str, Any]:
@@ -190,13 +204,7 @@ def _summary(outcome: Outcome, opened: dict[str, Any]) -> dict[str, Any]:
 
 
 def _migrate(cast: Cast, frame: pl.DataFrame, data: bytes, work: Path, say: Say) -> dict[str, Any]:
-    age, keygen = _need_age()
-    identity = work / "nouveau-sil.agekey"
-    if _tool([keygen, "-o", str(identity)]).returncode != 0:
-        raise ConfigurationError("age-keygen could not make the recipient's key")
-    public = _tool([keygen, "-y", str(identity)]).stdout.decode().strip()
-    with cast.platform.db.transaction() as s:
-        add_key(s, cast.people["recipient"], public_key=public, label="import server")
+    age, identity = _need_age()[0], recipient_key(cast, work)
     labs = sorted(frame["LABORATOIRE"].unique())
     visit = pl.col("DATE_DERNIERE_VISITE").str.strptime(pl.Date, "%d/%m/%Y")
     lab_a, lab_b = frame.filter(pl.col("LABORATOIRE") == labs[0]), labs[1]
@@ -211,7 +219,7 @@ def _migrate(cast: Cast, frame: pl.DataFrame, data: bytes, work: Path, say: Say)
     }
     results: dict[str, Any] = {}
     for name, (scope, fields, expected) in plans.items():
-        iid = _instruct(cast, scope=scope, fields=fields, expected=expected)
+        iid = instruct(cast, scope=scope, fields=fields, expected=expected)
         say(f"instruction {name} signed by the dpo: {scope}")
         outcome = extract(
             cast.platform,
@@ -265,7 +273,7 @@ def run_demo(
     init_instance(settings, admin_email="admin@ecluse.localhost", admin_name="Platform Admin")
     platform = Platform.open(settings)
     try:
-        cast = _cast(platform)
+        cast = cast_of(platform)
         say("controller, processor and recipient created; agreement signed by both parties")
         frame = synthesise(patients=patients, labs=labs, seed=seed)
         buf = io.BytesIO()

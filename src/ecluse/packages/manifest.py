@@ -13,7 +13,6 @@ nothing — unlike unkeyed hashes of a NIR, which a search over 10^10 values rev
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,10 +23,11 @@ from ecluse.crypto.interfaces import Signer
 from ecluse.crypto.signatures import verify
 from ecluse.governance.dictionary import DICTIONARY, Category
 from ecluse.policy import Findings
+from ecluse.policy.keyed import KeyedHash
 
 FORMAT = "ecluse-manifest-v1"
 DIGEST_SIZE = 16
-_UNIT = "\x1f"  # unit separator between a row's fields
+_UNIT = "\x1e"  # record separator between a row's fields
 
 
 def digest_fields(columns: Sequence[str]) -> tuple[str, ...]:
@@ -45,16 +45,13 @@ class RowDigester:
     """Keyed digests of each row's identity fields, 16 bytes a row, in row order."""
 
     def __init__(self, key: bytes, fields: Sequence[str]) -> None:
-        self._key, self.fields = key, tuple(fields)
+        self._keyed, self.fields = KeyedHash(key, size=DIGEST_SIZE), tuple(fields)
 
     def digests(self, rows: pl.DataFrame) -> bytes:
         joined = rows.select(
             pl.concat_str([normalise(pl.col(f)) for f in self.fields], separator=_UNIT)
         ).to_series()
-        key = self._key
-        return b"".join(
-            hmac.digest(key, v.encode(), "sha256")[:DIGEST_SIZE] for v in joined.to_list()
-        )
+        return self._keyed.digests(joined)
 
 
 def findings_json(findings: Findings) -> dict[str, Any]:

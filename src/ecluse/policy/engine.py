@@ -9,8 +9,6 @@ discards everything produced.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ import polars as pl
 
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.governance.dictionary import DICTIONARY, Category, Kind, map_headers
+from ecluse.policy.keyed import KeyedHash
 from ecluse.policy.rules import Rules, Transform
 from ecluse.policy.scope import as_date, scope_filter
 from ecluse.policy.screening import Screen, looks_like_credentials, mask_credentials, screen
@@ -58,15 +57,11 @@ class Findings:
 
 def _pseudonymiser(key: bytes) -> Callable[[pl.Series], pl.Series]:
     """Keyed HMAC-SHA256 (128 bits shown): stable within an instruction, unlinkable across."""
+    keyed = KeyedHash(key, size=16)
 
     def batch(values: pl.Series) -> pl.Series:
-        return pl.Series(
-            [
-                hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32] if v else ""
-                for v in values.to_list()
-            ],
-            dtype=pl.Utf8,
-        )
+        hashed = keyed.hex_column(values)
+        return pl.select(pl.when(values != "").then(hashed).otherwise(pl.lit(""))).to_series()
 
     return batch
 

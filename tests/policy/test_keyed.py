@@ -1,0 +1,34 @@
+"""The column HMAC is RFC 2104 HMAC-SHA256, value by value, whatever the text."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ecluse.policy.keyed import KeyedHash
+
+
+@given(
+    key=st.binary(min_size=32, max_size=100),
+    values=st.lists(st.text(), max_size=30),
+    size=st.sampled_from([16, 32]),
+)
+def test_same_as_hmac_value_by_value(key: bytes, values: list[str], size: int) -> None:
+    keyed = KeyedHash(key, size=size)
+    expected = [hmac.digest(key, v.encode(), hashlib.sha256)[:size] for v in values]
+    got = keyed.digests(pl.Series(values, dtype=pl.Utf8))
+    assert got == b"".join(expected)
+    assert keyed.hex_column(pl.Series(values, dtype=pl.Utf8)).to_list() == [
+        e.hex() for e in expected
+    ]
+
+
+def test_separator_inside_a_value_and_nulls() -> None:
+    key = bytes(range(32))
+    values = pl.Series(["a\x1fb", None, ""], dtype=pl.Utf8)
+    expected = [hmac.digest(key, v, "sha256") for v in (b"a\x1fb", b"", b"")]
+    assert KeyedHash(key).digests(values) == b"".join(expected)
