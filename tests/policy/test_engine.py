@@ -222,11 +222,14 @@ def test_screening_categories_on_written_examples() -> None:
             "RAS",
             "token aB3dE5gH7j",
             "184127645108917",
+            "GROSSESSE 12 SA",
+            "Séropositivité connue",
+            "vu avec sa mère",
         ]
     )
     counts = screen(values)
     assert counts == {
-        Screen.HEALTH: 1,
+        Screen.HEALTH: 3,
         Screen.EMAIL: 1,
         Screen.PHONE: 1,
         Screen.NIR: 1,

@@ -48,10 +48,11 @@ class RowDigester:
         self._keyed, self.fields = KeyedHash(key, size=DIGEST_SIZE), tuple(fields)
 
     def digests(self, rows: pl.DataFrame) -> bytes:
-        joined = rows.select(
-            pl.concat_str([normalise(pl.col(f)) for f in self.fields], separator=_UNIT)
-        ).to_series()
-        return self._keyed.digests(joined)
+        if rows.height == 0:
+            return b""
+        joined = pl.concat_str([normalise(pl.col(f)) for f in self.fields], separator=_UNIT)
+        hexed = rows.select(self._keyed.expr(joined).str.join("")).item()
+        return bytes.fromhex(hexed)
 
 
 def findings_json(findings: Findings) -> dict[str, Any]:

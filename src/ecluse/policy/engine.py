@@ -10,7 +10,7 @@ discards everything produced.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -55,15 +55,9 @@ class Findings:
         return self.rows_read - self.rows_in_scope
 
 
-def _pseudonymiser(key: bytes) -> Callable[[pl.Series], pl.Series]:
+def _pseudonym(col: pl.Expr, keyed: KeyedHash) -> pl.Expr:
     """Keyed HMAC-SHA256 (128 bits shown): stable within an instruction, unlinkable across."""
-    keyed = KeyedHash(key, size=16)
-
-    def batch(values: pl.Series) -> pl.Series:
-        hashed = keyed.hex_column(values)
-        return pl.select(pl.when(values != "").then(hashed).otherwise(pl.lit(""))).to_series()
-
-    return batch
+    return pl.when(col != "").then(keyed.expr(col)).otherwise(pl.lit(""))
 
 
 def _department(col: pl.Expr) -> pl.Expr:
@@ -94,6 +88,7 @@ class Engine:
         if missing:
             raise ValidationError(f"the source lacks instructed fields: {missing}")
         self.findings.transforms = {r.field: r.transform.value for r in rules.output_fields}
+        self._keyed = KeyedHash(rules.pseudonym_key, size=16)
         self._filter = scope_filter(rules.scope, self.columns) if rules.scope else pl.lit(True)
         self._select = [self._expr(r.field, r.transform) for r in rules.output_fields]
         self._checked = False
@@ -105,9 +100,7 @@ class Engine:
             keep = col.map_batches(mask_credentials, return_dtype=pl.Utf8)
         expr = {
             Transform.KEEP: keep,
-            Transform.PSEUDONYMISE: col.map_batches(
-                _pseudonymiser(self.rules.pseudonym_key), return_dtype=pl.Utf8
-            ),
+            Transform.PSEUDONYMISE: _pseudonym(col, self._keyed),
             Transform.YEAR: as_date(col).dt.strftime("%Y"),
             Transform.MONTH: as_date(col).dt.strftime("%Y-%m"),
             Transform.DEPARTMENT: _department(col),

@@ -25,17 +25,18 @@ class Screen(StrEnum):
     PASSWORD = "password_like"  # nosec B105
 
 
+# matched against lower-cased text; "SA" (weeks of amenorrhoea) only in capitals
 HEALTH_TERMS = (
-    r"VIH|HIV|s[ée]ropositi|SIDA|AIDS|cancer|tumeur|tumour|tumor|carcinome|leuc[ée]mie|"
+    r"vih|hiv|s[ée]ropositi|sida|aids|cancer|tumeur|tumour|tumor|carcinome|leuc[ée]mie|"
     r"leuka?emia|lymphome|lymphoma|m[ée]tastas|chimio|chemo|grossesse|enceinte|pregnan|"
-    r"\bSA\b|IVG|abortion|diab[èe]t|insulin|tuberculos|h[ée]patite|hepatitis|mucoviscidose|"
+    r"ivg|abortion|diab[èe]t|insulin|tuberculos|h[ée]patite|hepatitis|mucoviscidose|"
     r"cystic fibrosis|dr[ée]panocytose|sickle cell|h[ée]mophilie|ha?emophilia|trisomie|"
     r"down syndrome|huntington|scl[ée]rose en plaques|multiple sclerosis|dialys|"
     r"psychiatr|d[ée]pression|schizophr|bipolaire|bipolar|trith[ée]rapie|antir[ée]trovir|"
-    r"tamoxif|imatinib|rifater|AVK|anticoagul"
+    r"tamoxif|imatinib|rifater|avk|anticoagul"
 )
+_WEEKS_OF_AMENORRHOEA = r"\d\s?SA\b"
 _PATTERNS = {
-    Screen.HEALTH: f"(?i)({HEALTH_TERMS})",
     Screen.PHONE: r"\b(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}\b",
     Screen.EMAIL: r"[\w.+-]+@[\w-]+\.[\w.-]+",
 }
@@ -88,11 +89,14 @@ def screen(values: pl.Series) -> Counter[Screen]:
     """How many values fall in each category (a value may count in several)."""
     text = values.cast(pl.Utf8).fill_null("")
     found: Counter[Screen] = Counter()
+    health = text.str.to_lowercase().str.contains(HEALTH_TERMS)
+    found[Screen.HEALTH] = int((health | text.str.contains(_WEEKS_OF_AMENORRHOEA)).sum())
     for category, pattern in _PATTERNS.items():
         found[category] = int(text.str.contains(pattern).sum())
     found[Screen.PASSWORD] = int(_password_like(text).sum())
-    candidates = text.str.extract_all(_NIR_CANDIDATE).to_list()
-    found[Screen.NIR] = sum(1 for m in candidates if m and any(is_valid_nir(x) for x in m))
+    with_nir = text.filter(text.str.contains(_NIR_CANDIDATE))
+    candidates = with_nir.str.extract_all(_NIR_CANDIDATE).to_list()
+    found[Screen.NIR] = sum(1 for m in candidates if any(is_valid_nir(x) for x in m))
     return +found
 
 
