@@ -4,12 +4,14 @@ The raw bytes are handed to a sink (the quarantine's encrypting writer) as they 
 the source is read once and nothing plaintext lands on disk. Malformed input stops the read
 with a message naming a line number, never a value: NUL bytes, a record that runs on past
 the limit, a line with the wrong number of fields, text that is not in the declared
-encoding, duplicate or empty column names. A block whose separators add up exactly skips the
-line-by-line check: CSV parsing refuses a line with too many fields by itself.
+encoding, duplicate or empty column names. The CSV parser refuses a line with too many
+fields by itself; a line with too few leaves its last field null, and only a block holding
+such a row is checked line by line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -33,6 +35,15 @@ _NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
 def _has_utf8(block: bytes) -> bool:
     """Whether invalid UTF-8 also holds valid multi-byte sequences: mixed encodings."""
     return _NON_ASCII.search(block.decode("utf-8", errors="replace")) is not None
+
+
+_LINE_BREAKS = re.compile(rb"\n(?:\r?\n)*")
+_BLANK = r"\n(?:\r?\n)*"
+
+
+def _blank_lines(text: bytes) -> int:
+    """Empty lines: line breaks that directly follow another one."""
+    return text.count(b"\n") - sum(1 for _ in _LINE_BREAKS.finditer(text))
 
 
 def _cut(buf: bytes) -> int:
@@ -129,59 +140,67 @@ class SourceReader:
             raise ValidationError("the source's header has empty or duplicate column names")
         return tuple(headers)
 
-    def _check_lines(self, text: bytes) -> None:
-        """Quote-free lines must have exactly the header's number of fields."""
-        lines = pl.read_csv(
-            io.BytesIO(text),
-            has_header=False,
-            new_columns=["l"],
-            schema={"l": pl.Utf8},
-            separator="\x00",
-            quote_char=None,
-        ).with_row_index("i")
-        width = pl.col("l").str.len_bytes()
-        bad = lines.filter(
-            (width > self._max_record)
-            | (
-                (pl.col("l").str.count_matches(SEPARATOR, literal=True) != len(self.headers) - 1)
-                & ~pl.col("l").str.contains('"', literal=True)
-                & (width > 0)
-            )
+    def _ragged(self, text: bytes) -> ValidationError:
+        """The error for a block with a record of the wrong width, naming its line when
+        Python's csv module finds it (slow, but only on the way out)."""
+        fields, where = len(self.headers), f"after line {self._line}"
+        reader = csv.reader(
+            io.StringIO(text.decode(errors="replace"), newline=""), delimiter=SEPARATOR
         )
-        if bad.height:
-            raise ValidationError(
-                f"line {self._line + 1 + int(bad['i'][0])} has the wrong number of fields "
-                f"or is too long (the header has {len(self.headers)} fields)"
-            )
+        start = 1
+        with contextlib.suppress(csv.Error):
+            for record in reader:
+                if record and len(record) != fields:
+                    where = f"at line {self._line + start}"
+                    break
+                start = reader.line_num + 1
+        return ValidationError(
+            f"a record {where} has the wrong number of fields (the header has {fields})"
+        )
 
-    def _well_shaped(self, text: bytes) -> bool:
-        """Fast path: no quotes, no blank lines, and exactly the separators every line needs."""
-        if b'"' in text:
-            return False
-        lines = text.count(b"\n") + (not text.endswith(b"\n"))
-        return text.count(SEPARATOR.encode()) == lines * (len(self.headers) - 1)
+    def _check_records(self, frame: pl.DataFrame, text: bytes) -> None:
+        """Every record has the header's number of fields, quoted ones included: the block's
+        separators, less those inside values, are (records - blank lines) x (fields - 1)."""
+        inside = frame.select(
+            sep=pl.sum_horizontal(pl.all().str.count_matches(SEPARATOR, literal=True)).sum(),
+            blank=pl.sum_horizontal(
+                pl.all().str.count_matches("\n", literal=True) - pl.all().str.count_matches(_BLANK)
+            ).sum(),
+        ).row(0)
+        blank = _blank_lines(b"\n" + text) - (inside[1] or 0)  # a block starts a line
+        separators = text.count(SEPARATOR.encode()) - (inside[0] or 0)
+        if separators != (frame.height - blank) * (len(self.headers) - 1):
+            raise self._ragged(text)
+
+    def _parse(self, text: bytes) -> pl.DataFrame:
+        try:
+            return pl.read_csv(
+                text,
+                has_header=False,
+                schema=dict.fromkeys(self.headers, pl.Utf8),
+                separator=SEPARATOR,
+                raise_if_empty=False,
+                missing_columns="insert",  # a short first line: the check below finds it
+            )
+        except pl.exceptions.PolarsError as e:
+            if "more fields" in str(e):
+                raise self._ragged(text) from e
+            if "utf-8" in str(e).lower():
+                raise ValidationError(
+                    f"the source is not valid UTF-8 after line {self._line}: "
+                    "give its encoding (--encoding latin-1)"
+                ) from e
+            raise ValidationError(f"malformed CSV after line {self._line}") from e
 
     def batches(self) -> Iterator[pl.DataFrame]:
         while block := self._records(self._batch_bytes):
             text = self._decode(block)
-            if not self._well_shaped(text):
-                self._check_lines(text)
-            try:
-                frame = pl.read_csv(
-                    io.BytesIO(text),
-                    has_header=False,
-                    new_columns=list(self.headers),
-                    schema=dict.fromkeys(self.headers, pl.Utf8),
-                    separator=SEPARATOR,
-                )
-            except pl.exceptions.PolarsError as e:
-                if "utf-8" in str(e).lower():
-                    raise ValidationError(
-                        f"the source is not valid UTF-8 after line {self._line}: "
-                        "give its encoding (--encoding latin-1)"
-                    ) from e
-                raise ValidationError(f"malformed CSV after line {self._line}") from e
+            frame = self._parse(text)
+            # Too many fields fail the parse; too few leave the last field null. Only then (or
+            # where blank lines or unquoted empty last fields look the same) is it checked closely.
+            if frame[self.headers[-1]].has_nulls():
+                self._check_records(frame, text)
             self._line += text.count(b"\n")
-            frame = frame.filter(~pl.all_horizontal(pl.all().is_null()))  # blank lines
+            frame = frame.filter(pl.any_horizontal(pl.all().is_not_null()))  # blank lines
             if frame.height:
                 yield frame.fill_null("")

@@ -1,0 +1,89 @@
+"""The source reader against Python's csv module: it yields exactly the records, in order,
+or refuses the input when any record has the wrong number of fields, whatever the quoting,
+blank lines, line endings or block boundaries."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecluse.errors import ValidationError
+from ecluse.packages.source import SourceReader
+
+HEADERS = ["A", "B", "C"]
+_FIELD = st.one_of(
+    st.sampled_from(["", "x", "a;b", 'say "hi"', "l1\nl2", "p1\n\np2", "w\r\nz", "\n"]),
+    st.text(alphabet="ab;\"\n é", max_size=6),  # a lone CR ends no line here
+)
+_RECORD = st.one_of(
+    st.lists(_FIELD, min_size=3, max_size=3),
+    st.lists(_FIELD, min_size=1, max_size=5),  # sometimes ragged
+    st.just([]),  # a blank line
+)
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+
+def _csv(records: list[list[str]], newline: str) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", lineterminator=newline)
+    writer.writerow(HEADERS)
+    for record in records:
+        if record:
+            writer.writerow(record)
+        else:
+            out.write(newline)
+    return out.getvalue().encode()
+
+
+def _read(data: bytes, batch_bytes: int) -> tuple[list[tuple[str, ...]], bytes]:
+    sink = _Sink()
+    reader = SourceReader(io.BytesIO(data), sink=sink, encoding="utf-8", batch_bytes=batch_bytes)
+    rows = [row for batch in reader.batches() for row in batch.rows()]
+    return rows, bytes(sink.data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records=st.lists(_RECORD, max_size=25),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    batch_bytes=st.sampled_from([1, 40, 1 << 20]),
+)
+def test_records_or_refusal_as_the_csv_module_reads_them(
+    records: list[list[str]], newline: str, batch_bytes: int
+) -> None:
+    data = _csv(records, newline)
+    records = list(csv.reader(io.StringIO(data.decode(), newline=""), delimiter=";"))[1:]
+    ragged = any(r and len(r) != len(HEADERS) for r in records)
+    if ragged:
+        with pytest.raises(ValidationError, match="wrong number of fields|malformed"):
+            _read(data, batch_bytes)
+        return
+    rows, teed = _read(data, batch_bytes)
+    expected = [tuple(r) for r in records if any(r)]  # blank and all-empty lines carry nothing
+    assert rows == expected
+    assert teed == data  # the quarantine receives every byte, once, in order
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b"A;B;C\n1;2;3\n4;5\n", 3),
+        (b'A;B;C\n1;"x\n;y";3\n4;5\n', 4),
+        (b"A;B;C\n1;2;3\n\n1;2;3;4\n", 4),
+    ],
+)
+def test_the_wrong_record_is_named(data: bytes, line: int) -> None:
+    with pytest.raises(ValidationError, match=f"record at line {line} has the wrong number"):
+        _read(data, 1 << 20)
