@@ -20,12 +20,13 @@ from ecluse.audit.records import verify_database
 from ecluse.crypto.envelope import package_trace_aad
 from ecluse.crypto.interfaces import WrappedKey
 from ecluse.db.models import Alert, AuditEvent, Blob, Extraction, Instruction, Package
-from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
+from ecluse.errors import IntegrityError, PolicyViolation, StorageError, ValidationError
 from ecluse.governance import instructions as ins
 from ecluse.packages.extract import Outcome, RevokedDuringExtraction
 from ecluse.packages.manifest import DIGEST_SIZE, RowDigester, verify_manifest
 from ecluse.platform import Platform
 from ecluse.policy import CredentialsRefused, VolumeExceeded
+from ecluse.store.local import LocalWriter
 from tests.age_tools import Identity, age_decrypt
 from tests.packages.conftest import FIELDS, Migration
 
@@ -246,6 +247,35 @@ def test_bad_sources_leave_nothing(
     iid = migration.instruct(expected_rows=export.frame.height)
     with pytest.raises(ValidationError, match=match):
         migration.run("olga", iid, mangle(migration.export.data))
+    _assert_nothing_left(platform, state="failed")
+
+
+@pytest.mark.parametrize("stage", ["quarantine", "package"])
+def test_a_failing_write_stage_leaves_nothing(
+    migration: Migration,
+    identity: Identity,
+    monkeypatch: pytest.MonkeyPatch,
+    stage: str,
+) -> None:
+    """The disk fails under a background stage: the run stops, every object is removed."""
+    platform, export = migration.platform, migration.export
+    iid = migration.instruct(expected_rows=export.frame.height)
+    kinds: dict[int, str] = {}
+    real_init, real_write = LocalWriter.__init__, LocalWriter.write
+
+    def init(self: LocalWriter, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        kinds[id(self)] = kwargs["kind"]
+
+    def write(self: LocalWriter, data: Any) -> int:
+        if kinds.get(id(self)) == stage:
+            raise StorageError("the disk is full")
+        return real_write(self, data)
+
+    monkeypatch.setattr(LocalWriter, "__init__", init)
+    monkeypatch.setattr(LocalWriter, "write", write)
+    with pytest.raises(StorageError, match="disk is full"):
+        migration.run("olga", iid)
     _assert_nothing_left(platform, state="failed")
 
 

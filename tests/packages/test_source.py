@@ -17,7 +17,7 @@ from ecluse.packages.source import SourceReader
 HEADERS = ["A", "B", "C"]
 _FIELD = st.one_of(
     st.sampled_from(["", "x", "a;b", 'say "hi"', "l1\nl2", "p1\n\np2", "w\r\nz", "\n"]),
-    st.text(alphabet="ab;\"\n é", max_size=6),  # a lone CR ends no line here
+    st.text(alphabet='ab;"\n é', max_size=6),  # a lone CR ends no line here
 )
 _RECORD = st.one_of(
     st.lists(_FIELD, min_size=3, max_size=3),
@@ -47,9 +47,17 @@ def _csv(records: list[list[str]], newline: str) -> bytes:
     return out.getvalue().encode()
 
 
-def _read(data: bytes, batch_bytes: int) -> tuple[list[tuple[str, ...]], bytes]:
+def _read(
+    data: bytes, batch_bytes: int, read_size: int = 1 << 20
+) -> tuple[list[tuple[str, ...]], bytes]:
     sink = _Sink()
-    reader = SourceReader(io.BytesIO(data), sink=sink, encoding="utf-8", batch_bytes=batch_bytes)
+    reader = SourceReader(
+        io.BytesIO(data),
+        sink=sink.write,
+        encoding="utf-8",
+        batch_bytes=batch_bytes,
+        read_size=read_size,
+    )
     rows = [row for batch in reader.batches() for row in batch.rows()]
     return rows, bytes(sink.data)
 
@@ -59,18 +67,19 @@ def _read(data: bytes, batch_bytes: int) -> tuple[list[tuple[str, ...]], bytes]:
     records=st.lists(_RECORD, max_size=25),
     newline=st.sampled_from(["\n", "\r\n"]),
     batch_bytes=st.sampled_from([1, 40, 1 << 20]),
+    read_size=st.sampled_from([1, 3, 16, 1 << 20]),
 )
 def test_records_or_refusal_as_the_csv_module_reads_them(
-    records: list[list[str]], newline: str, batch_bytes: int
+    records: list[list[str]], newline: str, batch_bytes: int, read_size: int
 ) -> None:
     data = _csv(records, newline)
     records = list(csv.reader(io.StringIO(data.decode(), newline=""), delimiter=";"))[1:]
     ragged = any(r and len(r) != len(HEADERS) for r in records)
     if ragged:
-        with pytest.raises(ValidationError, match="wrong number of fields|malformed"):
-            _read(data, batch_bytes)
+        with pytest.raises(ValidationError, match=r"wrong number of fields|malformed"):
+            _read(data, batch_bytes, read_size)
         return
-    rows, teed = _read(data, batch_bytes)
+    rows, teed = _read(data, batch_bytes, read_size)
     expected = [tuple(r) for r in records if any(r)]  # blank and all-empty lines carry nothing
     assert rows == expected
     assert teed == data  # the quarantine receives every byte, once, in order
@@ -87,3 +96,14 @@ def test_records_or_refusal_as_the_csv_module_reads_them(
 def test_the_wrong_record_is_named(data: bytes, line: int) -> None:
     with pytest.raises(ValidationError, match=f"record at line {line} has the wrong number"):
         _read(data, 1 << 20)
+
+
+def test_a_record_running_past_the_limit_is_refused_wherever_the_pieces_fall() -> None:
+    """Beyond a batch's size, a record may not grow past the limit: memory stays bounded."""
+    data = b"A;B;C\n1;2;3\n" + b'1;"' + b"x\n" * 200 + b'";3\n'
+    for read_size in (1, 7, 16):
+        reader = SourceReader(
+            io.BytesIO(data), sink=_Sink().write, batch_bytes=1, max_record=50, read_size=read_size
+        )
+        with pytest.raises(ValidationError, match="longer than 50 bytes"):
+            list(reader.batches())

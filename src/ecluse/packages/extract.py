@@ -18,12 +18,10 @@ policy stopped it (volume beyond the instruction, credentials, revocation).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
 from typing import Any, BinaryIO
@@ -34,7 +32,7 @@ from sqlalchemy.orm import Session
 from ecluse.audit import Action
 from ecluse.audit.canonical import JsonValue, canonical
 from ecluse.crypto._primitives import random_bytes
-from ecluse.crypto.age import AgeEncryptor, Recipient
+from ecluse.crypto.age import Recipient
 from ecluse.crypto.envelope import package_trace_aad
 from ecluse.db.models import Agreement, Extraction, Instruction, Package
 from ecluse.errors import EcluseError, PolicyViolation, ValidationError, present
@@ -42,22 +40,22 @@ from ecluse.governance.instructions import Content, governed_rules
 from ecluse.identity import Permission, Principal, require
 from ecluse.packages.canaries import canary_rows
 from ecluse.packages.manifest import (
+    DIGEST_SIZE,
     FORMAT,
-    RowDigester,
-    digest_fields,
     findings_json,
     sha256_hex,
     sign_manifest,
 )
+from ecluse.packages.output import CSV_SEPARATOR, PackageWriter
 from ecluse.packages.recipients import recipients_of
 from ecluse.packages.source import Encoding, SourceReader
+from ecluse.packages.stage import Stage
 from ecluse.platform import Platform
 from ecluse.policy import CredentialsRefused, Engine, Findings, Rules, VolumeExceeded
 from ecluse.store.local import LocalWriter
 from ecluse.supervision import AlertKind, Severity, raise_alert
 
 Progress = Callable[[int], None]
-CSV_SEPARATOR = ";"
 
 
 class RevokedDuringExtraction(PolicyViolation):
@@ -93,11 +91,8 @@ class _Output:
     digests: LocalWriter
     trace_key: bytes
     engine: Engine | None = None
-    rows: int = 0
+    writer: PackageWriter | None = None
     canary_digests: bytes = b""
-    sha256: str = ""
-    columns: tuple[str, ...] = ()
-    digests_sha256: Any = field(default_factory=hashlib.sha256)
 
     def abort(self) -> None:
         for writer in (self.quarantine, self.package, self.digests):
@@ -178,42 +173,49 @@ def _stream(
     mapping: Mapping[str, str] | None,
     progress: Progress | None,
 ) -> None:
-    reader = SourceReader(source, sink=out.quarantine, encoding=encoding)
-    engine = out.engine = Engine(plan.rules, headers=reader.headers, mapping=mapping)
-    out.columns = tuple(r.field for r in plan.rules.output_fields)
-    digester = RowDigester(out.trace_key, digest_fields(out.columns))
-    age = AgeEncryptor(plan.recipients, out.package)
-    sha, canaries_due = hashlib.sha256(), platform.settings.canary_rows
-    header = True
-    for batch in reader.batches():
-        _still_signed(platform, plan.instruction_id)
-        rows = engine.apply(batch)
-        if canaries_due and rows.height:
-            seed = secrets.randbits(63)
-            canaries = canary_rows(engine, batch, count=canaries_due, seed=seed)
-            out.canary_digests, canaries_due = digester.digests(canaries), 0
-            rows = _mix(rows, canaries)
-        buf = io.BytesIO()
-        rows.write_csv(buf, separator=CSV_SEPARATOR, include_header=header)
-        header = False
-        sha.update(buf.getbuffer())
-        age.write(buf.getbuffer())
-        digests = digester.digests(rows)
-        out.digests.write(digests)
-        out.digests_sha256.update(digests)
-        out.rows += rows.height
-        if progress:
-            progress(reader.bytes_read)
-    if header:  # no rows at all: the package still has its header line
-        line = (CSV_SEPARATOR.join(out.columns) + "\n").encode()
-        sha.update(line)
-        age.write(line)
-    age.close()
-    out.sha256 = sha.hexdigest()
+    """Reading and governing here; the quarantine and the package written by background
+    stages, so that the three overlap."""
+    quarantine = Stage[bytes](
+        "quarantine", out.quarantine.write, finish=out.quarantine.finish, depth=64
+    )
+    package: Stage[pl.DataFrame] | None = None
+    try:
+        reader = SourceReader(source, sink=quarantine.put, encoding=encoding)
+        engine = out.engine = Engine(plan.rules, headers=reader.headers, mapping=mapping)
+        writer = out.writer = PackageWriter(
+            [r.field for r in plan.rules.output_fields],
+            recipients=plan.recipients,
+            package=out.package,
+            digests=out.digests,
+            trace_key=out.trace_key,
+        )
+        package = Stage("package", writer.write, finish=writer.finish)
+        canaries_due = platform.settings.canary_rows
+        for batch in reader.batches():
+            _still_signed(platform, plan.instruction_id)
+            rows = engine.apply(batch)
+            if canaries_due and rows.height:
+                seed = secrets.randbits(63)
+                canaries = canary_rows(engine, batch, count=canaries_due, seed=seed)
+                out.canary_digests, canaries_due = writer.digester.digests(canaries), 0
+                rows = _mix(rows, canaries)
+            package.put(rows)
+            if progress:
+                progress(reader.bytes_read)
+        quarantine.end()
+        package.end()
+        quarantine.close()
+        package.close()
+    except BaseException:
+        for stage in (quarantine, package):
+            if stage is not None:
+                stage.stop()
+        raise
 
 
 def _manifest(plan: _Plan, out: _Output, package_id: str, deadline: datetime) -> dict[str, Any]:
     findings = present(out.engine, "engine").findings
+    written = present(out.writer, "package writer")
     return {
         "format": FORMAT,
         "package_id": package_id,
@@ -230,18 +232,18 @@ def _manifest(plan: _Plan, out: _Output, package_id: str, deadline: datetime) ->
             "media_type": "text/csv; charset=utf-8; header=present",
             "separator": CSV_SEPARATOR,
             "encryption": "age-encryption.org/v1",
-            "rows": out.rows,
-            "sha256": out.sha256,
+            "rows": written.rows,
+            "sha256": written.sha256,
             "columns": [
                 {"name": r.field, "transform": r.transform.value} for r in plan.rules.output_fields
             ],
         },
-        "canary_rows": len(out.canary_digests) // 16,
+        "canary_rows": len(out.canary_digests) // DIGEST_SIZE,
         "findings": findings_json(findings),
         "row_digests": {
             "algorithm": "HMAC-SHA256, first 16 bytes, per-package key",
-            "fields": list(digest_fields(out.columns)),
-            "sha256": out.digests_sha256.hexdigest(),
+            "fields": list(written.digester.fields),
+            "sha256": written.digests_sha256,
         },
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "deadline": deadline.isoformat(timespec="seconds"),
@@ -258,6 +260,7 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
             w.commit(s) for w in (out.quarantine, out.package, out.digests)
         )
         package_id = str(uuid.uuid4())
+        written = present(out.writer, "package writer")
         deadline = present(package.expires_at, "package deadline")
         manifest = _manifest(plan, out, package_id, deadline)
         body, signature = sign_manifest(platform.keys.signer(), manifest)
@@ -271,8 +274,8 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
                 blob_id=package.id,
                 digests_id=digests.id,
                 state="ready",
-                rows=out.rows,
-                plaintext_sha256=out.sha256,
+                rows=written.rows,
+                plaintext_sha256=written.sha256,
                 manifest=body.decode(),
                 manifest_sha256=sha256_hex(body),
                 kid=platform.audit.register_signer(s),
@@ -299,7 +302,7 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
             details={
                 "rows_read": f.rows_read,
                 "rows_in_scope": f.rows_in_scope,
-                "rows_packaged": out.rows,
+                "rows_packaged": written.rows,
                 "columns_dropped": len(f.dropped),
                 "manifest_sha256": sha256_hex(body),
             },
@@ -307,10 +310,10 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
     return Outcome(
         extraction_id=plan.extraction_id,
         package_id=package_id,
-        rows=out.rows,
-        canaries=len(out.canary_digests) // 16,
+        rows=written.rows,
+        canaries=len(out.canary_digests) // DIGEST_SIZE,
         findings=f,
-        plaintext_sha256=out.sha256,
+        plaintext_sha256=written.sha256,
         manifest_sha256=sha256_hex(body),
     )
 

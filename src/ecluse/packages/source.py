@@ -15,17 +15,16 @@ import contextlib
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, Literal
 
 import polars as pl
 
-from ecluse.crypto.streaming import Writable
 from ecluse.errors import ValidationError
 
 Encoding = Literal["auto", "utf-8", "latin-1"]
 SEPARATOR = ";"
-READ_SIZE = 8 << 20
+READ_SIZE = 1 << 20
 BATCH_BYTES = 32 << 20
 MAX_RECORD = 1 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -46,13 +45,14 @@ def _blank_lines(text: bytes) -> int:
     return text.count(b"\n") - sum(1 for _ in _LINE_BREAKS.finditer(text))
 
 
-def _cut(buf: bytes) -> int:
-    """Length of the longest prefix made of whole records (a newline outside quotes)."""
-    pos = len(buf)
-    while (pos := buf.rfind(b"\n", 0, pos)) >= 0:
-        if buf.count(b'"', 0, pos) % 2 == 0:
+def _cut(piece: bytes, odd: bool) -> int:
+    """Length of the longest prefix of `piece` that ends a record (a newline outside quotes),
+    -1 if none; `odd` says whether the block is inside quotes where `piece` ends."""
+    pos = len(piece)
+    while (pos := piece.rfind(b"\n", 0, pos)) >= 0:
+        if piece.count(b'"', pos) % 2 == odd:
             return pos + 1
-    return 0
+    return -1
 
 
 class SourceReader:
@@ -62,14 +62,16 @@ class SourceReader:
         self,
         src: BinaryIO,
         *,
-        sink: Writable,
+        sink: Callable[[bytes], object],
         encoding: Encoding = "auto",
         batch_bytes: int = BATCH_BYTES,
         max_record: int = MAX_RECORD,
+        read_size: int = READ_SIZE,
     ) -> None:
         self._src, self._sink = src, sink
         self.encoding: Encoding = encoding
         self._batch_bytes, self._max_record = batch_bytes, max_record
+        self._read_size = read_size
         self._pending = b""
         self._eof = False
         self._line = 1  # lines consumed so far, header included
@@ -81,25 +83,32 @@ class SourceReader:
         if not chunk:
             self._eof = True
             return b""
-        self._sink.write(chunk)
+        self._sink(chunk)
         if b"\x00" in chunk:
             raise ValidationError("the source holds NUL bytes: not a text export")
         self.bytes_read += len(chunk)
         return chunk
 
     def _records(self, at_least: int) -> bytes:
-        """Whole records totalling at least `at_least` bytes, or all that is left."""
-        data = self._pending + self._read(max(at_least - len(self._pending), READ_SIZE))
-        while True:
-            n = len(data) if self._eof else _cut(data)
-            if n or self._eof:
-                self._pending = data[n:]
-                return data[:n]
-            if len(data) > self._max_record:
+        """Whole records totalling at least `at_least` bytes, or all that is left. Read in
+        pieces (the quarantine gets them as they come), joined once."""
+        pieces, size, unbroken = [self._pending], len(self._pending), 0
+        quotes = self._pending.count(b'"')
+        while piece := self._read(self._read_size):
+            pieces.append(piece)
+            size, quotes = size + len(piece), quotes + piece.count(b'"')
+            if size < at_least:
+                continue
+            if (cut := _cut(piece, bool(quotes % 2))) >= 0:
+                pieces[-1], self._pending = piece[:cut], piece[cut:]
+                return b"".join(pieces)
+            unbroken += len(piece)
+            if unbroken > self._max_record:
                 raise ValidationError(
                     f"a record after line {self._line} is longer than {self._max_record} bytes"
                 )
-            data += self._read(READ_SIZE)
+        self._pending = b""
+        return b"".join(pieces)
 
     def _decode(self, block: bytes, *, settle: bool = True) -> bytes:
         """The block as UTF-8. `auto` settles on the first block of records: UTF-8 if it is
@@ -127,7 +136,7 @@ class SourceReader:
         while not self._eof and b"\n" not in data:
             if len(data) > self._max_record:
                 raise ValidationError("the header line is longer than the record limit")
-            data += self._read(READ_SIZE)
+            data += self._read(self._read_size)
         data = data.removeprefix(_BOM)
         end = data.find(b"\n") + 1 or len(data)
         line, self._pending = data[:end], data[end:]

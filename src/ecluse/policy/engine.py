@@ -23,6 +23,7 @@ from ecluse.policy.scope import as_date, scope_filter
 from ecluse.policy.screening import Screen, looks_like_credentials, mask_credentials, screen
 
 REDACTED = "[redacted]"
+CONTENT_SAMPLE = 20_000  # first rows whose content is checked for credentials
 
 
 class VolumeExceeded(PolicyViolation):
@@ -91,6 +92,9 @@ class Engine:
         self._keyed = KeyedHash(rules.pseudonym_key, size=16)
         self._filter = scope_filter(rules.scope, self.columns) if rules.scope else pl.lit(True)
         self._select = [self._expr(r.field, r.transform) for r in rules.output_fields]
+        self._free_text = [
+            r.field for r in rules.output_fields if DICTIONARY[r.field].kind == Kind.FREE_TEXT
+        ]
         self._checked = False
 
     def _expr(self, name: str, transform: Transform) -> pl.Expr:
@@ -109,30 +113,37 @@ class Engine:
         return expr.fill_null("").alias(name)
 
     def _check_content(self, batch: pl.DataFrame) -> None:
+        sample = batch.head(CONTENT_SAMPLE)
         for rule in self.rules.output_fields:
-            if looks_like_credentials(batch[self.columns[rule.field]]):
+            if looks_like_credentials(sample[self.columns[rule.field]]):
                 raise CredentialsRefused(
                     f"column {self.columns[rule.field]!r} (instructed as {rule.field!r}) looks "
                     "like credentials: extraction stopped"
                 )
 
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
-        """One governed batch; raises (and the caller discards everything) when it must stop."""
+        """One governed batch; raises (and the caller discards everything) when it must stop.
+        Filtered and transformed in one Polars query: only the columns used are gathered."""
         if tuple(batch.columns) != self.headers:
             raise ValidationError("a batch does not have the source's columns")
         if not self._checked:
             self._check_content(batch)
             self._checked = True
-        kept = self.in_scope(batch)
+        raw = {f: f"\x00raw {f}" for f in self._free_text}
+        kept = (
+            batch.lazy()
+            .filter(self._filter)
+            .select(*self._select, *(pl.col(self.columns[f]).alias(a) for f, a in raw.items()))
+            .collect()
+        )
         self.findings.rows_read += batch.height
         self.findings.rows_in_scope += kept.height
         if self.findings.rows_in_scope > self.rules.max_rows:
             raise VolumeExceeded(in_scope=self.findings.rows_in_scope, allowed=self.rules.max_rows)
-        for rule in self.rules.output_fields:
-            if DICTIONARY[rule.field].kind == Kind.FREE_TEXT:
-                counts = screen(kept[self.columns[rule.field]])
-                self.findings.screening.setdefault(rule.field, Counter()).update(counts)
-        return self.transform(kept)
+        for name, alias in raw.items():
+            counts = screen(kept[alias])
+            self.findings.screening.setdefault(name, Counter()).update(counts)
+        return kept.drop(raw.values())
 
     def in_scope(self, batch: pl.DataFrame) -> pl.DataFrame:
         """The batch's rows in scope, untransformed (nothing counted)."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 import polars as pl
 from polars_hash import CryptographicHashingNameSpace
 
+MIN_SECRET, SHA256_SIZE = 16, 32
+
 
 def hmac_key(secret: bytes) -> bytes:
     """The bytes RFC 2104 sees as the key: what to give `hmac.digest` to check a value."""
@@ -21,8 +23,8 @@ def hmac_key(secret: bytes) -> bytes:
 class KeyedHash:
     """HMAC-SHA256 under one secret, keeping the first `size` bytes of each digest."""
 
-    def __init__(self, secret: bytes, *, size: int = 32) -> None:
-        if not 16 <= len(secret) <= 32 or not 1 <= size <= 32:
+    def __init__(self, secret: bytes, *, size: int = SHA256_SIZE) -> None:
+        if not MIN_SECRET <= len(secret) <= SHA256_SIZE or not 1 <= size <= SHA256_SIZE:
             raise ValueError("a keyed hash needs a 16- to 32-byte secret and a 1- to 32-byte size")
         self._key, self.size = secret.hex(), size
 

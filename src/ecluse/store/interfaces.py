@@ -26,6 +26,9 @@ class BlobWriter(Protocol):
 
     def write(self, data: bytes | bytearray | memoryview, /) -> int: ...
 
+    def finish(self) -> None:
+        """Seal and make durable; `commit` does it if not done (so may another thread)."""
+
     def commit(self, session: Session) -> BlobInfo: ...
 
     def abort(self) -> None: ...

@@ -30,13 +30,16 @@ from ecluse.store.interfaces import BlobInfo
 STORED, SHREDDED = "stored", "shredded"
 
 
+SYNC_EVERY = 32 << 20  # bytes written between flushes to disk, so that commit is quick
+
+
 class _HashingFile:
-    """Counts and hashes the ciphertext as it goes to disk."""
+    """Counts and hashes the ciphertext as it goes to disk, flushing it as it goes."""
 
     def __init__(self, fd: int) -> None:
         self.file = os.fdopen(fd, "wb", buffering=0)
         self.sha256 = hashlib.sha256()
-        self.size = 0
+        self.size = self._synced = 0
 
     def write(self, data: bytes | bytearray | memoryview, /) -> int:
         self.sha256.update(data)
@@ -45,6 +48,9 @@ class _HashingFile:
             n = self.file.write(view)
             view = view[n or 0 :]
         self.size += len(data)
+        if self.size - self._synced >= SYNC_EVERY:
+            os.fdatasync(self.file.fileno())
+            self._synced = self.size
         return len(data)
 
 
@@ -99,12 +105,17 @@ class LocalWriter:
     def plaintext_bytes(self) -> int:
         return self._enc.plaintext_bytes
 
-    def commit(self, session: Session) -> BlobInfo:
-        """Put the object in place and record it in `session`'s transaction (undone with it)."""
-        try:
+    def finish(self) -> None:
+        """Seal the stream and make the file durable (before `commit`, from any thread)."""
+        if not self._out.file.closed:
             self._enc.close()
             os.fsync(self._out.file.fileno())
             self._out.file.close()
+
+    def commit(self, session: Session) -> BlobInfo:
+        """Put the object in place and record it in `session`'s transaction (undone with it)."""
+        try:
+            self.finish()
             os.replace(self._tmp, self._final)
             _fsync_dir(self._final.parent)
         except OSError as e:
