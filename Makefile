@@ -46,6 +46,7 @@ bench: dev
 	$(PY) -m bench.audit
 	$(PY) -m bench.synth
 	$(PY) -m bench.policy
+	$(PY) -m bench.extract
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -2,7 +2,8 @@
 policy on (scope, pseudonymisation, generalisation, department, redaction, kept free text
 screened and stripped of credentials, credential columns refused, quarantine encryption,
 canary rows, row digests, age encryption, blob-store encryption, signed manifest), beside a
-plain Polars read_csv + write_csv of the same bytes, in memory, in the same run.
+plain Polars read_csv + write_csv of the same file (file to file), in the same run (best of
+two runs each). Peak memory: the extraction's high-water mark above what was resident before.
 
     python -m bench.extract [--patients 500000]
 """
@@ -10,7 +11,6 @@ plain Polars read_csv + write_csv of the same bytes, in memory, in the same run.
 from __future__ import annotations
 
 import argparse
-import io
 import resource
 import tempfile
 import time
@@ -34,14 +34,28 @@ FIELDS = [
 ]  # fmt: skip
 
 
+def _reset_peak() -> None:
+    """Start a new high-water mark of resident memory (Linux: VmHWM)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    line = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024 / MB
+
+
 def _rss_mb() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / MB
 
 
-def _plain(data: bytes) -> float:
+SCOPE = "last_visit >= '2017-05-07'"
+
+
+def _plain(src: Path, dst: Path) -> float:
     t0 = time.perf_counter()
-    frame = pl.read_csv(io.BytesIO(data), separator=";", infer_schema=False)
-    frame.write_csv(io.BytesIO(), separator=";")
+    frame = pl.read_csv(src, separator=";", infer_schema=False)
+    frame.write_csv(dst, separator=";")
     return time.perf_counter() - t0
 
 
@@ -49,40 +63,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--patients", type=int, default=500_000)
     patients = parser.parse_args().patients
-    frame = synthesise(patients=patients, labs=28, seed=3)
-    buf = io.BytesIO()
-    write_export(frame, buf)
-    data = buf.getvalue()
-    del frame, buf
-    with tempfile.TemporaryDirectory(prefix="ecluse-bench-") as work:
-        settings = Settings(home=Path(work) / "home")
+    with tempfile.TemporaryDirectory(prefix="ecluse-bench-") as tmp:
+        work = Path(tmp)
+        export = work / "export.csv"
+        with export.open("wb") as f:
+            write_export(synthesise(patients=patients, labs=28, seed=3), f)
+        size = export.stat().st_size
+        settings = Settings(home=work / "home")
         init_instance(settings, admin_email="admin@bench.example", admin_name="Bench Admin")
         platform = Platform.open(settings)
         try:
             cast = cast_of(platform)
-            recipient_key(cast, Path(work))
-            iid = instruct(
-                cast, scope="last_visit >= '2017-05-07'", fields=FIELDS, expected=patients
-            )
-            plain_s = _plain(data)  # before ours: the peak-RSS reading below is ours
-            before = _rss_mb()
-            t0 = time.perf_counter()
-            outcome = extract(
-                platform, cast.people["operator"], instruction_id=iid,
-                source=io.BytesIO(data), source_name="export.csv",
-            )  # fmt: skip
-            ours_s = time.perf_counter() - t0
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1000
-            plain_s = min(plain_s, _plain(data))  # best of two for the baseline
+            recipient_key(cast, work)
+            plain = [_plain(export, work / "plain.csv") for _ in range(2)]
+            (work / "plain.csv").unlink()
+            ours_s, peak = float("inf"), 0.0
+            for _ in range(2):
+                iid = instruct(cast, scope=SCOPE, fields=FIELDS, expected=patients)
+                before = _rss_mb()
+                _reset_peak()
+                t0 = time.perf_counter()
+                with export.open("rb") as source:
+                    outcome = extract(
+                        platform, cast.people["operator"], instruction_id=iid,
+                        source=source, source_name=export.name,
+                    )  # fmt: skip
+                ours_s = min(ours_s, time.perf_counter() - t0)
+                peak = max(peak, _peak_mb() - before)
         finally:
             platform.close()
-    f = outcome.findings
+    f, plain_s = outcome.findings, min(plain)  # best of two, as ours
     print(
-        f"{f.rows_read:,} rows ({len(data) / MB:,.0f} MB) -> {outcome.rows:,} packaged: "
+        f"{f.rows_read:,} rows ({size / MB:,.0f} MB) -> {outcome.rows:,} packaged: "
         f"extraction {ours_s:.2f} s ({f.rows_read / ours_s:,.0f} rows/s); "
         f"plain Polars read_csv + write_csv {plain_s:.2f} s ({f.rows_read / plain_s:,.0f} rows/s)"
     )
-    print(f"memory: {before:,.0f} MB resident before (source held in memory), peak {peak:,.0f} MB")
+    print(f"memory: {before:,.0f} MB resident before, extraction peak {peak:,.0f} MB above that")
     closing_line(
         name="extract.rows_per_s",
         value=f.rows_read / ours_s,
