@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -120,3 +121,27 @@ fields = [
     reason = "the new vendor asked for more than the lab needs"
     assert ecluse("instructions", "revoke", iid, "--reason", reason, env=dpo).returncode == 0
     assert "state: revoked" in ecluse("instructions", "show", iid, env=dpo).stdout
+
+    # bad input: a clear refusal, nothing written, and an audit event each
+    text, bad = instruction.read_text(encoding="utf-8"), tmp_path / "bad.toml"
+    for mangled, message in [
+        (text.replace("last_visit >= '2017-05-07' and", "last_visit >= and ("), "scope"),
+        (text.replace('field = "birth_name"', 'field = "shoe_size"'), "shoe_size"),
+        (text.replace('transform = "drop"', 'transform = "keep"') + "[oops\n", "TOML"),
+    ]:
+        bad.write_text(mangled, encoding="utf-8")
+        assert_refused(ecluse("instructions", "create", "--file", str(bad), env=dpo), message)
+    assert_refused(ecluse("instructions", "sign", iid, env=dpo), "not a draft")
+    export = tmp_path / "audit.jsonl"
+    assert ecluse("audit", "export", "-o", str(export), env=env).returncode == 0
+    lines = [json.loads(line) for line in export.read_text().splitlines()]
+    events = [e for e in lines if e["type"] == "event"]
+    refused = [
+        json.loads(e["refs"])["command"] for e in events if e["action"] == "cli:request:refused"
+    ]
+    assert refused == [
+        "instructions revoke",  # the reason was too short
+        *["instructions create"] * 3,
+        "instructions sign",
+    ]
+    assert [e["action"] for e in events].count("governance:instruction:create") == 1

@@ -16,6 +16,7 @@ class Action(StrEnum):
     TOKEN_REVOKE = "identity:token:revoke"  # nosec B105
     AUTH_REFUSED = "identity:token:refused"
     PERMISSION_DENIED = "identity:permission:denied"
+    REQUEST_REFUSED = "cli:request:refused"
     AGREEMENT_CREATE = "governance:agreement:create"
     AGREEMENT_SIGN = "governance:agreement:sign"
     INSTRUCTION_CREATE = "governance:instruction:create"

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 
 from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
-from ecluse.cli.identity_cmd import login
+from ecluse.cli.identity_cmd import login, refusals_audited
 from ecluse.db.models import Agreement, Instruction
 from ecluse.errors import ValidationError
 from ecluse.governance import instructions as ins
@@ -47,10 +47,10 @@ def create_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Propose an agreement (a member of the controller or the processor)."""
-    terms = parse_terms(_read_document(file))
     with open_platform(config) as platform:
         p = login(platform, Permission.AGREEMENT_SIGN)
-        with platform.db.transaction() as s:
+        with refusals_audited(platform, p, "agreements create"), platform.db.transaction() as s:
+            terms = parse_terms(_read_document(file))
             agreement_id = create(s, p, terms)
             platform.audit.append(
                 s, actor=p.actor, action=Action.AGREEMENT_CREATE, refs={"agreement": agreement_id}
@@ -68,7 +68,10 @@ def sign_cmd(
     """Sign for your party with your personal key."""
     with open_platform(config) as platform:
         p = login(platform, Permission.AGREEMENT_SIGN)
-        with platform.db.transaction() as s:
+        with (
+            refusals_audited(platform, p, "agreements sign", agreement=agreement_id),
+            platform.db.transaction() as s,
+        ):
             state = sign(s, platform.keys, p, agreement_id)
             platform.audit.append(
                 s,
@@ -127,10 +130,13 @@ def instruction_create(
     config: ConfigOpt = None,
 ) -> None:
     """Draft an instruction under a signed agreement (the controller's dpo)."""
-    content = ins.parse_content(_read_document(file))
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
-        with platform.db.transaction() as s:
+        with (
+            refusals_audited(platform, p, "instructions create"),
+            platform.db.transaction() as s,
+        ):
+            content = ins.parse_content(_read_document(file))
             instruction_id = ins.create(s, p, content)
             platform.audit.append(
                 s,
@@ -148,7 +154,10 @@ def instruction_sign(
     """Sign a draft instruction: from then on it cannot change."""
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
-        with platform.db.transaction() as s:
+        with (
+            refusals_audited(platform, p, "instructions sign", instruction=instruction_id),
+            platform.db.transaction() as s,
+        ):
             ins.sign(s, platform.keys, p, instruction_id)
             platform.audit.append(
                 s,
@@ -169,7 +178,8 @@ def instruction_revoke(
     extraction stops, and its packages and quarantines are shredded."""
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
-        shredded = revoke_instruction(platform, p, instruction_id, reason=reason)
+        with refusals_audited(platform, p, "instructions revoke", instruction=instruction_id):
+            shredded = revoke_instruction(platform, p, instruction_id, reason=reason)
     out.print(f"instruction {instruction_id}: revoked; {shredded} package(s) shredded")
 
 

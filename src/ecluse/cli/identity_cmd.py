@@ -6,9 +6,12 @@ audited; the token's secret never is.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import sys
+import uuid
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -19,7 +22,7 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
-from ecluse.errors import AuthenticationError, PolicyViolation
+from ecluse.errors import AuthenticationError, EcluseError, PolicyViolation
 from ecluse.identity import (
     OrgKind,
     Permission,
@@ -51,6 +54,35 @@ def _token() -> str:
     if sys.stdin.isatty():
         return getpass.getpass("API token: ")
     raise AuthenticationError("no API token: set ECLUSE_TOKEN, or run interactively")
+
+
+def _is_id(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def refusals_audited(
+    platform: Platform, principal: Principal, command: str, **refs: str
+) -> Iterator[None]:
+    """A request refused inside (bad input, wrong state, wrong party) is audited, with the
+    error's type and never its text, in a transaction of its own; then raised."""
+    try:
+        yield
+    except EcluseError as e:
+        ids = {k: v if _is_id(v) else "not an id" for k, v in refs.items()}  # typed by a user
+        with platform.db.transaction() as s:
+            platform.audit.append(
+                s,
+                actor=principal.actor,
+                action=Action.REQUEST_REFUSED,
+                refs={"command": command, **ids},
+                details={"reason": type(e).__name__},
+            )
+        raise
 
 
 def login(platform: Platform, needed: Permission) -> Principal:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from ecluse.cli.common import ConfigOpt, open_platform
-from ecluse.cli.identity_cmd import login
+from ecluse.cli.identity_cmd import login, refusals_audited
 from ecluse.db.models import MigrationSignOff
 from ecluse.identity import Permission
 from ecluse.reports.html import render
@@ -50,7 +50,8 @@ def migration_cmd(
     """Write the migration's report as HTML and JSON (the controller's dpo, auditors)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_READ)
-        report = write_report(platform, p, instruction_id)
+        with refusals_audited(platform, p, "report migration", instruction=instruction_id):
+            report = write_report(platform, p, instruction_id)
         with platform.db.transaction() as s:
             row = s.get(MigrationSignOff, instruction_id)
             signed = row.report if row else None
@@ -68,7 +69,8 @@ def sign_off_cmd(
     """Sign off and close the migration (a dpo of the controller, once nothing is left)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_SIGN_OFF)
-        report = sign_off(platform, p, instruction_id, comment=comment)
+        with refusals_audited(platform, p, "report sign-off", instruction=instruction_id):
+            report = sign_off(platform, p, instruction_id, comment=comment)
         with platform.db.transaction() as s:
             row = s.get(MigrationSignOff, instruction_id)
             signed = row.report if row else None
