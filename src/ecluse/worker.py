@@ -2,7 +2,8 @@
 
 Each sweep shreds the packages whose deadline passed without a receipt (and alerts the
 controller) or whose retention after receipt ended, then every stored object whose time to
-live has passed (quarantines first of all), and signs the audit chain's head when unsigned
+live has passed (quarantines first of all), records extractions a crash cut short as failed
+(removing what they half wrote), and signs the audit chain's head when unsigned
 events have waited longer than the checkpoint interval. On start it catches up on everything
 overdue.
 """
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.db.models import Blob
 from ecluse.packages.delivery import enforce
+from ecluse.packages.recovery import recover
 from ecluse.platform import Platform
 
 ACTOR = "system:worker"
@@ -30,6 +32,7 @@ class Sweep:
     checkpoint_seq: int | None
     deadlines_missed: int = 0  # packages shredded unconfirmed, alerted
     retentions_ended: int = 0  # confirmed packages shredded
+    abandoned: int = 0  # extractions a crash cut short, recorded as failed
 
 
 def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
@@ -37,6 +40,7 @@ def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
     now = now or datetime.now(UTC)
     # packages first: a package's object expires at its deadline, and the package must know
     missed, ended = enforce(platform, now=now)
+    abandoned = recover(platform, now=now, actor=ACTOR)
     shredded = 0
     while True:
         with platform.db.transaction() as s:
@@ -72,6 +76,7 @@ def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
         checkpoint_seq=checkpoint.seq if checkpoint else None,
         deadlines_missed=missed,
         retentions_ended=ended,
+        abandoned=abandoned,
     )
 
 

@@ -256,6 +256,9 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
         instruction = s.get(Instruction, plan.instruction_id, with_for_update=True)
         if instruction is None or instruction.state != "signed":
             raise RevokedDuringExtraction("the instruction was revoked: everything was discarded")
+        run = s.get(Extraction, plan.extraction_id, with_for_update=True)
+        if run is None or run.state != "running":
+            raise ValidationError("the run was recorded as abandoned: everything was discarded")
         quarantine, package, digests = (
             w.commit(s) for w in (out.quarantine, out.package, out.digests)
         )

@@ -9,6 +9,7 @@ longer be decrypted by anything the system holds.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import uuid
@@ -206,6 +207,17 @@ class LocalBlobStore:
         session.flush()
         self.path_of(blob_id).unlink(missing_ok=True)
         return _info(row)
+
+    def remove_stale_temporaries(self, *, older_than: datetime) -> int:
+        """Remove what a writer cut short by a crash left behind: ciphertext whose data key
+        was never saved, so unreadable, but not to be kept either."""
+        removed = 0
+        for tmp in self.root.glob("*/.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                if datetime.fromtimestamp(tmp.stat().st_mtime, UTC) < older_than:
+                    tmp.unlink()
+                    removed += 1
+        return removed
 
 
 def _closing(f: BinaryIO, chunks: Iterator[bytes]) -> Iterator[bytes]:
