@@ -191,7 +191,7 @@ def _stream(
         )
         package = Stage("package", writer.write, finish=writer.finish)
         canaries_due = platform.settings.canary_rows
-        for batch in reader.batches():
+        for batch in reader.batches(engine.needed):
             _still_signed(platform, plan.instruction_id)
             rows = engine.apply(batch)
             if canaries_due and rows.height:

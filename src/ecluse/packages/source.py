@@ -15,7 +15,7 @@ import contextlib
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO, Literal
 
 import polars as pl
@@ -181,11 +181,12 @@ class SourceReader:
         if separators != (frame.height - blank) * (len(self.headers) - 1):
             raise self._ragged(text)
 
-    def _parse(self, text: bytes) -> pl.DataFrame:
+    def _parse(self, text: bytes, columns: list[int] | None = None) -> pl.DataFrame:
         try:
             return pl.read_csv(
                 text,
                 has_header=False,
+                columns=columns,
                 schema=dict.fromkeys(self.headers, pl.Utf8),
                 separator=SEPARATOR,
                 raise_if_empty=False,
@@ -201,15 +202,37 @@ class SourceReader:
                 ) from e
             raise ValidationError(f"malformed CSV after line {self._line}") from e
 
-    def batches(self) -> Iterator[pl.DataFrame]:
+    def _fast(self, text: bytes, columns: list[int]) -> pl.DataFrame | None:
+        """Only the columns asked for, when the block is plainly well formed: the last field
+        never null (no short record, no blank line) and exactly the separators its records
+        need (no long record; a separator inside a quoted value also sends the block to the
+        full parse)."""
+        frame = self._parse(text, sorted({*columns, len(self.headers) - 1}))
+        separators = text.count(SEPARATOR.encode())
+        if frame[self.headers[-1]].has_nulls() or separators != frame.height * (
+            len(self.headers) - 1
+        ):
+            return None
+        return frame
+
+    def _full(self, text: bytes) -> pl.DataFrame:
+        frame = self._parse(text)
+        # Too many fields fail the parse; too few leave the last field null. Only then (or
+        # where blank lines or unquoted empty last fields look the same) is it checked closely.
+        if frame[self.headers[-1]].has_nulls():
+            self._check_records(frame, text)
+        return frame.filter(pl.any_horizontal(pl.all().is_not_null()))  # blank lines
+
+    def batches(self, columns: Sequence[str] | None = None) -> Iterator[pl.DataFrame]:
+        """Batches of `columns` (default: all). Columns left out are not parsed, so not
+        checked for their encoding either: they are not sent anywhere."""
+        wanted = list(self.headers if columns is None else columns)
+        indices = [self.headers.index(c) for c in wanted]
         while block := self._records(self._batch_bytes):
             text = self._decode(block)
-            frame = self._parse(text)
-            # Too many fields fail the parse; too few leave the last field null. Only then (or
-            # where blank lines or unquoted empty last fields look the same) is it checked closely.
-            if frame[self.headers[-1]].has_nulls():
-                self._check_records(frame, text)
+            frame = self._fast(text, indices) if columns is not None else None
+            if frame is None:
+                frame = self._full(text)
             self._line += text.count(b"\n")
-            frame = frame.filter(pl.any_horizontal(pl.all().is_not_null()))  # blank lines
             if frame.height:
-                yield frame.fill_null("")
+                yield frame.select(wanted).fill_null("")

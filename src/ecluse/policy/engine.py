@@ -17,6 +17,7 @@ import polars as pl
 
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.governance.dictionary import DICTIONARY, Category, Kind, map_headers
+from ecluse.governance.scope import fields_of
 from ecluse.policy.keyed import KeyedHash
 from ecluse.policy.rules import Rules, Transform
 from ecluse.policy.scope import as_date, scope_filter
@@ -89,6 +90,11 @@ class Engine:
         if missing:
             raise ValidationError(f"the source lacks instructed fields: {missing}")
         self.findings.transforms = {r.field: r.transform.value for r in rules.output_fields}
+        used = {r.field for r in rules.output_fields} | (
+            fields_of(rules.scope) if rules.scope else set()
+        )
+        used_headers = {self.columns[f] for f in used if f in self.columns}
+        self.needed = tuple(h for h in self.headers if h in used_headers)  # all it reads
         self._keyed = KeyedHash(rules.pseudonym_key, size=16)
         self._filter = scope_filter(rules.scope, self.columns) if rules.scope else pl.lit(True)
         self._select = [self._expr(r.field, r.transform) for r in rules.output_fields]
@@ -124,8 +130,8 @@ class Engine:
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
         """One governed batch; raises (and the caller discards everything) when it must stop.
         Filtered and transformed in one Polars query: only the columns used are gathered."""
-        if tuple(batch.columns) != self.headers:
-            raise ValidationError("a batch does not have the source's columns")
+        if not set(self.needed) <= set(batch.columns):
+            raise ValidationError("a batch lacks source columns the instruction uses")
         if not self._checked:
             self._check_content(batch)
             self._checked = True
