@@ -6,6 +6,7 @@ with a valid key, a phone number, an e-mail address, or a password-like token.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from enum import StrEnum
@@ -43,6 +44,10 @@ _PATTERNS = {
 # a pattern that finds passwords, not one
 _PASSWORD_CUE = r"(?i)(?:mot de passe|mdp|password|passwd|pwd)\s*[:=]?\s*\S+"  # nosec B105
 _TOKEN = re.compile(r"[^\s@]{8,64}")
+# a token with a lower-case letter, a capital and a digit in any order (length checked after)
+_MIXED_TOKEN = "|".join(
+    r"[^\s@]*".join(order) for order in itertools.permutations(("[a-z]", "[A-Z]", r"\d"))
+)
 _NIR_CANDIDATE = r"\b[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}\b"
 
 
@@ -52,13 +57,15 @@ def _mixed(tokens: pl.Series) -> pl.Series:
 
 
 def _password_like(text: pl.Series) -> pl.Series:
-    """Per value: a password cue ("mdp: …"), or a long token mixing letter cases and digits."""
-    tokens = pl.DataFrame(
-        {"row": range(text.len()), "tok": text.str.extract_all(r"[^\s@]{8,64}")}
-    ).explode("tok")
-    hits = tokens.filter(_mixed(tokens["tok"].fill_null("")))["row"].to_numpy()
+    """Per value: a password cue ("mdp: …"), or a long token mixing letter cases and digits.
+    One pass finds the values with a token holding all three; only those are split."""
+    candidates = text.str.contains(_MIXED_TOKEN).arg_true()
     mixed = np.zeros(text.len(), dtype=bool)
-    mixed[hits] = True
+    if candidates.len():
+        tokens = pl.DataFrame(
+            {"row": candidates, "tok": text.gather(candidates).str.extract_all(_TOKEN.pattern)}
+        ).explode("tok")
+        mixed[tokens.filter(_mixed(tokens["tok"].fill_null("")))["row"].to_numpy()] = True
     return text.str.contains(_PASSWORD_CUE) | pl.Series(mixed)
 
 
