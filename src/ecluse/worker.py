@@ -3,9 +3,9 @@
 Each sweep shreds the packages whose deadline passed without a receipt (and alerts the
 controller) or whose retention after receipt ended, then every stored object whose time to
 live has passed (quarantines first of all), records extractions a crash cut short as failed
-(removing what they half wrote), and signs the audit chain's head when unsigned
-events have waited longer than the checkpoint interval. On start it catches up on everything
-overdue.
+(removing what they half wrote), forgets failed logins that no longer count, and signs the
+audit chain's head when unsigned events have waited longer than the checkpoint interval. On
+start it catches up on everything overdue.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ecluse.audit import Action
 from ecluse.db.models import Blob
+from ecluse.identity.credentials import prune_failures
 from ecluse.packages.delivery import enforce
 from ecluse.packages.recovery import recover
 from ecluse.platform import Platform
@@ -70,6 +71,7 @@ def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
     if shredded or missed or ended:
         platform.scrub()
     with platform.db.transaction() as s:
+        prune_failures(s, now=now)
         checkpoint = platform.audit.checkpoint_if_due(s)
     return Sweep(
         shredded=shredded,

@@ -300,3 +300,41 @@ class MigrationSignOff(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     comment: Mapped[str] = mapped_column(String(1000))
     signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Credential(Base):
+    """How a person logs in beyond an API token: an Argon2id password hash, a TOTP secret
+    sealed by the key manager, and the throttling state. One row per account, made when the
+    person first sets a password."""
+
+    __tablename__ = "credentials"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    password_set_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kek_version: Mapped[int | None] = mapped_column(Integer)
+    wrapped_totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecoveryCode(Base):
+    """A single-use TOTP recovery code, as its SHA-256 (60 random bits each)."""
+
+    __tablename__ = "recovery_codes"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+
+
+class LoginFailure(Base):
+    """A failed login, by network address: the per-address limit across accounts."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,9 +1,10 @@
 """Organisations and named accounts, their roles and permissions, one-time enrolment codes,
 and scoped, expiring API tokens (stored as hashes). Every account is one named person.
-The password rules (CNIL 2022-100) with Argon2id hashing, and one-time codes (TOTP) with
-recovery codes, are here as building blocks.
+Credentials: passwords under the CNIL 2022-100 rules, hashed with Argon2id; TOTP (secret
+sealed by the key manager) with single-use recovery codes; logins throttled per account
+(delay after 5 failures, lock after 10) and per address.
 
-Next (issue 4): passwords and TOTP on accounts, throttling and lockout, SSH keys.
+Next (issue 4): idle sessions, SSH keys, service accounts, and the CLI and servers on top.
 """
 
 from ecluse.identity.accounts import OrgKind, Role, create_account, create_organisation, enrol

@@ -1,5 +1,6 @@
 """Key-encryption key rotation: a new KEK version, every wrapped key rewrapped (blobs' data
-keys, people's signing keys, instructions' pseudonymisation keys), old versions destroyed.
+keys, people's signing keys and TOTP secrets, instructions' pseudonymisation keys,
+packages' tracing keys), old versions destroyed.
 Blob files are not rewritten: only the wrapped keys in the database change.
 
 Crash-safe: previous versions stay until no row uses them, so re-running finishes the job.
@@ -18,8 +19,9 @@ from ecluse.crypto.envelope import object_aad, package_trace_aad, pseudonym_key_
 from ecluse.crypto.interfaces import KekState, KeyManager, WrappedKey
 from ecluse.crypto.personal import owner_aad
 from ecluse.db import Database
-from ecluse.db.models import Blob, Instruction, Package, PersonalKey
+from ecluse.db.models import Blob, Credential, Instruction, Package, PersonalKey
 from ecluse.errors import KeyManagerError
+from ecluse.identity.credentials import totp_aad
 
 _BATCH = 500
 
@@ -31,7 +33,7 @@ class RotationResult:
     destroyed: list[int]
 
 
-Sealable = Blob | PersonalKey | Instruction | Package
+Sealable = Blob | PersonalKey | Instruction | Package | Credential
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ SEALED = (
     _Sealed(PersonalKey, "wrapped_seed", lambda r: owner_aad(r.account_id)),  # type: ignore[union-attr]
     _Sealed(Instruction, "wrapped_pseudonym_key", lambda r: pseudonym_key_aad(r.id)),  # type: ignore[union-attr]
     _Sealed(Package, "wrapped_trace_key", lambda r: package_trace_aad(r.id)),  # type: ignore[union-attr]
+    _Sealed(Credential, "wrapped_totp_secret", lambda r: totp_aad(r.account_id)),  # type: ignore[union-attr]
 )
 
 
