@@ -338,3 +338,18 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SshKey(Base):
+    """A person's SSH public key for the SFTP server (ed25519, ecdsa, or rsa of 3072 bits+)."""
+
+    __tablename__ = "ssh_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    algorithm: Mapped[str] = mapped_column(String(40))
+    public_key: Mapped[str] = mapped_column(Text)  # OpenSSH one-line form, without comment
+    fingerprint: Mapped[str] = mapped_column(String(60), unique=True)  # SHA256:…
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

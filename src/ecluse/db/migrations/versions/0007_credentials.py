@@ -1,4 +1,4 @@
-"""Passwords, TOTP secrets, recovery codes and failed logins by address.
+"""Passwords, TOTP secrets, recovery codes, failed logins by address, SSH public keys.
 
 Revision ID: 0007
 Revises: 0006
@@ -56,9 +56,28 @@ def upgrade() -> None:
     )
     op.create_index("ix_login_failures_address", "login_failures", ["address"])
     op.create_index("ix_login_failures_at", "login_failures", ["at"])
+    op.create_table(
+        "ssh_keys",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("account_id", sa.String(36), nullable=False),
+        sa.Column("algorithm", sa.String(40), nullable=False),
+        sa.Column("public_key", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.String(60), nullable=False),
+        sa.Column("label", sa.String(100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name="fk_ssh_keys_account_id_accounts"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_ssh_keys"),
+        sa.UniqueConstraint("fingerprint", name="uq_ssh_keys_fingerprint"),
+    )
+    op.create_index("ix_ssh_keys_account_id", "ssh_keys", ["account_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ssh_keys_account_id", table_name="ssh_keys")
+    op.drop_table("ssh_keys")
     op.drop_index("ix_login_failures_at", table_name="login_failures")
     op.drop_index("ix_login_failures_address", table_name="login_failures")
     op.drop_table("login_failures")
