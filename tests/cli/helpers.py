@@ -8,10 +8,11 @@ import sys
 ADMIN = ["--admin-email", "ada.admin@lab.example.fr", "--admin-name", "Ada Admin"]
 
 
-def ecluse(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def ecluse(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ecluse", *args],
         env=env,
+        input=stdin,
         text=True,
         capture_output=True,
         timeout=120,

@@ -16,6 +16,12 @@ class Action(StrEnum):
     TOKEN_REVOKE = "identity:token:revoke"  # nosec B105
     AUTH_REFUSED = "identity:token:refused"
     PERMISSION_DENIED = "identity:permission:denied"
+    PASSWORD_SET = "identity:password:set"  # nosec B105
+    TOTP_START = "identity:totp:start"
+    TOTP_ENABLE = "identity:totp:enable"
+    ACCOUNT_UNLOCK = "identity:account:unlock"
+    SSH_KEY_ADD = "identity:ssh-key:add"
+    SSH_KEY_REVOKE = "identity:ssh-key:revoke"
     REQUEST_REFUSED = "cli:request:refused"
     AGREEMENT_CREATE = "governance:agreement:create"
     AGREEMENT_SIGN = "governance:agreement:sign"

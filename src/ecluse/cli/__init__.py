@@ -16,6 +16,7 @@ from rich.console import Console
 
 from ecluse.cli import (
     audit_cmd,
+    credentials_cmd,
     db_cmd,
     demo_cmd,
     governance_cmd,
@@ -51,6 +52,9 @@ app.add_typer(governance_cmd.instructions, name="instructions")
 app.add_typer(packages_cmd.packages, name="packages")
 app.add_typer(packages_cmd.keys, name="recipient-keys")
 app.add_typer(reports_cmd.reports, name="report")
+app.add_typer(credentials_cmd.password, name="password")
+app.add_typer(credentials_cmd.totp, name="totp")
+app.add_typer(credentials_cmd.ssh_keys, name="ssh-keys")
 app.command("extract")(packages_cmd.extract_cmd)
 app.command("demo")(demo_cmd.demo)
 app.command("enrol")(identity_cmd.enrol_cmd)

@@ -215,6 +215,7 @@ def login(
 
 def unlock(session: Session, account_id: str) -> None:
     """An administrator's decision, audited by the caller."""
+    _account(session, account_id)
     row = _credential(session, account_id)
     row.failures, row.last_failure_at, row.locked_at = 0, None, None
     session.flush()

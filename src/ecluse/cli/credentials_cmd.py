@@ -1,0 +1,156 @@
+"""`ecluse password`, `ecluse totp`, `ecluse ssh-keys`: a person's own credentials for the
+servers (issue 4), and `ecluse accounts unlock` for the administrator. Secrets are typed at
+a hidden prompt or read from standard input, never taken from the command line."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ecluse.audit import Action
+from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.cli.identity_cmd import accounts, login, refusals_audited
+from ecluse.errors import ValidationError
+from ecluse.identity import Permission
+from ecluse.identity.credentials import confirm_totp, set_password, start_totp, unlock
+from ecluse.identity.ssh_keys import active_keys, add_ssh_key, revoke_ssh_key
+
+password = typer.Typer(help="Your password (for SFTP and the web).", no_args_is_help=True)
+totp = typer.Typer(help="Your second factor (TOTP).", no_args_is_help=True)
+ssh_keys = typer.Typer(help="Your SSH public keys (for SFTP).", no_args_is_help=True)
+out = Console()
+
+
+def _secret(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(prompt)
+    if getpass.getpass("Again: ") != first:
+        raise ValidationError("the two entries differ")
+    return first
+
+
+@password.command("set")
+def password_set(config: ConfigOpt = None) -> None:
+    """Set your password (12+ characters of four kinds, 14+ of three, or 7+ words)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        secret = _secret("New password: ")
+        with refusals_audited(platform, p, "password set"), platform.db.transaction() as s:
+            set_password(s, p.account_id, secret)
+            platform.audit.append(
+                s, actor=p.actor, action=Action.PASSWORD_SET, refs={"account": p.account_id}
+            )
+    out.print("password set")
+
+
+@totp.command("enable")
+def totp_enable(config: ConfigOpt = None) -> None:
+    """Start TOTP: add the printed URI (or secret) to your authenticator app, then confirm."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        with refusals_audited(platform, p, "totp enable"), platform.db.transaction() as s:
+            uri = start_totp(s, platform.keys, p.account_id)
+            platform.audit.append(
+                s, actor=p.actor, action=Action.TOTP_START, refs={"account": p.account_id}
+            )
+    out.print("Add this to your authenticator app (shown once), then `ecluse totp confirm`:")
+    out.print(uri, soft_wrap=True, markup=False)
+
+
+@totp.command("confirm")
+def totp_confirm(config: ConfigOpt = None) -> None:
+    """Type a code from your app: TOTP is then on, and your recovery codes are printed once."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        code = sys.stdin.readline().strip() if not sys.stdin.isatty() else input("Code: ")
+        with refusals_audited(platform, p, "totp confirm"), platform.db.transaction() as s:
+            codes = confirm_totp(s, platform.keys, p.account_id, code)
+            platform.audit.append(
+                s, actor=p.actor, action=Action.TOTP_ENABLE, refs={"account": p.account_id}
+            )
+    out.print("TOTP is on. Recovery codes, each usable once (keep them offline):")
+    for c in codes:
+        out.print(f"  {c}")
+
+
+@ssh_keys.command("add")
+def ssh_add(
+    key_file: Annotated[Path, typer.Argument(help="Your public key, e.g. ~/.ssh/id_ed25519.pub")],
+    label: Annotated[str, typer.Option(help="Where the private key lives.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Register a public key (ed25519, ecdsa, or rsa of 3072 bits or more)."""
+    try:
+        line = key_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValidationError(f"cannot read {key_file}") from e
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        with refusals_audited(platform, p, "ssh-keys add"), platform.db.transaction() as s:
+            parsed = add_ssh_key(s, p.account_id, line, label=label)
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.SSH_KEY_ADD,
+                refs={"account": p.account_id},
+                details={"fingerprint": parsed.fingerprint, "algorithm": parsed.algorithm},
+            )
+    out.print(f"{parsed.algorithm} {parsed.fingerprint}")
+
+
+@ssh_keys.command("list")
+def ssh_list(config: ConfigOpt = None) -> None:
+    """Your active keys."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        with platform.db.transaction() as s:
+            rows = active_keys(s, p.account_id)
+            table = Table("fingerprint", "algorithm", "label", "added")
+            for k in rows:
+                table.add_row(k.fingerprint, k.algorithm, k.label, f"{k.created_at:%Y-%m-%d}")
+    out.print(table)
+
+
+@ssh_keys.command("revoke")
+def ssh_revoke(
+    fingerprint: Annotated[str, typer.Argument(help="SHA256:… as `ssh-keys list` shows it.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Revoke one of your keys."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        with refusals_audited(platform, p, "ssh-keys revoke"), platform.db.transaction() as s:
+            revoke_ssh_key(s, p.account_id, fingerprint)
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.SSH_KEY_REVOKE,
+                refs={"account": p.account_id},
+                details={"fingerprint": fingerprint[:60]},
+            )
+    out.print(f"revoked {fingerprint}")
+
+
+@accounts.command("unlock")
+def accounts_unlock(
+    account_id: Annotated[str, typer.Argument(help="Account id.")], config: ConfigOpt = None
+) -> None:
+    """Unlock an account locked after 10 failed logins (admin)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.ACCOUNT_MANAGE)
+        with (
+            refusals_audited(platform, p, "accounts unlock", account=account_id),
+            platform.db.transaction() as s,
+        ):
+            unlock(s, account_id)
+            platform.audit.append(
+                s, actor=p.actor, action=Action.ACCOUNT_UNLOCK, refs={"account": account_id}
+            )
+    out.print(f"account {account_id} unlocked")

@@ -1,0 +1,100 @@
+"""A person's own credentials through the CLI: password, TOTP with recovery codes, SSH keys;
+the administrator unlocks. Secrets come on standard input, never on the command line."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+from ecluse.identity import totp
+from tests.cli.helpers import ADMIN, assert_refused, ecluse
+
+
+def _last(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1].strip()
+
+
+def test_password_totp_and_ssh_keys(env: dict[str, str], tmp_path: Path) -> None:
+    code = _last(ecluse("init", *ADMIN, env=env))
+    admin = {
+        **env,
+        "ECLUSE_TOKEN": _last(
+            ecluse("enrol", "--email", "ada.admin@lab.example.fr", "--code", code, env=env)
+        ),
+    }
+    vendor = _last(
+        ecluse("orgs", "create", "--name", "Old Vendor", "--kind", "processor", env=admin)
+    )
+    code = _last(
+        ecluse(
+            "accounts",
+            "create",
+            "--org",
+            vendor,
+            "--email",
+            "olga.op@vendor.example",
+            "--name",
+            "Olga Operator",
+            "--role",
+            "operator",
+            env=admin,
+        )
+    )
+    olga = {
+        **env,
+        "ECLUSE_TOKEN": _last(
+            ecluse("enrol", "--email", "olga.op@vendor.example", "--code", code, env=env)
+        ),
+    }
+
+    assert_refused(ecluse("password", "set", env=olga, stdin="azerty2026!\n"), "too weak")
+    assert_refused(
+        ecluse("password", "set", env=olga, stdin="Olga-Operator#2026\n"), "name or your e-mail"
+    )
+    assert ecluse("password", "set", env=olga, stdin="Vq7#kPz2!mW4\n").returncode == 0
+
+    uri = _last(ecluse("totp", "enable", env=olga))
+    text = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+    secret = base64.b32decode(text + "=" * (-len(text) % 8))
+    assert_refused(ecluse("totp", "confirm", env=olga, stdin="000000\n"), "TOTP not enabled")
+    now_code = totp.hotp(secret, totp.step_at(time.time()))
+    confirmed = ecluse("totp", "confirm", env=olga, stdin=f"{now_code}\n")
+    assert confirmed.returncode == 0, confirmed.stderr
+    recovery = [line.strip() for line in confirmed.stdout.splitlines() if line.count("-") == 2]
+    assert len(recovery) == 10
+
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    short = tmp_path / "id_rsa"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(short)], check=True
+    )
+    added = _last(ecluse("ssh-keys", "add", f"{key}.pub", "--label", "laptop", env=olga))
+    fingerprint = added.split()[1]
+    assert fingerprint.startswith("SHA256:")
+    assert_refused(
+        ecluse("ssh-keys", "add", f"{short}.pub", "--label", "old", env=olga), "3072 bits"
+    )
+    assert fingerprint in " ".join(ecluse("ssh-keys", "list", env=olga).stdout.split())
+    assert ecluse("ssh-keys", "revoke", fingerprint, env=olga).returncode == 0
+    assert fingerprint not in ecluse("ssh-keys", "list", env=olga).stdout
+
+    nobody = "0b5f0000-0000-4000-8000-000000000000"
+    assert_refused(ecluse("accounts", "unlock", nobody, env=olga), "not permitted: account:manage")
+    assert_refused(ecluse("accounts", "unlock", nobody, env=admin), "no active account")
+
+    # audited, and no secret in the trail
+    export = tmp_path / "audit.jsonl"
+    assert ecluse("audit", "export", "-o", str(export), env=env).returncode == 0
+    trail = export.read_text()
+    actions = [json.loads(line).get("action") for line in trail.splitlines()]
+    for action in ("identity:password:set", "identity:totp:enable", "identity:ssh-key:add"):
+        assert action in actions
+    assert actions.count("cli:request:refused") == 5
+    for secret_text in ("Vq7#kPz2!mW4", "azerty2026!", text, *recovery):
+        assert secret_text not in trail
