@@ -1,7 +1,7 @@
 """The only module of Écluse that imports `cryptography.hazmat`.
 
 It exposes the few primitives the rest of the code needs, with our error types: AES-256-GCM,
-ChaCha20-Poly1305, HKDF-SHA256, scrypt, Ed25519, X25519. No I/O.
+ChaCha20-Poly1305, HKDF-SHA256, scrypt, Ed25519, X25519, SSH public key parsing. No I/O.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
@@ -136,3 +137,17 @@ def x25519_base(scalar: bytes) -> bytes:
     return public.public_bytes(
         encoding=serialization.Encoding.Raw, format=serialization.PublicFormat.Raw
     )
+
+
+def ssh_public_key(line: bytes) -> tuple[str, int]:
+    """An OpenSSH public key line as `<algorithm> <base64>` (comment dropped), and its size in
+    bits for RSA (0 otherwise). `ValueError` unless it is ed25519, ecdsa or rsa."""
+    try:
+        key = serialization.load_ssh_public_key(line)
+    except (ValueError, UnsupportedAlgorithm) as e:
+        raise ValueError("not an SSH public key") from e
+    if not isinstance(key, Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise ValueError("not an ed25519, ecdsa or rsa key")
+    bits = key.key_size if isinstance(key, rsa.RSAPublicKey) else 0
+    openssh = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return openssh.decode(), bits
