@@ -1,6 +1,7 @@
 """`ecluse password`, `ecluse totp`, `ecluse ssh-keys`: a person's own credentials for the
-servers (issue 4), and `ecluse accounts unlock` for the administrator. Secrets are typed at
-a hidden prompt or read from standard input, never taken from the command line."""
+servers (issue 4); `ecluse accounts unlock` and `accounts create-service` for the
+administrator. Secrets are typed at a hidden prompt or read from standard input, never
+taken from the command line."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import accounts, login, refusals_audited
 from ecluse.errors import ValidationError
-from ecluse.identity import Permission
+from ecluse.identity import Permission, Role, issue
+from ecluse.identity.accounts import create_service_account
 from ecluse.identity.credentials import confirm_totp, set_password, start_totp, unlock
 from ecluse.identity.ssh_keys import active_keys, add_ssh_key, revoke_ssh_key
 
@@ -154,3 +156,36 @@ def accounts_unlock(
                 s, actor=p.actor, action=Action.ACCOUNT_UNLOCK, refs={"account": account_id}
             )
     out.print(f"account {account_id} unlocked")
+
+
+@accounts.command("create-service")
+def accounts_create_service(
+    owner: Annotated[str, typer.Option(help="Account id of the named person who answers for it.")],
+    name: Annotated[str, typer.Option(help="What it runs.")],
+    role: Annotated[list[Role], typer.Option(help="operator, recipient or auditor.")],
+    days: Annotated[int, typer.Option(help="Lifetime, 90 days at most.")] = 30,
+    config: ConfigOpt = None,
+) -> None:
+    """A service account owned by a named person, and its API token (shown once) (admin)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.ACCOUNT_MANAGE)
+        with (
+            refusals_audited(platform, p, "accounts create-service", owner=owner),
+            platform.db.transaction() as s,
+        ):
+            account_id = create_service_account(
+                s, owner_id=owner, name=name, roles=set(role), days=days
+            )
+            issued = issue(s, account_id=account_id, name="service token", days=days)
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.ACCOUNT_CREATE,
+                refs={"account": account_id, "owner": owner, "token": issued.id},
+                details={"kind": "service", "roles": sorted(r.value for r in role), "days": days},
+            )
+    out.print(
+        f"service account {account_id}; its API token (shown once, until "
+        f"{issued.expires_at:%Y-%m-%d}):"
+    )
+    out.print(issued.token, soft_wrap=True)

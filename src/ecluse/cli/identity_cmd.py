@@ -247,9 +247,11 @@ def accounts_list(config: ConfigOpt = None) -> None:
                 )
                 for a in rows
             }
-    table = Table("e-mail", "name", "roles", "state", "organisation")
+    table = Table("id", "e-mail", "name", "roles", "state", "organisation")
     for a in rows:
-        table.add_row(a.email, a.full_name, ", ".join(roles[a.id]), a.state, a.organisation_id)
+        table.add_row(
+            a.id, a.email, a.full_name, ", ".join(roles[a.id]), a.state, a.organisation_id
+        )
     out.print(table)
 
 

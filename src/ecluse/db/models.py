@@ -38,7 +38,8 @@ class Organisation(Base):
 
 
 class Account(Base):
-    """One named person. Roles are rows of `account_roles`."""
+    """One named person, or a service account that a named person owns (and that expires
+    within 90 days). Roles are rows of `account_roles`."""
 
     __tablename__ = "accounts"
 
@@ -51,6 +52,9 @@ class Account(Base):
     enrolment_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(10), default="person", server_default="person")
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))  # service accounts
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AccountRole(Base):

@@ -96,6 +96,58 @@ def create_account(
     return NewAccount(id=account.id, email=email, enrolment_code=code)
 
 
+SERVICE_MAX_DAYS = 90
+SERVICE_ROLES = frozenset({Role.OPERATOR, Role.RECIPIENT, Role.AUDITOR})  # nothing that signs
+
+
+def create_service_account(
+    session: Session, *, owner_id: str, name: str, roles: set[Role], days: int
+) -> str:
+    """An account for a program, owned by a named, active person of the same organisation,
+    with roles that never sign (no dpo, no admin), expiring within 90 days."""
+    owner = session.get(Account, owner_id)
+    if owner is None or owner.state != "active" or owner.kind != "person":
+        raise ValidationError("a service account's owner is an enrolled, named person")
+    if not 1 <= days <= SERVICE_MAX_DAYS:
+        raise ValidationError(f"a service account lives 1 to {SERVICE_MAX_DAYS} days")
+    if not roles or not roles <= SERVICE_ROLES:
+        raise ValidationError("a service account may be operator, recipient or auditor only")
+    if not name.strip():
+        raise ValidationError("a service account needs a name saying what it runs")
+    now = datetime.now(UTC)
+    account_id = str(uuid.uuid4())
+    domain = owner.email.split("@", 1)[1]
+    session.add(
+        Account(
+            id=account_id,
+            organisation_id=owner.organisation_id,
+            email=f"service+{account_id[:8]}@{domain}",
+            full_name=name.strip()[:200],
+            state="active",
+            kind="service",
+            owner_id=owner.id,
+            expires_at=now + timedelta(days=days),
+            created_at=now,
+            enrolled_at=now,
+        )
+    )
+    session.add_all(AccountRole(account_id=account_id, role=r.value) for r in sorted(roles))
+    session.flush()
+    return account_id
+
+
+def usable(session: Session, account: Account | None, now: datetime) -> bool:
+    """Active, not expired, and for a service account, its owner still active."""
+    if account is None or account.state != "active":
+        return False
+    if account.expires_at is not None and as_utc(account.expires_at) <= now:
+        return False
+    if account.kind == "service":
+        owner = session.get(Account, account.owner_id) if account.owner_id else None
+        return owner is not None and owner.state == "active"
+    return True
+
+
 ENROL_REFUSED = "enrolment refused: unknown e-mail, or a wrong, used or expired code"
 
 

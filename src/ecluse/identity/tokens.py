@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
 from ecluse.errors import AuthenticationError, ValidationError
-from ecluse.identity.accounts import Role, as_utc
+from ecluse.identity.accounts import Role, as_utc, usable
 from ecluse.identity.permissions import Permission, permissions_of
 
 MAX_DAYS = 90
@@ -77,7 +77,7 @@ def issue(
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError(f"a token lives 1 to {MAX_DAYS} days")
     account = session.get(Account, account_id)
-    if account is None or account.state != "active":
+    if account is None or not usable(session, account, now):
         raise ValidationError("tokens are issued to enrolled, active accounts only")
     allowed = permissions_of(roles_of(session, account_id))
     granted = frozenset(scopes) if scopes is not None else allowed
@@ -89,6 +89,8 @@ def issue(
     token_id = secrets.token_hex(8)
     secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
     expires = now + timedelta(days=days)
+    if account.expires_at is not None:  # never outlives its service account
+        expires = min(expires, as_utc(account.expires_at))
     session.add(
         ApiToken(
             id=token_id,
@@ -123,7 +125,7 @@ def authenticate(session: Session, token: str, *, now: datetime | None = None) -
     if row is None or not matches or row.revoked_at is not None or as_utc(row.expires_at) <= now:
         raise AuthenticationError(REFUSED)
     account = session.get(Account, row.account_id)
-    if account is None or account.state != "active":
+    if account is None or not usable(session, account, now):
         raise AuthenticationError(REFUSED)
     org = session.get(Organisation, account.organisation_id)
     roles = roles_of(session, account.id)

@@ -1,4 +1,5 @@
-"""Passwords, TOTP secrets, recovery codes, failed logins by address, SSH public keys.
+"""Passwords, TOTP secrets, recovery codes, failed logins by address, SSH public keys,
+service accounts (kind, owner, expiry).
 
 Revision ID: 0007
 Revises: 0006
@@ -16,6 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("kind", sa.String(10), nullable=False, server_default="person"))
+        batch.add_column(sa.Column("owner_id", sa.String(36), nullable=True))
+        batch.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+        batch.create_foreign_key("fk_accounts_owner_id_accounts", "accounts", ["owner_id"], ["id"])
     op.create_table(
         "credentials",
         sa.Column("account_id", sa.String(36), nullable=False),
@@ -83,3 +89,8 @@ def downgrade() -> None:
     op.drop_table("login_failures")
     op.drop_table("recovery_codes")
     op.drop_table("credentials")
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_constraint("fk_accounts_owner_id_accounts", type_="foreignkey")
+        batch.drop_column("expires_at")
+        batch.drop_column("owner_id")
+        batch.drop_column("kind")
