@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,7 +30,12 @@ from ecluse.identity.passwords import check_password, hash_password, verify_pass
 DELAY_AFTER, LOCK_AFTER, MAX_DELAY = 5, 10, timedelta(minutes=15)
 ADDRESS_WINDOW, ADDRESS_LIMIT = timedelta(minutes=15), 50
 REFUSED = "login refused: wrong e-mail, password or code"
-_DUMMY_HASH = hash_password("not a password of anyone: equal work for unknown e-mails")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the e-mail is unknown: the same Argon2 work either way."""
+    return hash_password("not a password of anyone: equal work for unknown e-mails")
 
 
 def totp_aad(account_id: str) -> bytes:
@@ -196,8 +202,8 @@ def login(
     row = session.get(Credential, account.id, with_for_update=True) if account else None
     if (closed := _gate(session, row, address, now)) is not None:
         return LoginResult(None, closed)
-    stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
-    password_ok = verify_password(stored, password) and stored is not _DUMMY_HASH
+    known = row.password_hash if row is not None and row.password_hash else None
+    password_ok = verify_password(known or _dummy_hash(), password) and known is not None
     passed, left = False, None
     if account is not None and row is not None and account.state == "active" and password_ok:
         if row.totp_enabled_at is None:  # password alone: no health data before TOTP
