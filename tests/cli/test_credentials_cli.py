@@ -11,46 +11,15 @@ import urllib.parse
 from pathlib import Path
 
 from ecluse.identity import totp
-from tests.cli.helpers import ADMIN, assert_refused, ecluse
-
-
-def _last(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1].strip()
+from tests.cli.helpers import assert_refused, ecluse, instance_admin, last, person
 
 
 def test_password_totp_and_ssh_keys(env: dict[str, str], tmp_path: Path) -> None:
-    code = _last(ecluse("init", *ADMIN, env=env))
-    admin = {
-        **env,
-        "ECLUSE_TOKEN": _last(
-            ecluse("enrol", "--email", "ada.admin@lab.example.fr", "--code", code, env=env)
-        ),
-    }
-    vendor = _last(
+    admin = instance_admin(env)
+    vendor = last(
         ecluse("orgs", "create", "--name", "Old Vendor", "--kind", "processor", env=admin)
     )
-    code = _last(
-        ecluse(
-            "accounts",
-            "create",
-            "--org",
-            vendor,
-            "--email",
-            "olga.op@vendor.example",
-            "--name",
-            "Olga Operator",
-            "--role",
-            "operator",
-            env=admin,
-        )
-    )
-    olga = {
-        **env,
-        "ECLUSE_TOKEN": _last(
-            ecluse("enrol", "--email", "olga.op@vendor.example", "--code", code, env=env)
-        ),
-    }
+    olga = person(env, admin, vendor, "olga.op@vendor.example", "operator", name="Olga Operator")
 
     assert_refused(ecluse("password", "set", env=olga, stdin="azerty2026!\n"), "too weak")
     assert_refused(
@@ -58,7 +27,7 @@ def test_password_totp_and_ssh_keys(env: dict[str, str], tmp_path: Path) -> None
     )
     assert ecluse("password", "set", env=olga, stdin="Vq7#kPz2!mW4\n").returncode == 0
 
-    uri = _last(ecluse("totp", "enable", env=olga))
+    uri = last(ecluse("totp", "enable", env=olga))
     text = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
     secret = base64.b32decode(text + "=" * (-len(text) % 8))
     assert_refused(ecluse("totp", "confirm", env=olga, stdin="000000\n"), "TOTP not enabled")
@@ -74,7 +43,7 @@ def test_password_totp_and_ssh_keys(env: dict[str, str], tmp_path: Path) -> None
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(short)], check=True
     )
-    added = _last(ecluse("ssh-keys", "add", f"{key}.pub", "--label", "laptop", env=olga))
+    added = last(ecluse("ssh-keys", "add", f"{key}.pub", "--label", "laptop", env=olga))
     fingerprint = added.split()[1]
     assert fingerprint.startswith("SHA256:")
     assert_refused(

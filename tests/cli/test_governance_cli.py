@@ -3,58 +3,22 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 from ecluse.governance.agreements import CLAUSES
-from tests.cli.helpers import ADMIN, assert_refused, ecluse
-
-
-def _last(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1].strip()
-
-
-def _person(
-    env: dict[str, str], admin: dict[str, str], org: str, email: str, role: str
-) -> dict[str, str]:
-    code = _last(
-        ecluse(
-            "accounts",
-            "create",
-            "--org",
-            org,
-            "--email",
-            email,
-            "--name",
-            "Named Person",
-            "--role",
-            role,
-            env=admin,
-        )
-    )
-    return {
-        **env,
-        "ECLUSE_TOKEN": _last(ecluse("enrol", "--email", email, "--code", code, env=env)),
-    }
+from tests.cli.helpers import assert_refused, ecluse, instance_admin, last, person
 
 
 def test_agreement_signed_by_the_dpo_and_the_processor(env: dict[str, str], tmp_path: Path) -> None:
-    code = _last(ecluse("init", *ADMIN, env=env))
-    admin = {
-        **env,
-        "ECLUSE_TOKEN": _last(
-            ecluse("enrol", "--email", "ada.admin@lab.example.fr", "--code", code, env=env)
-        ),
-    }
-    lab = _last(
+    admin = instance_admin(env)
+    lab = last(
         ecluse("orgs", "create", "--name", "Réseau Biolab", "--kind", "controller", env=admin)
     )
-    vendor = _last(
+    vendor = last(
         ecluse("orgs", "create", "--name", "Old Vendor", "--kind", "processor", env=admin)
     )
-    dpo = _person(env, admin, lab, "dora.dpo@biolab.example", "dpo")
-    operator = _person(env, admin, vendor, "olga.op@vendor.example", "operator")
+    dpo = person(env, admin, lab, "dora.dpo@biolab.example", "dpo")
+    operator = person(env, admin, vendor, "olga.op@vendor.example", "operator")
 
     clauses = "\n".join(f'{k} = "The processor {v}, see annex {k}."' for k, v in CLAUSES.items())
     terms = tmp_path / "terms.toml"
@@ -73,7 +37,7 @@ data_subject_categories = ["patients of the laboratories"]
 ''',
         encoding="utf-8",
     )
-    agreement = _last(ecluse("agreements", "create", "--file", str(terms), env=operator))
+    agreement = last(ecluse("agreements", "create", "--file", str(terms), env=operator))
     assert_refused(ecluse("agreements", "verify", agreement, env=dpo), "not signed")
     assert "draft" in ecluse("agreements", "sign", agreement, env=operator).stdout
     assert "signed" in ecluse("agreements", "sign", agreement, env=dpo).stdout
@@ -85,7 +49,7 @@ data_subject_categories = ["patients of the laboratories"]
     )
 
     # the dpo instructs under the signed agreement; the processor cannot
-    recipient = _last(
+    recipient = last(
         ecluse("orgs", "create", "--name", "New Vendor", "--kind", "recipient", env=admin)
     )
     instruction = tmp_path / "instruction.toml"
@@ -111,7 +75,7 @@ fields = [
         ecluse("instructions", "create", "--file", str(instruction), env=operator),
         "not permitted: instruction:sign",
     )
-    iid = _last(ecluse("instructions", "create", "--file", str(instruction), env=dpo))
+    iid = last(ecluse("instructions", "create", "--file", str(instruction), env=dpo))
     assert "signed" in ecluse("instructions", "sign", iid, env=dpo).stdout
     shown = ecluse("instructions", "show", iid, env=dpo)
     assert "state: signed" in shown.stdout and "LBM 03 LYON" in shown.stdout

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
-from tests.cli.helpers import ADMIN, assert_refused, ecluse
-
-
-def _last(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1].strip()
+from tests.cli.helpers import ADMIN, assert_refused, ecluse, last
 
 
 def test_people_enrol_and_act_within_their_roles(env: dict[str, str], tmp_path: Path) -> None:
-    code = _last(ecluse("init", *ADMIN, env=env))
+    code = last(ecluse("init", *ADMIN, env=env))
     admin = {
         **env,
-        "ECLUSE_TOKEN": _last(
+        "ECLUSE_TOKEN": last(
             ecluse("enrol", "--email", "ada.admin@lab.example.fr", "--code", code, env=env)
         ),
     }
     who = ecluse("whoami", env=admin)
     assert "ada.admin@lab.example.fr (admin) of platform organisation" in who.stdout
 
-    org = _last(ecluse("orgs", "create", "--name", "Old Vendor", "--kind", "processor", env=admin))
-    op_code = _last(
+    org = last(ecluse("orgs", "create", "--name", "Old Vendor", "--kind", "processor", env=admin))
+    op_code = last(
         ecluse(
             "accounts",
             "create",
@@ -43,7 +37,7 @@ def test_people_enrol_and_act_within_their_roles(env: dict[str, str], tmp_path: 
     )
     operator = {
         **env,
-        "ECLUSE_TOKEN": _last(
+        "ECLUSE_TOKEN": last(
             ecluse("enrol", "--email", "olga.op@vendor.example", "--code", op_code, env=env)
         ),
     }
@@ -60,7 +54,7 @@ def test_people_enrol_and_act_within_their_roles(env: dict[str, str], tmp_path: 
     )
 
     # tokens: narrower scopes, listing, revocation
-    narrow = _last(
+    narrow = last(
         ecluse(
             "tokens", "issue", "--name", "ci", "--days", "7", "--scope", "token:self", env=operator
         )
