@@ -28,6 +28,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ecluse.audit.records import verify_database
 from ecluse.config import Settings
@@ -44,7 +45,9 @@ from ecluse.identity import (
     create_organisation,
     enrol,
     issue,
+    totp,
 )
+from ecluse.identity.credentials import confirm_totp, start_totp
 from ecluse.identity.personal import create_personal_key
 from ecluse.instance import init_instance
 from ecluse.packages import delivery
@@ -98,15 +101,28 @@ def _tool(args: list[str], data: bytes | None = None) -> subprocess.CompletedPro
     return subprocess.run(args, input=data, capture_output=True, check=False)  # nosec B603
 
 
+def _second_factor(s: Session, platform: Platform, account_id: str) -> None:
+    """The demo's people are programs: their authenticator app is this function."""
+    secret = totp.secret_from_uri(start_totp(s, platform.keys, account_id))
+    confirm_totp(s, platform.keys, account_id, totp.hotp(secret, totp.step_at(time.time()) - 1))
+
+
 def cast_of(platform: Platform) -> Cast:
     """The three organisations, their named people (enrolled, with keys), a signed agreement."""
     with platform.db.transaction() as s:
         orgs = {
             "controller": create_organisation(
-                s, name="Réseau Biolab (28 laboratoires)", kind=OrgKind.CONTROLLER
+                s,
+                name="Réseau Biolab (28 laboratoires)",
+                kind=OrgKind.CONTROLLER,
+                finess="690001235",
             ),
-            "processor": create_organisation(s, name="Ancien SIL SA", kind=OrgKind.PROCESSOR),
-            "recipient": create_organisation(s, name="Nouveau SIL SAS", kind=OrgKind.RECIPIENT),
+            "processor": create_organisation(
+                s, name="Ancien SIL SA", kind=OrgKind.PROCESSOR, siret="54208626300010"
+            ),
+            "recipient": create_organisation(
+                s, name="Nouveau SIL SAS", kind=OrgKind.RECIPIENT, siret="44182078900010"
+            ),
         }
         people = {}
         for key, (org, email, name, roles) in PEOPLE.items():
@@ -115,6 +131,7 @@ def cast_of(platform: Platform) -> Cast:
             )
             enrol(s, email=email, code=new.enrolment_code)
             create_personal_key(s, platform.keys, account_id=new.id)
+            _second_factor(s, platform, new.id)
             token = issue(s, account_id=new.id, name="demo", days=1).token
             people[key] = authenticate(s, token)
     terms = agreements.parse_terms(

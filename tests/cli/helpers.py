@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from ecluse.identity import totp
+from tests.totp_tools import code
+
 ADMIN = ["--admin-email", "ada.admin@lab.example.fr", "--admin-name", "Ada Admin"]
 
 
@@ -40,6 +43,7 @@ def person(
     role: str,
     *,
     name: str = "Named Person",
+    totp_on: bool = True,
 ) -> dict[str, str]:
     """A named person created by the admin and enrolled: the environment acting as them."""
     code = last(
@@ -57,10 +61,19 @@ def person(
             env=admin,
         )
     )
-    return {
-        **env,
-        "ECLUSE_TOKEN": last(ecluse("enrol", "--email", email, "--code", code, env=env)),
-    }
+    who = {**env, "ECLUSE_TOKEN": last(ecluse("enrol", "--email", email, "--code", code, env=env))}
+    if totp_on and role in ("operator", "recipient"):  # health data: a second factor first
+        second_factor(who)
+    return who
+
+
+def second_factor(who: dict[str, str]) -> bytes:
+    """Turn TOTP on with `ecluse totp enable|confirm`, as a person with an app would."""
+    uri = last(ecluse("totp", "enable", env=who))
+    secret = totp.secret_from_uri(uri)
+    confirmed = ecluse("totp", "confirm", env=who, stdin=code(secret, steps_ahead=-1) + "\n")
+    assert confirmed.returncode == 0, confirmed.stderr
+    return secret
 
 
 def instance_admin(env: dict[str, str]) -> dict[str, str]:

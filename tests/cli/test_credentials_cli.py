@@ -17,9 +17,27 @@ from tests.cli.helpers import assert_refused, ecluse, instance_admin, last, pers
 def test_password_totp_and_ssh_keys(env: dict[str, str], tmp_path: Path) -> None:
     admin = instance_admin(env)
     vendor = last(
-        ecluse("orgs", "create", "--name", "Old Vendor", "--kind", "processor", env=admin)
+        ecluse(
+            "orgs",
+            "create",
+            "--name",
+            "Old Vendor",
+            "--kind",
+            "processor",
+            "--siret",
+            "54208626300010",
+            env=admin,
+        )
     )
-    olga = person(env, admin, vendor, "olga.op@vendor.example", "operator", name="Olga Operator")
+    olga = person(
+        env,
+        admin,
+        vendor,
+        "olga.op@vendor.example",
+        "operator",
+        name="Olga Operator",
+        totp_on=False,
+    )
 
     assert_refused(ecluse("password", "set", env=olga, stdin="azerty2026!\n"), "too weak")
     assert_refused(

@@ -12,10 +12,30 @@ from tests.cli.helpers import assert_refused, ecluse, instance_admin, last, pers
 def test_agreement_signed_by_the_dpo_and_the_processor(env: dict[str, str], tmp_path: Path) -> None:
     admin = instance_admin(env)
     lab = last(
-        ecluse("orgs", "create", "--name", "Réseau Biolab", "--kind", "controller", env=admin)
+        ecluse(
+            "orgs",
+            "create",
+            "--name",
+            "Réseau Biolab",
+            "--kind",
+            "controller",
+            "--finess",
+            "690001235",
+            env=admin,
+        )
     )
     vendor = last(
-        ecluse("orgs", "create", "--name", "Old Vendor", "--kind", "processor", env=admin)
+        ecluse(
+            "orgs",
+            "create",
+            "--name",
+            "Old Vendor",
+            "--kind",
+            "processor",
+            "--siret",
+            "54208626300010",
+            env=admin,
+        )
     )
     dpo = person(env, admin, lab, "dora.dpo@biolab.example", "dpo")
     operator = person(env, admin, vendor, "olga.op@vendor.example", "operator")
@@ -50,7 +70,17 @@ data_subject_categories = ["patients of the laboratories"]
 
     # the dpo instructs under the signed agreement; the processor cannot
     recipient = last(
-        ecluse("orgs", "create", "--name", "New Vendor", "--kind", "recipient", env=admin)
+        ecluse(
+            "orgs",
+            "create",
+            "--name",
+            "New Vendor",
+            "--kind",
+            "recipient",
+            "--siret",
+            "44182078900010",
+            env=admin,
+        )
     )
     instruction = tmp_path / "instruction.toml"
     instruction.write_text(

@@ -19,7 +19,19 @@ def test_people_enrol_and_act_within_their_roles(env: dict[str, str], tmp_path: 
     who = ecluse("whoami", env=admin)
     assert "ada.admin@lab.example.fr (admin) of platform organisation" in who.stdout
 
-    org = last(ecluse("orgs", "create", "--name", "Old Vendor", "--kind", "processor", env=admin))
+    org = last(
+        ecluse(
+            "orgs",
+            "create",
+            "--name",
+            "Old Vendor",
+            "--kind",
+            "processor",
+            "--siret",
+            "54208626300010",
+            env=admin,
+        )
+    )
     op_code = last(
         ecluse(
             "accounts",

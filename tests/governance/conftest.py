@@ -20,6 +20,7 @@ from ecluse.identity import (
 )
 from ecluse.identity.personal import create_personal_key
 from ecluse.platform import Platform
+from tests.totp_tools import enable_totp
 
 PEOPLE = {  # name: (organisation, roles)
     "dora": ("controller", {Role.DPO}),
@@ -49,6 +50,7 @@ def parties(platform: Platform) -> dict[str, Any]:
             )
             enrol(s, email=new.email, code=new.enrolment_code)
             create_personal_key(s, platform.keys, account_id=new.id)
+            enable_totp(s, platform.keys, new.id)
             token = issue(s, account_id=new.id, name="t", days=1).token
             out[name] = authenticate(s, token)
     return out

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import urllib.parse
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,11 +29,6 @@ PASSWORD = "Vq7#kPz2!mW4"
 EMAIL = "olga.op@vendor.example"
 
 
-def _secret_of(uri: str) -> bytes:
-    text = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
-    return base64.b32decode(text + "=" * (-len(text) % 8))
-
-
 def _enrolled(platform: Platform) -> str:
     with platform.db.transaction() as s:
         account_id, code = person(s, {Role.OPERATOR}, email=EMAIL)
@@ -57,7 +50,7 @@ def test_password_then_totp_with_replay_refused(platform: Platform) -> None:
     assert not _login(platform).second_factor
     with platform.db.transaction() as s:
         uri = start_totp(s, platform.keys, account_id)
-    secret = _secret_of(uri)
+    secret = totp.secret_from_uri(uri)
     with pytest.raises(ValidationError, match="TOTP not enabled"), platform.db.transaction() as s:
         confirm_totp(s, platform.keys, account_id, "000000")
     now = datetime.now(UTC)
@@ -89,7 +82,7 @@ def test_password_then_totp_with_replay_refused(platform: Platform) -> None:
 def test_rotation_rewraps_the_totp_secret(platform: Platform) -> None:
     account_id = _enrolled(platform)
     with platform.db.transaction() as s:
-        secret = _secret_of(start_totp(s, platform.keys, account_id))
+        secret = totp.secret_from_uri(start_totp(s, platform.keys, account_id))
     now = datetime.now(UTC)
     with platform.db.transaction() as s:
         confirm_totp(s, platform.keys, account_id, totp.hotp(secret, totp.step_at(now.timestamp())))

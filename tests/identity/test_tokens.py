@@ -26,6 +26,7 @@ from ecluse.identity.accounts import ENROL_REFUSED
 from ecluse.identity.permissions import HEALTH_DATA, ROLE_PERMISSIONS
 from ecluse.identity.tokens import REFUSED
 from ecluse.platform import Platform
+from tests.totp_tools import enable_totp
 
 NOW = datetime.now(UTC)
 
@@ -79,7 +80,12 @@ def test_token_authenticates_its_account(
         p = authenticate(s, token)
         stored = s.execute(select(ApiToken.secret_hash)).scalars().all()
     assert p.account_id == account_id and p.roles == {Role.OPERATOR}
-    assert p.permissions == ROLE_PERMISSIONS[Role.OPERATOR]
+    # no health data before a second factor is enabled; then everything the role allows
+    assert p.permissions == ROLE_PERMISSIONS[Role.OPERATOR] - HEALTH_DATA
+    with platform.db.transaction() as s:
+        enable_totp(s, platform.keys, account_id)
+    with platform.db.transaction() as s:
+        assert authenticate(s, token).permissions == ROLE_PERMISSIONS[Role.OPERATOR]
     assert p.organisation_kind == "processor" and p.actor == "account:olga.op@vendor.example"
     secret = token.split("_", 2)[2]  # the secret itself may hold "_"
     assert len(secret) == 43 and all(secret not in h for h in stored)  # only a hash is stored

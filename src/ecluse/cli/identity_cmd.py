@@ -36,6 +36,7 @@ from ecluse.identity import (
     require,
     revoke,
 )
+from ecluse.identity.accounts import check_registration
 from ecluse.identity.personal import create_personal_key
 from ecluse.identity.tokens import token_id_of
 from ecluse.platform import Platform
@@ -174,13 +175,16 @@ def whoami(config: ConfigOpt = None) -> None:
 def orgs_create(
     name: Annotated[str, typer.Option(help="Legal name.")],
     kind: Annotated[OrgKind, typer.Option(help="controller, processor or recipient.")],
+    finess: Annotated[str | None, typer.Option(help="A controller's FINESS number.")] = None,
+    siret: Annotated[str | None, typer.Option(help="A processor's or recipient's SIRET.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Create an organisation (admin)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.ORG_MANAGE)
+        check_registration(kind, finess=finess, siret=siret)
         with platform.db.transaction() as s:
-            org_id = create_organisation(s, name=name, kind=kind)
+            org_id = create_organisation(s, name=name, kind=kind, finess=finess, siret=siret)
             platform.audit.append(
                 s,
                 actor=p.actor,
@@ -198,9 +202,9 @@ def orgs_list(config: ConfigOpt = None) -> None:
         login(platform, Permission.DIRECTORY_READ)
         with platform.db.transaction() as s:
             rows = s.execute(select(Organisation).order_by(Organisation.name)).scalars().all()
-    table = Table("id", "kind", "name")
+    table = Table("id", "kind", "name", "FINESS / SIRET")
     for o in rows:
-        table.add_row(o.id, o.kind, o.name)
+        table.add_row(o.id, o.kind, o.name, o.finess or o.siret or "")
     out.print(table)
 
 

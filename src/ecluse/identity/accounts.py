@@ -49,16 +49,74 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(code.replace("-", "").upper().encode()).hexdigest()
 
 
+_LA_POSTE = "356000000"
+
+
 def new_enrolment_code() -> str:
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(25))
     return "-".join(raw[i : i + 5] for i in range(0, 25, 5))
 
 
-def create_organisation(session: Session, *, name: str, kind: OrgKind) -> str:
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d  # noqa: PLR2004 - Luhn folds two-digit products
+    return total % 10 == 0
+
+
+def check_siret(siret: str) -> str:
+    """14 digits with a Luhn key (La Poste's establishments: the digits sum to a multiple
+    of 5)."""
+    value = siret.replace(" ", "")
+    if not re.fullmatch(r"\d{14}", value):
+        raise ValidationError("a SIRET is 14 digits")
+    if value.startswith(_LA_POSTE):
+        if sum(map(int, value)) % 5:
+            raise ValidationError("this SIRET's key is wrong")
+    elif not _luhn(value):
+        raise ValidationError("this SIRET's key is wrong")
+    return value
+
+
+def check_finess(finess: str) -> str:
+    """9 characters: the department (2A/2B for Corsica), then digits, the last a Luhn key
+    over the first eight (Corsica's letters counted as 0)."""
+    value = finess.replace(" ", "").upper()
+    if not re.fullmatch(r"(\d{2}|2A|2B)\d{7}", value):
+        raise ValidationError("a FINESS number is 9 characters: department, then digits")
+    if not _luhn(value.replace("A", "0").replace("B", "0")):
+        raise ValidationError("this FINESS number's key is wrong")
+    return value
+
+
+def check_registration(kind: OrgKind, *, finess: str | None, siret: str | None) -> None:
+    """What the CLI and the API require: a controller's FINESS, any other party's SIRET."""
+    if kind is OrgKind.CONTROLLER and not finess:
+        raise ValidationError("a controller (a laboratory) is registered by its FINESS number")
+    if kind in (OrgKind.PROCESSOR, OrgKind.RECIPIENT) and not siret:
+        raise ValidationError("a processor or recipient is registered by its SIRET")
+
+
+def create_organisation(
+    session: Session,
+    *,
+    name: str,
+    kind: OrgKind,
+    finess: str | None = None,
+    siret: str | None = None,
+) -> str:
+    """Registry numbers are checked when given; the CLI and the API require them (FINESS for
+    a controller, SIRET for a processor or a recipient)."""
     if not name.strip():
         raise ValidationError("an organisation needs a name")
     org = Organisation(
-        id=str(uuid.uuid4()), name=name.strip(), kind=kind.value, created_at=datetime.now(UTC)
+        id=str(uuid.uuid4()),
+        name=name.strip(),
+        kind=kind.value,
+        created_at=datetime.now(UTC),
+        finess=check_finess(finess) if finess else None,
+        siret=check_siret(siret) if siret else None,
     )
     session.add(org)
     session.flush()

@@ -66,4 +66,9 @@ def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
 def require(granted: frozenset[Permission], needed: Permission) -> None:
     """Deny by default: raise unless `needed` was granted."""
     if needed not in granted:
-        raise PolicyViolation(f"not permitted: {needed.value} (ask your organisation's admin)")
+        hint = (
+            "health data needs a second factor: `ecluse totp enable`, or log in with your code"
+            if needed in HEALTH_DATA
+            else "ask your organisation's admin"
+        )
+        raise PolicyViolation(f"not permitted: {needed.value} ({hint})")

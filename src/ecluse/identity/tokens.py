@@ -1,7 +1,8 @@
 """API tokens: `ecl_<id>_<secret>`, stored as SHA-256 of the 256-bit secret, scoped to a subset
 of the account's permissions, expiring (90 days at most), revocable.
 
-Every refusal says the same thing, so a caller learns nothing about which check failed.
+A token reaches health data only when its person has TOTP enabled (for a service account: its
+owner). Every refusal says the same thing, so a caller learns nothing about which check failed.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
+from ecluse.db.models import Account, AccountRole, ApiToken, Credential, Organisation
 from ecluse.errors import AuthenticationError, ValidationError
 from ecluse.identity.accounts import Role, as_utc, usable
-from ecluse.identity.permissions import Permission, permissions_of
+from ecluse.identity.permissions import HEALTH_DATA, Permission, permissions_of
 
 MAX_DAYS = 90
 _TOKEN = re.compile(r"^ecl_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
@@ -38,7 +39,8 @@ class Principal:
     organisation_kind: str
     roles: frozenset[Role]
     permissions: frozenset[Permission]
-    token_id: str
+    token_id: str  # the API token's id, or the login session's
+    via: str = "token"  # token | session | ssh
 
     @property
     def actor(self) -> str:
@@ -54,8 +56,47 @@ class IssuedToken:
     scopes: frozenset[Permission]
 
 
-def _hash(secret: str) -> str:
+def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    """256 random bits, URL-safe base64 without padding (43 characters)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def totp_enabled(session: Session, account: Account) -> bool:
+    """Whether the person (a service account's owner) has a second factor enabled."""
+    person_id = account.owner_id if account.kind == "service" else account.id
+    row = session.get(Credential, person_id) if person_id else None
+    return row is not None and row.totp_enabled_at is not None
+
+
+def principal_of(
+    session: Session,
+    account: Account,
+    *,
+    credential_id: str,
+    via: str,
+    second_factor: bool,
+    scopes: frozenset[Permission] | None = None,
+) -> Principal:
+    """The principal of a usable account; no health data without a second factor."""
+    org = session.get(Organisation, account.organisation_id)
+    roles = roles_of(session, account.id)
+    granted = permissions_of(roles) if scopes is None else scopes & permissions_of(roles)
+    if not second_factor:
+        granted -= HEALTH_DATA
+    return Principal(
+        account_id=account.id,
+        email=account.email,
+        organisation_id=account.organisation_id,
+        organisation_kind=org.kind if org else "",
+        roles=roles,
+        permissions=granted,
+        token_id=credential_id,
+        via=via,
+    )
 
 
 def roles_of(session: Session, account_id: str) -> frozenset[Role]:
@@ -87,7 +128,7 @@ def issue(
             f"permissions: {sorted(p.value for p in allowed)}"
         )
     token_id = secrets.token_hex(8)
-    secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    secret = new_secret()
     expires = now + timedelta(days=days)
     if account.expires_at is not None:  # never outlives its service account
         expires = min(expires, as_utc(account.expires_at))
@@ -96,7 +137,7 @@ def issue(
             id=token_id,
             account_id=account_id,
             name=name[:100] or "token",
-            secret_hash=_hash(secret),
+            secret_hash=secret_hash(secret),
             scopes=json.dumps(sorted(p.value for p in granted)),
             created_at=now,
             expires_at=expires,
@@ -121,23 +162,19 @@ def authenticate(session: Session, token: str, *, now: datetime | None = None) -
     row = session.get(ApiToken, m.group(1)) if m else None
     # Compare against a dummy hash when the id is unknown: same work either way.
     stored = row.secret_hash if row is not None else "0" * 64
-    matches = hmac.compare_digest(_hash(m.group(2) if m else ""), stored)
+    matches = hmac.compare_digest(secret_hash(m.group(2) if m else ""), stored)
     if row is None or not matches or row.revoked_at is not None or as_utc(row.expires_at) <= now:
         raise AuthenticationError(REFUSED)
     account = session.get(Account, row.account_id)
     if account is None or not usable(session, account, now):
         raise AuthenticationError(REFUSED)
-    org = session.get(Organisation, account.organisation_id)
-    roles = roles_of(session, account.id)
-    scopes = frozenset(Permission(p) for p in json.loads(row.scopes))
-    return Principal(
-        account_id=account.id,
-        email=account.email,
-        organisation_id=account.organisation_id,
-        organisation_kind=org.kind if org else "",
-        roles=roles,
-        permissions=scopes & permissions_of(roles),
-        token_id=row.id,
+    return principal_of(
+        session,
+        account,
+        credential_id=row.id,
+        via="token",
+        second_factor=totp_enabled(session, account),
+        scopes=frozenset(Permission(p) for p in json.loads(row.scopes)),
     )
 
 

@@ -15,7 +15,7 @@ import hmac
 import secrets
 import struct
 import time
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlparse
 
 DIGITS, STEP_SECONDS, DRIFT_STEPS = 6, 30, 1
 SECRET_BYTES = 20  # RFC 4226's recommended 160 bits
@@ -37,6 +37,12 @@ def provisioning_uri(secret: bytes, *, account: str, issuer: str = "Écluse") ->
     label = quote(f"{issuer}:{account}")
     query = urlencode({"secret": secret_text(secret), "issuer": issuer, "digits": DIGITS})
     return f"otpauth://totp/{label}?{query}&period={STEP_SECONDS}&algorithm=SHA1"
+
+
+def secret_from_uri(uri: str) -> bytes:
+    """The secret inside an `otpauth://` URI (what an authenticator app reads)."""
+    text = parse_qs(urlparse(uri).query)["secret"][0]
+    return base64.b32decode(text + "=" * (-len(text) % 8))
 
 
 def step_at(when: float) -> int:
