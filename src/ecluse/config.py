@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     quarantine_ttl_hours: int = Field(default=24, ge=1, le=24 * 7)  # raw sources, encrypted
     canary_rows: int = Field(default=3, ge=0, le=100)  # invented patients per package
 
+    session_idle_minutes: int = Field(default=15, ge=1, le=120)  # login sessions
+    session_hours: int = Field(default=12, ge=1, le=24)  # absolute end of a session
+    bind: str = "127.0.0.1"  # servers' address
+    https_port: int = Field(default=8443, ge=1, le=65535)
+    sftp_port: int = Field(default=2222, ge=1, le=65535)
+    tls_cert: Path | None = None  # PEM certificate chain; default: one made in the home
+    tls_key: Path | None = None
+    upload_max_bytes: int = Field(default=20 << 30, ge=1)  # one source export
+    client_timeout_seconds: float = Field(default=60.0, gt=0)  # silent clients are dropped
+
     @property
     def db_dir(self) -> Path:
         return self.home / "db"
@@ -54,6 +64,11 @@ class Settings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.home / "keys"
+
+    @property
+    def server_dir(self) -> Path:
+        """Made on first `ecluse serve`: TLS certificate and key, SSH host key."""
+        return self.home / "server"
 
     @property
     def key_file(self) -> Path:

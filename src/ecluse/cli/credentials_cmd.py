@@ -14,9 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ecluse.access import refusals_audited
 from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
-from ecluse.cli.identity_cmd import accounts, login, refusals_audited
+from ecluse.cli.identity_cmd import accounts, login
 from ecluse.errors import ValidationError
 from ecluse.identity import Permission, Role, issue
 from ecluse.identity.accounts import create_service_account

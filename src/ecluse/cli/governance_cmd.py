@@ -13,15 +13,14 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import or_, select
 
-from ecluse.audit import Action
+from ecluse import acts
+from ecluse.access import refusals_audited
 from ecluse.cli.common import ConfigOpt, open_platform
-from ecluse.cli.identity_cmd import login, refusals_audited
+from ecluse.cli.identity_cmd import login
 from ecluse.db.models import Agreement, Instruction
 from ecluse.errors import ValidationError
-from ecluse.governance import instructions as ins
-from ecluse.governance.agreements import check_signed, create, parse_terms, sign
+from ecluse.governance.agreements import check_signed
 from ecluse.identity import Permission
-from ecluse.packages.delivery import revoke_instruction
 
 agreements = typer.Typer(help="GDPR Art. 28 agreements.", no_args_is_help=True)
 instructions = typer.Typer(
@@ -49,13 +48,9 @@ def create_cmd(
     """Propose an agreement (a member of the controller or the processor)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.AGREEMENT_SIGN)
-        with refusals_audited(platform, p, "agreements create"), platform.db.transaction() as s:
-            terms = parse_terms(_read_document(file))
-            agreement_id = create(s, p, terms)
-            platform.audit.append(
-                s, actor=p.actor, action=Action.AGREEMENT_CREATE, refs={"agreement": agreement_id}
-            )
-    problems = terms.problems()
+        with refusals_audited(platform, p, "agreements create"):
+            raw = _read_document(file)
+        agreement_id, problems = acts.propose_agreement(platform, p, raw)
     out.print(agreement_id)
     for problem in problems:
         out.print(f"[yellow]cannot be signed yet:[/] {problem}")
@@ -68,18 +63,7 @@ def sign_cmd(
     """Sign for your party with your personal key."""
     with open_platform(config) as platform:
         p = login(platform, Permission.AGREEMENT_SIGN)
-        with (
-            refusals_audited(platform, p, "agreements sign", agreement=agreement_id),
-            platform.db.transaction() as s,
-        ):
-            state = sign(s, platform.keys, p, agreement_id)
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.AGREEMENT_SIGN,
-                refs={"agreement": agreement_id},
-                details={"state": state},
-            )
+        state = acts.sign_agreement(platform, p, agreement_id)
     out.print(f"agreement {agreement_id}: {state}")
 
 
@@ -132,18 +116,9 @@ def instruction_create(
     """Draft an instruction under a signed agreement (the controller's dpo)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
-        with (
-            refusals_audited(platform, p, "instructions create"),
-            platform.db.transaction() as s,
-        ):
-            content = ins.parse_content(_read_document(file))
-            instruction_id = ins.create(s, p, content)
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.INSTRUCTION_CREATE,
-                refs={"instruction": instruction_id, "agreement": content.agreement_id},
-            )
+        with refusals_audited(platform, p, "instructions create"):
+            raw = _read_document(file)
+        instruction_id = acts.draft_instruction(platform, p, raw)
     out.print(instruction_id)
 
 
@@ -154,17 +129,7 @@ def instruction_sign(
     """Sign a draft instruction: from then on it cannot change."""
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
-        with (
-            refusals_audited(platform, p, "instructions sign", instruction=instruction_id),
-            platform.db.transaction() as s,
-        ):
-            ins.sign(s, platform.keys, p, instruction_id)
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.INSTRUCTION_SIGN,
-                refs={"instruction": instruction_id},
-            )
+        acts.sign_instruction(platform, p, instruction_id)
     out.print(f"instruction {instruction_id}: signed")
 
 
@@ -178,8 +143,7 @@ def instruction_revoke(
     extraction stops, and its packages and quarantines are shredded."""
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
-        with refusals_audited(platform, p, "instructions revoke", instruction=instruction_id):
-            shredded = revoke_instruction(platform, p, instruction_id, reason=reason)
+        shredded = acts.revoke_instruction(platform, p, instruction_id, reason)
     out.print(f"instruction {instruction_id}: revoked; {shredded} package(s) shredded")
 
 

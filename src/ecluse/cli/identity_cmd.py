@@ -6,12 +6,9 @@ audited; the token's secret never is.
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
 import sys
-import uuid
-from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -19,33 +16,31 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from ecluse.access import identify, permit, unauthenticated
 from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
-from ecluse.errors import AuthenticationError, EcluseError, PolicyViolation
+from ecluse.errors import AuthenticationError
 from ecluse.identity import (
     OrgKind,
     Permission,
     Principal,
     Role,
-    authenticate,
     create_account,
     create_organisation,
     enrol,
     issue,
-    require,
     revoke,
 )
 from ecluse.identity.accounts import check_registration
 from ecluse.identity.personal import create_personal_key
-from ecluse.identity.tokens import token_id_of
 from ecluse.platform import Platform
 
 out = Console()
 orgs = typer.Typer(help="Organisations (controller, processor, recipient).", no_args_is_help=True)
 accounts = typer.Typer(help="Named accounts and their roles.", no_args_is_help=True)
 tokens = typer.Typer(help="Your API tokens.", no_args_is_help=True)
-UNAUTHENTICATED = "unauthenticated:cli"
+UNAUTHENTICATED = unauthenticated("cli")
 
 
 def _token() -> str:
@@ -57,63 +52,10 @@ def _token() -> str:
     raise AuthenticationError("no API token: set ECLUSE_TOKEN, or run interactively")
 
 
-def _is_id(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def refusals_audited(
-    platform: Platform, principal: Principal, command: str, **refs: str
-) -> Iterator[None]:
-    """A request refused inside (bad input, wrong state, wrong party) is audited, with the
-    error's type and never its text, in a transaction of its own; then raised."""
-    try:
-        yield
-    except EcluseError as e:
-        ids = {k: v if _is_id(v) else "not an id" for k, v in refs.items()}  # typed by a user
-        with platform.db.transaction() as s:
-            platform.audit.append(
-                s,
-                actor=principal.actor,
-                action=Action.REQUEST_REFUSED,
-                refs={"command": command, **ids},
-                details={"reason": type(e).__name__},
-            )
-        raise
-
-
 def login(platform: Platform, needed: Permission) -> Principal:
-    """Authenticate the caller and check one permission; audit any refusal."""
-    token = _token()
-    try:
-        with platform.db.transaction() as s:
-            principal = authenticate(s, token)
-    except AuthenticationError:
-        with platform.db.transaction() as s:
-            platform.audit.append(
-                s,
-                actor=UNAUTHENTICATED,
-                action=Action.AUTH_REFUSED,
-                refs={"token": token_id_of(token) or "malformed"},
-            )
-        raise
-    try:
-        require(principal.permissions, needed)
-    except PolicyViolation:
-        with platform.db.transaction() as s:
-            platform.audit.append(
-                s,
-                actor=principal.actor,
-                action=Action.PERMISSION_DENIED,
-                refs={"token": principal.token_id},
-                details={"permission": needed.value},
-            )
-        raise
-    return principal
+    """Authenticate the caller by API token and check one permission; audit any refusal."""
+    principal = identify(platform, _token(), channel="cli")
+    return permit(platform, principal, needed)
 
 
 def enrol_cmd(

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 from sqlalchemy import select
 
-from ecluse.audit import Action
+from ecluse import acts
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
 from ecluse.db.models import RecipientKey, SigningKey
@@ -26,7 +26,6 @@ from ecluse.errors import StorageError, ValidationError
 from ecluse.identity import Permission
 from ecluse.packages import delivery
 from ecluse.packages.extract import Outcome, extract
-from ecluse.packages.recipients import add_key, revoke_key
 from ecluse.packages.source import Encoding
 
 packages = typer.Typer(help="Packages addressed to your organisation.", no_args_is_help=True)
@@ -110,11 +109,7 @@ def list_cmd(config: ConfigOpt = None) -> None:
     """Packages addressed to your organisation."""
     with open_platform(config) as platform:
         p = login(platform, Permission.PACKAGE_DOWNLOAD)
-        with platform.db.transaction() as s:
-            rows = delivery.list_packages(s, p)
-            platform.audit.append(
-                s, actor=p.actor, action=Action.PACKAGE_LIST, details={"packages": len(rows)}
-            )
+        rows = acts.list_packages(platform, p, channel="cli")
     table = Table("id", "state", "rows", "created", "deadline", "instruction")
     for r in rows:
         table.add_row(
@@ -202,15 +197,7 @@ def key_add(
     """Add a key your organisation's packages are encrypted to (a recipient)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.RECIPIENT_KEYS)
-        with platform.db.transaction() as s:
-            row = add_key(s, p, public_key=public_key, label=label)
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.RECIPIENT_KEY_ADD,
-                refs={"key": row.id},
-                details={"fingerprint": row.fingerprint, "kind": row.kind},
-            )
+        row = acts.add_recipient_key(platform, p, public_key, label)
     out.print(f"{row.id} {row.kind} {row.fingerprint}")
 
 
@@ -243,9 +230,5 @@ def key_revoke(
     """Stop encrypting new packages to a key."""
     with open_platform(config) as platform:
         p = login(platform, Permission.RECIPIENT_KEYS)
-        with platform.db.transaction() as s:
-            row = revoke_key(s, p, key_id)
-            platform.audit.append(
-                s, actor=p.actor, action=Action.RECIPIENT_KEY_REVOKE, refs={"key": row.id}
-            )
+        acts.revoke_recipient_key(platform, p, key_id)
     out.print(f"key {key_id}: revoked")

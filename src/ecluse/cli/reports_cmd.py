@@ -10,8 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from ecluse.access import refusals_audited
 from ecluse.cli.common import ConfigOpt, open_platform
-from ecluse.cli.identity_cmd import login, refusals_audited
+from ecluse.cli.identity_cmd import login
 from ecluse.db.models import MigrationSignOff
 from ecluse.identity import Permission
 from ecluse.reports.html import render

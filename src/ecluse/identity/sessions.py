@@ -63,6 +63,12 @@ def is_session_token(value: str) -> bool:
     return value.startswith("ecs_")
 
 
+def session_id_of(token: str) -> str | None:
+    """The public id of a well-formed session token (for the audit trail of a refusal)."""
+    m = _SESSION.match(token.strip())
+    return m.group(1) if m else None
+
+
 def authenticate_session(
     session: Session, token: str, *, idle: timedelta, now: datetime | None = None
 ) -> Principal:
