@@ -15,14 +15,15 @@ from rich.console import Console
 from rich.table import Table
 
 from ecluse.access import refusals_audited
+from ecluse.acts import identity as identity_acts
 from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import accounts, login
 from ecluse.errors import ValidationError
 from ecluse.identity import Permission, Role, issue
 from ecluse.identity.accounts import create_service_account
-from ecluse.identity.credentials import confirm_totp, set_password, start_totp, unlock
-from ecluse.identity.ssh_keys import active_keys, add_ssh_key, revoke_ssh_key
+from ecluse.identity.credentials import unlock
+from ecluse.identity.ssh_keys import active_keys
 
 password = typer.Typer(help="Your password (for SFTP and the web).", no_args_is_help=True)
 totp = typer.Typer(help="Your second factor (TOTP).", no_args_is_help=True)
@@ -45,11 +46,7 @@ def password_set(config: ConfigOpt = None) -> None:
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
         secret = _secret("New password: ")
-        with refusals_audited(platform, p, "password set"), platform.db.transaction() as s:
-            set_password(s, p.account_id, secret)
-            platform.audit.append(
-                s, actor=p.actor, action=Action.PASSWORD_SET, refs={"account": p.account_id}
-            )
+        identity_acts.change_password(platform, p, secret)
     out.print("password set")
 
 
@@ -58,11 +55,7 @@ def totp_enable(config: ConfigOpt = None) -> None:
     """Start TOTP: add the printed URI (or secret) to your authenticator app, then confirm."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        with refusals_audited(platform, p, "totp enable"), platform.db.transaction() as s:
-            uri = start_totp(s, platform.keys, p.account_id)
-            platform.audit.append(
-                s, actor=p.actor, action=Action.TOTP_START, refs={"account": p.account_id}
-            )
+        uri = identity_acts.begin_totp(platform, p)
     out.print("Add this to your authenticator app (shown once), then `ecluse totp confirm`:")
     out.print(uri, soft_wrap=True, markup=False)
 
@@ -73,11 +66,7 @@ def totp_confirm(config: ConfigOpt = None) -> None:
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
         code = sys.stdin.readline().strip() if not sys.stdin.isatty() else input("Code: ")
-        with refusals_audited(platform, p, "totp confirm"), platform.db.transaction() as s:
-            codes = confirm_totp(s, platform.keys, p.account_id, code)
-            platform.audit.append(
-                s, actor=p.actor, action=Action.TOTP_ENABLE, refs={"account": p.account_id}
-            )
+        codes = identity_acts.finish_totp(platform, p, code)
     out.print("TOTP is on. Recovery codes, each usable once (keep them offline):")
     for c in codes:
         out.print(f"  {c}")
@@ -96,15 +85,7 @@ def ssh_add(
         raise ValidationError(f"cannot read {key_file}") from e
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        with refusals_audited(platform, p, "ssh-keys add"), platform.db.transaction() as s:
-            parsed = add_ssh_key(s, p.account_id, line, label=label)
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.SSH_KEY_ADD,
-                refs={"account": p.account_id},
-                details={"fingerprint": parsed.fingerprint, "algorithm": parsed.algorithm},
-            )
+        parsed = identity_acts.add_own_ssh_key(platform, p, line, label)
     out.print(f"{parsed.algorithm} {parsed.fingerprint}")
 
 
@@ -129,15 +110,7 @@ def ssh_revoke(
     """Revoke one of your keys."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        with refusals_audited(platform, p, "ssh-keys revoke"), platform.db.transaction() as s:
-            revoke_ssh_key(s, p.account_id, fingerprint)
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.SSH_KEY_REVOKE,
-                refs={"account": p.account_id},
-                details={"fingerprint": fingerprint[:60]},
-            )
+        identity_acts.revoke_own_ssh_key(platform, p, fingerprint)
     out.print(f"revoked {fingerprint}")
 
 

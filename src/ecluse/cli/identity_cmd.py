@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from ecluse.access import identify, permit, unauthenticated
+from ecluse.acts import identity as identity_acts
 from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
@@ -28,12 +29,10 @@ from ecluse.identity import (
     Role,
     create_account,
     create_organisation,
-    enrol,
     issue,
     revoke,
 )
 from ecluse.identity.accounts import check_registration
-from ecluse.identity.personal import create_personal_key
 from ecluse.platform import Platform
 
 out = Console()
@@ -69,34 +68,9 @@ def enrol_cmd(
     """Activate your account with its one-time code and receive your first API token."""
     secret = code or getpass.getpass("Enrolment code: ")
     with open_platform(config) as platform:
-        try:
-            with platform.db.transaction() as s:
-                account_id = enrol(s, email=email, code=secret)
-                kid = create_personal_key(s, platform.keys, account_id=account_id)
-                issued = issue(s, account_id=account_id, name="first token", days=days)
-                actor = f"account:{email.strip().lower()}"
-                platform.audit.append(
-                    s,
-                    actor=actor,
-                    action=Action.ACCOUNT_ENROL,
-                    refs={"account": account_id, "signing_key": kid},
-                )
-                platform.audit.append(
-                    s,
-                    actor=actor,
-                    action=Action.TOKEN_ISSUE,
-                    refs={"token": issued.id},
-                    details={"days": days},
-                )
-        except AuthenticationError:
-            with platform.db.transaction() as s:
-                platform.audit.append(
-                    s,
-                    actor=UNAUTHENTICATED,
-                    action=Action.ENROL_REFUSED,
-                    details={"email": email.strip().lower()[:254]},
-                )
-            raise
+        issued = identity_acts.enrol_person(
+            platform, email=email, code=secret, days=days, channel="cli"
+        )
     out.print(f"Enrolled. Your API token (shown once, valid until {issued.expires_at:%Y-%m-%d}):")
     out.print(issued.token, soft_wrap=True)
 

@@ -151,3 +151,48 @@ def ssh_public_key(line: bytes) -> tuple[str, int]:
     bits = key.key_size if isinstance(key, rsa.RSAPublicKey) else 0
     openssh = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     return openssh.decode(), bits
+
+
+def self_signed_tls(
+    *, hostnames: list[str], addresses: list[str], days: int
+) -> tuple[bytes, bytes]:
+    """A self-signed ECDSA P-256 server certificate and its key (PEM, PKCS#8, unencrypted:
+    the caller writes it 0600 in the home)."""
+    import datetime as dt  # noqa: PLC0415 - only the first start of a server needs these
+    import ipaddress  # noqa: PLC0415
+
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0])])
+    now = dt.datetime.now(dt.UTC)
+    alt: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
+    alt += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def certificate_sha256(pem: bytes) -> str:
+    """The SHA-256 fingerprint of a PEM certificate, as browsers show it."""
+    from cryptography import x509  # noqa: PLC0415
+
+    digest = x509.load_pem_x509_certificate(pem).fingerprint(hashes.SHA256())
+    return ":".join(f"{b:02X}" for b in digest)

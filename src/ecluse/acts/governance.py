@@ -1,6 +1,4 @@
-"""Acts that every channel (CLI, HTTPS, SFTP) performs the same way: the service call, its
-audit event in the same transaction, and the audit of a refusal. Callers authenticate and
-check the permission first (`ecluse.access`)."""
+"""Agreements, instructions, packages and recipient keys, as every channel performs them."""
 
 from __future__ import annotations
 

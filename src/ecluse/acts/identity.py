@@ -1,0 +1,290 @@
+"""Organisations, accounts, enrolment, logins, sessions, tokens and a person's own
+credentials, as every channel performs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ecluse.access import refusals_audited, unauthenticated
+from ecluse.audit import Action
+from ecluse.db.models import Organisation
+from ecluse.errors import AuthenticationError, ValidationError
+from ecluse.identity import (
+    OrgKind,
+    Permission,
+    Principal,
+    Role,
+    create_account,
+    create_organisation,
+    enrol,
+    issue,
+    revoke,
+)
+from ecluse.identity.accounts import NewAccount, check_registration, create_service_account
+from ecluse.identity.credentials import confirm_totp, login, set_password, start_totp, unlock
+from ecluse.identity.personal import create_personal_key
+from ecluse.identity.sessions import OpenedSession, close_session, open_session
+from ecluse.identity.ssh_keys import ParsedKey, add_ssh_key, revoke_ssh_key
+from ecluse.identity.tokens import IssuedToken
+from ecluse.platform import Platform
+
+
+def enrol_person(
+    platform: Platform, *, email: str, code: str, days: int, channel: str
+) -> IssuedToken:
+    """Activate an account with its one-time code: its signing key and first API token."""
+    email = email.strip().lower()[:254]
+    try:
+        with platform.db.transaction() as s:
+            account_id = enrol(s, email=email, code=code)
+            kid = create_personal_key(s, platform.keys, account_id=account_id)
+            issued = issue(s, account_id=account_id, name="first token", days=days)
+            actor = f"account:{email}"
+            platform.audit.append(
+                s,
+                actor=actor,
+                action=Action.ACCOUNT_ENROL,
+                refs={"account": account_id, "signing_key": kid},
+            )
+            platform.audit.append(
+                s,
+                actor=actor,
+                action=Action.TOKEN_ISSUE,
+                refs={"token": issued.id},
+                details={"days": days},
+            )
+    except AuthenticationError:
+        with platform.db.transaction() as s:
+            platform.audit.append(
+                s,
+                actor=unauthenticated(channel),
+                action=Action.ENROL_REFUSED,
+                details={"email": email},
+            )
+        raise
+    return issued
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    account_id: str
+    session: OpenedSession | None  # None for a channel that keeps its own connection (SFTP)
+    second_factor: bool
+    recovery_codes_left: int | None
+
+
+def log_in(
+    platform: Platform,
+    *,
+    email: str,
+    password: str,
+    code: str | None,
+    address: str,
+    channel: str,
+    open_new_session: bool = True,
+) -> LoggedIn:
+    """Password (and TOTP or a recovery code) → a session; the counters are committed and the
+    refusal audited before `AuthenticationError` is raised."""
+    email = email.strip().lower()[:254]
+    with platform.db.transaction() as s:
+        result = login(s, platform.keys, email=email, password=password, code=code, address=address)
+        if not result.ok or result.account_id is None:
+            platform.audit.append(
+                s,
+                actor=unauthenticated(channel),
+                action=Action.LOGIN_REFUSED,
+                details={"email": email, "address": address[:64], "reason": result.reason},
+            )
+            opened = None
+        else:
+            opened = None
+            if open_new_session:
+                opened = open_session(
+                    s,
+                    account_id=result.account_id,
+                    second_factor=result.second_factor,
+                    address=address,
+                    lifetime=timedelta(hours=platform.settings.session_hours),
+                )
+            platform.audit.append(
+                s,
+                actor=f"account:{email}",
+                action=Action.SESSION_OPEN,
+                refs={"account": result.account_id, "session": opened.id if opened else "none"},
+                details={
+                    "via": channel,
+                    "address": address[:64],
+                    "second_factor": result.second_factor,
+                    "recovery_codes_left": result.recovery_codes_left,
+                },
+            )
+    if not result.ok or result.account_id is None:
+        raise AuthenticationError(result.reason)
+    return LoggedIn(result.account_id, opened, result.second_factor, result.recovery_codes_left)
+
+
+def log_out(platform: Platform, p: Principal) -> None:
+    with platform.db.transaction() as s:
+        close_session(s, p.token_id)
+        platform.audit.append(
+            s, actor=p.actor, action=Action.SESSION_CLOSE, refs={"session": p.token_id}
+        )
+
+
+def change_password(platform: Platform, p: Principal, password: str) -> None:
+    with refusals_audited(platform, p, "password set"), platform.db.transaction() as s:
+        set_password(s, p.account_id, password)
+        platform.audit.append(
+            s, actor=p.actor, action=Action.PASSWORD_SET, refs={"account": p.account_id}
+        )
+
+
+def begin_totp(platform: Platform, p: Principal) -> str:
+    """The `otpauth://` URI to show once."""
+    with refusals_audited(platform, p, "totp enable"), platform.db.transaction() as s:
+        uri = start_totp(s, platform.keys, p.account_id)
+        platform.audit.append(
+            s, actor=p.actor, action=Action.TOTP_START, refs={"account": p.account_id}
+        )
+    return uri
+
+
+def finish_totp(platform: Platform, p: Principal, code: str) -> list[str]:
+    """TOTP on; the recovery codes to show once."""
+    with refusals_audited(platform, p, "totp confirm"), platform.db.transaction() as s:
+        codes = confirm_totp(s, platform.keys, p.account_id, code)
+        platform.audit.append(
+            s, actor=p.actor, action=Action.TOTP_ENABLE, refs={"account": p.account_id}
+        )
+    return codes
+
+
+def add_own_ssh_key(platform: Platform, p: Principal, line: str, label: str) -> ParsedKey:
+    with refusals_audited(platform, p, "ssh-keys add"), platform.db.transaction() as s:
+        parsed = add_ssh_key(s, p.account_id, line, label=label)
+        platform.audit.append(
+            s,
+            actor=p.actor,
+            action=Action.SSH_KEY_ADD,
+            refs={"account": p.account_id},
+            details={"fingerprint": parsed.fingerprint, "algorithm": parsed.algorithm},
+        )
+    return parsed
+
+
+def revoke_own_ssh_key(platform: Platform, p: Principal, fingerprint: str) -> None:
+    with refusals_audited(platform, p, "ssh-keys revoke"), platform.db.transaction() as s:
+        revoke_ssh_key(s, p.account_id, fingerprint)
+        platform.audit.append(
+            s,
+            actor=p.actor,
+            action=Action.SSH_KEY_REVOKE,
+            refs={"account": p.account_id},
+            details={"fingerprint": fingerprint[:60]},
+        )
+
+
+def register_organisation(
+    platform: Platform,
+    p: Principal,
+    *,
+    name: str,
+    kind: OrgKind,
+    finess: str | None,
+    siret: str | None,
+) -> str:
+    with refusals_audited(platform, p, "orgs create"), platform.db.transaction() as s:
+        check_registration(kind, finess=finess, siret=siret)
+        org_id = create_organisation(s, name=name, kind=kind, finess=finess, siret=siret)
+        platform.audit.append(
+            s,
+            actor=p.actor,
+            action=Action.ORG_CREATE,
+            refs={"organisation": org_id},
+            details={"kind": kind.value},
+        )
+    return org_id
+
+
+def create_person(
+    platform: Platform,
+    p: Principal,
+    *,
+    organisation_id: str,
+    email: str,
+    name: str,
+    roles: set[Role],
+) -> NewAccount:
+    """A named person's pending account; its one-time enrolment code is in the result."""
+    with (
+        refusals_audited(platform, p, "accounts create", organisation=organisation_id),
+        platform.db.transaction() as s,
+    ):
+        if s.get(Organisation, organisation_id) is None:
+            raise ValidationError("no such organisation")
+        new = create_account(
+            s, organisation_id=organisation_id, email=email, full_name=name, roles=roles
+        )
+        platform.audit.append(
+            s,
+            actor=p.actor,
+            action=Action.ACCOUNT_CREATE,
+            refs={"account": new.id, "organisation": organisation_id},
+            details={"roles": sorted(r.value for r in roles)},
+        )
+    return new
+
+
+def create_service(
+    platform: Platform, p: Principal, *, owner_id: str, name: str, roles: set[Role], days: int
+) -> tuple[str, IssuedToken]:
+    """A service account owned by a named person, and its API token (shown once)."""
+    with (
+        refusals_audited(platform, p, "accounts create-service", owner=owner_id),
+        platform.db.transaction() as s,
+    ):
+        account_id = create_service_account(s, owner_id=owner_id, name=name, roles=roles, days=days)
+        issued = issue(s, account_id=account_id, name="service token", days=days)
+        platform.audit.append(
+            s,
+            actor=p.actor,
+            action=Action.ACCOUNT_CREATE,
+            refs={"account": account_id, "owner": owner_id, "token": issued.id},
+            details={"kind": "service", "roles": sorted(r.value for r in roles), "days": days},
+        )
+    return account_id, issued
+
+
+def unlock_account(platform: Platform, p: Principal, account_id: str) -> None:
+    with (
+        refusals_audited(platform, p, "accounts unlock", account=account_id),
+        platform.db.transaction() as s,
+    ):
+        unlock(s, account_id)
+        platform.audit.append(
+            s, actor=p.actor, action=Action.ACCOUNT_UNLOCK, refs={"account": account_id}
+        )
+
+
+def issue_token(
+    platform: Platform, p: Principal, *, name: str, days: int, scopes: set[Permission] | None
+) -> IssuedToken:
+    with refusals_audited(platform, p, "tokens issue"), platform.db.transaction() as s:
+        issued = issue(s, account_id=p.account_id, name=name, days=days, scopes=scopes)
+        platform.audit.append(
+            s,
+            actor=p.actor,
+            action=Action.TOKEN_ISSUE,
+            refs={"token": issued.id},
+            details={"days": days, "scopes": sorted(x.value for x in issued.scopes)},
+        )
+    return issued
+
+
+def revoke_token(platform: Platform, p: Principal, token_id: str) -> None:
+    with refusals_audited(platform, p, "tokens revoke"), platform.db.transaction() as s:
+        revoke(s, token_id=token_id, account_id=p.account_id)
+        platform.audit.append(
+            s, actor=p.actor, action=Action.TOKEN_REVOKE, refs={"token": token_id[:16]}
+        )

@@ -1,0 +1,176 @@
+"""Request and response bodies. Extra fields are refused; strings are bounded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecluse.identity import OrgKind, Permission, Role
+
+Short = Annotated[str, Field(min_length=1, max_length=254)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(In):
+    email: Short
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    code: Annotated[str | None, Field(max_length=32)] = None
+
+
+class SessionOut(BaseModel):
+    session: str
+    expires_at: datetime
+    second_factor: bool
+    recovery_codes_left: int | None = None
+
+
+class EnrolIn(In):
+    email: Short
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    days: Annotated[int, Field(ge=1, le=90)] = 30
+
+
+class TokenOut(BaseModel):
+    token: str
+    id: str
+    expires_at: datetime
+    scopes: list[str]
+
+
+class TokenIn(In):
+    name: Short
+    days: Annotated[int, Field(ge=1, le=90)] = 30
+    scopes: list[Permission] | None = None
+
+
+class MeOut(BaseModel):
+    account_id: str
+    email: str
+    organisation_id: str
+    organisation_kind: str
+    roles: list[str]
+    permissions: list[str]
+    via: str
+
+
+class OrganisationIn(In):
+    name: Short
+    kind: OrgKind
+    finess: Annotated[str | None, Field(max_length=12)] = None
+    siret: Annotated[str | None, Field(max_length=20)] = None
+
+
+class OrganisationOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    finess: str | None
+    siret: str | None
+
+
+class AccountIn(In):
+    organisation_id: Short
+    email: Short
+    full_name: Short
+    roles: Annotated[list[Role], Field(min_length=1, max_length=5)]
+
+
+class AccountOut(BaseModel):
+    id: str
+    email: str
+    full_name: str
+    kind: str
+    state: str
+    organisation_id: str
+    roles: list[str]
+
+
+class NewAccountOut(BaseModel):
+    id: str
+    email: str
+    enrolment_code: str
+
+
+class ServiceAccountIn(In):
+    owner_id: Short
+    name: Short
+    roles: Annotated[list[Role], Field(min_length=1, max_length=3)]
+    days: Annotated[int, Field(ge=1, le=90)] = 30
+
+
+class PasswordIn(In):
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class CodeIn(In):
+    code: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class PublicKeyIn(In):
+    key: Annotated[str, Field(min_length=1, max_length=16384)]
+    label: Short
+
+
+class SshKeyOut(BaseModel):
+    fingerprint: str
+    algorithm: str
+    label: str | None = None
+
+
+class ReasonIn(In):
+    reason: Text
+
+
+class CommentIn(In):
+    comment: Text
+
+
+class ReceiptIn(In):
+    rows: Annotated[int, Field(ge=0)]
+    sha256: Annotated[str, Field(min_length=64, max_length=64, pattern="^[0-9a-fA-F]{64}$")]
+
+
+class Created(BaseModel):
+    id: str
+    state: str | None = None
+    problems: list[str] = []
+
+
+class PackageOut(BaseModel):
+    id: str
+    state: str
+    rows: int
+    instruction_id: str
+    created_at: datetime
+    deadline_at: datetime
+    plaintext_sha256: str
+
+
+class ExtractionOut(BaseModel):
+    package_id: str
+    rows_read: int
+    rows_in_scope: int
+    rows_packaged: int
+    canaries: int
+    plaintext_sha256: str
+    manifest_sha256: str
+    dropped: dict[str, str]
+    transforms: dict[str, str]
+    screening: dict[str, dict[str, int]]
+
+
+class RecipientKeyOut(BaseModel):
+    id: str
+    kind: str
+    fingerprint: str
+    label: str
+
+
+class Done(BaseModel):
+    done: str

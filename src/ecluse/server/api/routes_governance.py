@@ -1,0 +1,102 @@
+"""Agreements (Art. 28) and instructions (Art. 29): create, sign, revoke, read."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends
+
+from ecluse import acts
+from ecluse.db.models import Instruction
+from ecluse.errors import ValidationError
+from ecluse.governance.agreements import check_signed
+from ecluse.identity import Permission, Principal
+from ecluse.platform import Platform
+from ecluse.server.api.deps import gate, platform_of
+from ecluse.server.api.models import Created, ReasonIn
+
+router = APIRouter(prefix="/v1", tags=["governance"])
+Plat = Annotated[Platform, Depends(platform_of)]
+Document = Annotated[dict[str, Any], Body(description="As the CLI's TOML/JSON files.")]
+
+
+@router.post("/agreements", status_code=201)
+def propose_agreement(
+    body: Document,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.AGREEMENT_SIGN))],
+) -> Created:
+    """Propose an agreement; `problems` lists what keeps it from being signed."""
+    agreement_id, problems = acts.propose_agreement(platform, p, body)
+    return Created(id=agreement_id, state="draft", problems=problems)
+
+
+@router.post("/agreements/{agreement_id}/signatures", status_code=201)
+def sign_agreement(
+    agreement_id: str,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.AGREEMENT_SIGN))],
+) -> Created:
+    """Sign for your party with your personal key."""
+    return Created(id=agreement_id, state=acts.sign_agreement(platform, p, agreement_id))
+
+
+@router.get("/agreements/{agreement_id}/verification")
+def verify_agreement(
+    agreement_id: str,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.DIRECTORY_READ))],
+) -> Created:
+    """Terms intact and both signatures valid, or 409."""
+    with platform.db.transaction() as s:
+        agreement = check_signed(s, agreement_id)
+    return Created(id=agreement.id, state=agreement.state)
+
+
+@router.post("/instructions", status_code=201)
+def draft_instruction(
+    body: Document,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.INSTRUCTION_SIGN))],
+) -> Created:
+    """Draft an instruction under a signed agreement (the controller's dpo)."""
+    return Created(id=acts.draft_instruction(platform, p, body), state="draft")
+
+
+@router.post("/instructions/{instruction_id}/signature", status_code=201)
+def sign_instruction(
+    instruction_id: str,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.INSTRUCTION_SIGN))],
+) -> Created:
+    """Sign a draft: from then on it cannot change."""
+    acts.sign_instruction(platform, p, instruction_id)
+    return Created(id=instruction_id, state="signed")
+
+
+@router.post("/instructions/{instruction_id}/revocation")
+def revoke_instruction(
+    instruction_id: str,
+    body: ReasonIn,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.INSTRUCTION_SIGN))],
+) -> Created:
+    """Revoke for good: a running extraction stops, packages and quarantines are shredded."""
+    shredded = acts.revoke_instruction(platform, p, instruction_id, body.reason)
+    return Created(id=instruction_id, state="revoked", problems=[f"{shredded} package(s) shredded"])
+
+
+@router.get("/instructions/{instruction_id}")
+def show_instruction(
+    instruction_id: str,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.REPORT_READ))],
+) -> dict[str, Any]:
+    """The instruction as signed, and its state (the controller's dpo and auditors)."""
+    with platform.db.transaction() as s:
+        row = s.get(Instruction, instruction_id)
+        if row is None or p.organisation_id != row.controller_id:
+            raise ValidationError("no such instruction of your organisation")
+        content = json.loads(row.content)
+        return {"id": row.id, "state": row.state, "sha256": row.content_sha256, "content": content}

@@ -1,0 +1,260 @@
+"""Sessions, enrolment, the caller's own credentials, and (for the admin) organisations and
+accounts. No route here returns any health data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+
+from ecluse.acts import identity as acts
+from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
+from ecluse.errors import present
+from ecluse.identity import Permission, Principal
+from ecluse.identity.ssh_keys import active_keys
+from ecluse.identity.tokens import IssuedToken
+from ecluse.platform import Platform
+from ecluse.server.api.deps import client_address, gate, platform_of
+from ecluse.server.api.models import (
+    AccountIn,
+    AccountOut,
+    CodeIn,
+    Done,
+    EnrolIn,
+    LoginIn,
+    MeOut,
+    NewAccountOut,
+    OrganisationIn,
+    OrganisationOut,
+    PasswordIn,
+    PublicKeyIn,
+    ServiceAccountIn,
+    SessionOut,
+    SshKeyOut,
+    TokenIn,
+    TokenOut,
+)
+
+router = APIRouter(prefix="/v1")
+Plat = Annotated[Platform, Depends(platform_of)]
+
+
+def _token_out(issued: IssuedToken) -> TokenOut:
+    return TokenOut(
+        token=issued.token,
+        id=issued.id,
+        expires_at=issued.expires_at,
+        scopes=sorted(p.value for p in issued.scopes),
+    )
+
+
+@router.post("/session", status_code=201, tags=["session"])
+def log_in(body: LoginIn, request: Request, platform: Plat) -> SessionOut:
+    """Password, and the TOTP (or a recovery code) once enabled: a session that ends after
+    the idle timeout. Health data only when the second factor was given."""
+    done = acts.log_in(
+        platform,
+        email=body.email,
+        password=body.password,
+        code=body.code,
+        address=client_address(request),
+        channel="https",
+    )
+    session = present(done.session, "the new session")
+    return SessionOut(
+        session=session.token,
+        expires_at=session.expires_at,
+        second_factor=done.second_factor,
+        recovery_codes_left=done.recovery_codes_left,
+    )
+
+
+@router.delete("/session", tags=["session"])
+def log_out(platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]) -> Done:
+    acts.log_out(platform, p)
+    return Done(done="logged out")
+
+
+@router.post("/enrol", status_code=201, tags=["session"])
+def enrol(body: EnrolIn, platform: Plat) -> TokenOut:
+    """Activate an account with its one-time code: its first API token, shown once."""
+    issued = acts.enrol_person(
+        platform, email=body.email, code=body.code, days=body.days, channel="https"
+    )
+    return _token_out(issued)
+
+
+@router.get("/me", tags=["session"])
+def me(p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]) -> MeOut:
+    return MeOut(
+        account_id=p.account_id,
+        email=p.email,
+        organisation_id=p.organisation_id,
+        organisation_kind=p.organisation_kind,
+        roles=sorted(p.roles),
+        permissions=sorted(p.permissions),
+        via=p.via,
+    )
+
+
+@router.put("/me/password", tags=["credentials"])
+def set_password(
+    body: PasswordIn, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> Done:
+    acts.change_password(platform, p, body.password)
+    return Done(done="password set")
+
+
+@router.post("/me/totp", tags=["credentials"])
+def start_totp(
+    platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> Done:
+    """The `otpauth://` URI for an authenticator app, shown once; then confirm a code."""
+    return Done(done=acts.begin_totp(platform, p))
+
+
+@router.post("/me/totp/confirm", tags=["credentials"])
+def confirm_totp(
+    body: CodeIn, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> list[str]:
+    """TOTP on: the single-use recovery codes, shown once."""
+    return acts.finish_totp(platform, p, body.code)
+
+
+@router.post("/me/tokens", status_code=201, tags=["credentials"])
+def issue_token(
+    body: TokenIn, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> TokenOut:
+    scopes = set(body.scopes) if body.scopes else None
+    return _token_out(acts.issue_token(platform, p, name=body.name, days=body.days, scopes=scopes))
+
+
+@router.get("/me/tokens", tags=["credentials"])
+def list_tokens(
+    platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> list[Done]:
+    with platform.db.transaction() as s:
+        rows = s.execute(select(ApiToken).where(ApiToken.account_id == p.account_id)).scalars()
+        return [Done(done=f"{t.id} {t.name} until {t.expires_at:%Y-%m-%d}") for t in rows]
+
+
+@router.delete("/me/tokens/{token_id}", tags=["credentials"])
+def revoke_token(
+    token_id: str, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> Done:
+    acts.revoke_token(platform, p, token_id)
+    return Done(done="revoked")
+
+
+@router.post("/me/ssh-keys", status_code=201, tags=["credentials"])
+def add_ssh_key(
+    body: PublicKeyIn, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> SshKeyOut:
+    parsed = acts.add_own_ssh_key(platform, p, body.key, body.label)
+    return SshKeyOut(fingerprint=parsed.fingerprint, algorithm=parsed.algorithm, label=body.label)
+
+
+@router.get("/me/ssh-keys", tags=["credentials"])
+def list_ssh_keys(
+    platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> list[SshKeyOut]:
+    with platform.db.transaction() as s:
+        return [
+            SshKeyOut(fingerprint=k.fingerprint, algorithm=k.algorithm, label=k.label)
+            for k in active_keys(s, p.account_id)
+        ]
+
+
+@router.post("/me/ssh-keys/revocation", tags=["credentials"])
+def revoke_ssh_key(
+    body: SshKeyOut, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> Done:
+    acts.revoke_own_ssh_key(platform, p, body.fingerprint)
+    return Done(done="revoked")
+
+
+@router.post("/organisations", status_code=201, tags=["admin"])
+def create_organisation(
+    body: OrganisationIn,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.ORG_MANAGE))],
+) -> Done:
+    org_id = acts.register_organisation(
+        platform, p, name=body.name, kind=body.kind, finess=body.finess, siret=body.siret
+    )
+    return Done(done=org_id)
+
+
+@router.get("/organisations", tags=["admin"])
+def list_organisations(
+    platform: Plat, p: Annotated[Principal, Depends(gate(Permission.DIRECTORY_READ))]
+) -> list[OrganisationOut]:
+    with platform.db.transaction() as s:
+        rows = s.execute(select(Organisation).order_by(Organisation.name)).scalars()
+        return [
+            OrganisationOut(id=o.id, name=o.name, kind=o.kind, finess=o.finess, siret=o.siret)
+            for o in rows
+        ]
+
+
+@router.post("/accounts", status_code=201, tags=["admin"])
+def create_account(
+    body: AccountIn,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.ACCOUNT_MANAGE))],
+) -> NewAccountOut:
+    """A named person's account; its one-time enrolment code, shown once."""
+    new = acts.create_person(
+        platform,
+        p,
+        organisation_id=body.organisation_id,
+        email=body.email,
+        name=body.full_name,
+        roles=set(body.roles),
+    )
+    return NewAccountOut(id=new.id, email=new.email, enrolment_code=new.enrolment_code)
+
+
+@router.post("/service-accounts", status_code=201, tags=["admin"])
+def create_service_account(
+    body: ServiceAccountIn,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.ACCOUNT_MANAGE))],
+) -> TokenOut:
+    _, issued = acts.create_service(
+        platform, p, owner_id=body.owner_id, name=body.name, roles=set(body.roles), days=body.days
+    )
+    return _token_out(issued)
+
+
+@router.get("/accounts", tags=["admin"])
+def list_accounts(
+    platform: Plat, p: Annotated[Principal, Depends(gate(Permission.DIRECTORY_READ))]
+) -> list[AccountOut]:
+    with platform.db.transaction() as s:
+        roles: dict[str, list[str]] = {}
+        for account_id, role in s.execute(select(AccountRole.account_id, AccountRole.role)):
+            roles.setdefault(account_id, []).append(role)
+        return [
+            AccountOut(
+                id=a.id,
+                email=a.email,
+                full_name=a.full_name,
+                kind=a.kind,
+                state=a.state,
+                organisation_id=a.organisation_id,
+                roles=sorted(roles.get(a.id, [])),
+            )
+            for a in s.execute(select(Account).order_by(Account.email)).scalars()
+        ]
+
+
+@router.post("/accounts/{account_id}/unlock", tags=["admin"])
+def unlock_account(
+    account_id: str,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.ACCOUNT_MANAGE))],
+) -> Done:
+    acts.unlock_account(platform, p, account_id)
+    return Done(done="unlocked")

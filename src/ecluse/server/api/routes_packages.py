@@ -1,0 +1,216 @@
+"""Source uploads (streamed into an extraction as they arrive), packages (streamed download),
+receipts, and the recipient organisation's keys."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
+
+from ecluse import acts
+from ecluse.errors import EcluseError, ValidationError
+from ecluse.identity import Permission, Principal
+from ecluse.packages import delivery
+from ecluse.packages.extract import Outcome, extract
+from ecluse.packages.pipe import Pipe
+from ecluse.platform import Platform
+from ecluse.server.api.deps import gate, platform_of
+from ecluse.server.api.models import (
+    Done,
+    ExtractionOut,
+    PackageOut,
+    PublicKeyIn,
+    ReceiptIn,
+    RecipientKeyOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["packages"])
+Plat = Annotated[Platform, Depends(platform_of)]
+BATCH = 1 << 20
+
+
+async def _body(request: Request, timeout: float) -> AsyncIterator[bytes]:
+    """The request body in pieces of about 1 MiB; a client silent for `timeout` is dropped."""
+    stream = request.stream().__aiter__()
+    held: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout)
+        except StopAsyncIteration:
+            break
+        held.append(chunk)
+        size += len(chunk)
+        if size >= BATCH:
+            yield b"".join(held)
+            held, size = [], 0
+    if held:
+        yield b"".join(held)
+
+
+def _outcome(o: Outcome) -> ExtractionOut:
+    f = o.findings
+    return ExtractionOut(
+        package_id=o.package_id,
+        rows_read=f.rows_read,
+        rows_in_scope=f.rows_in_scope,
+        rows_packaged=o.rows,
+        canaries=o.canaries,
+        plaintext_sha256=o.plaintext_sha256,
+        manifest_sha256=o.manifest_sha256,
+        dropped=dict(f.dropped),
+        transforms={k: str(v) for k, v in f.transforms.items()},
+        screening={k: {str(c): n for c, n in v.items()} for k, v in f.screening.items()},
+    )
+
+
+async def run_extraction(
+    platform: Platform,
+    p: Principal,
+    *,
+    instruction_id: str,
+    name: str,
+    chunks: AsyncIterator[bytes],
+    encoding: Literal["auto", "utf-8", "latin-1"] = "auto",
+) -> Outcome:
+    """Feed an upload, as it arrives, to an extraction on a worker thread; the source is
+    encrypted into the quarantine as it is read. Any break in the upload fails the
+    extraction, which leaves nothing behind."""
+    pipe = Pipe(max_bytes=platform.settings.upload_max_bytes)
+
+    def work() -> Outcome:
+        try:
+            return extract(
+                platform,
+                p,
+                instruction_id=instruction_id,
+                source=pipe,  # type: ignore[arg-type]  # reads like a binary file
+                source_name=name,
+                encoding=encoding,
+            )
+        finally:
+            pipe.close()
+
+    job = asyncio.get_running_loop().run_in_executor(None, work)
+    try:
+        async for chunk in chunks:
+            if job.done():
+                break
+            await pipe.aput(chunk)
+        pipe.finish()
+    except (TimeoutError, ClientDisconnect, EcluseError) as e:
+        pipe.fail(ValidationError(f"upload interrupted: {type(e).__name__}"))
+    except BaseException as e:
+        pipe.fail(ValidationError(f"upload interrupted: {type(e).__name__}"))
+        with contextlib.suppress(BaseException):
+            await job
+        raise
+    return await job
+
+
+@router.put("/instructions/{instruction_id}/source", status_code=201)
+async def upload_source(  # noqa: PLR0917 - FastAPI passes parameters by name
+    instruction_id: str,
+    request: Request,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.EXTRACTION_RUN))],
+    name: Annotated[str, Query(max_length=200, pattern=r"^[\w.\- ]+$")] = "export.csv",
+    encoding: Literal["auto", "utf-8", "latin-1"] = "auto",
+) -> ExtractionOut:
+    """Stream a source export (CSV, `;`) for a signed instruction: it is extracted as it
+    arrives, and the package is ready when this returns."""
+    chunks = _body(request, platform.settings.client_timeout_seconds)
+    outcome = await run_extraction(
+        platform, p, instruction_id=instruction_id, name=name, chunks=chunks, encoding=encoding
+    )
+    return _outcome(outcome)
+
+
+@router.get("/packages")
+def list_packages(
+    platform: Plat, p: Annotated[Principal, Depends(gate(Permission.PACKAGE_DOWNLOAD))]
+) -> list[PackageOut]:
+    """Packages addressed to your organisation."""
+    return [
+        PackageOut(
+            id=r.id,
+            state=r.state,
+            rows=r.rows,
+            instruction_id=r.instruction_id,
+            created_at=r.created_at,
+            deadline_at=r.deadline_at,
+            plaintext_sha256=r.plaintext_sha256,
+        )
+        for r in acts.list_packages(platform, p, channel="https")
+    ]
+
+
+@router.get("/packages/{package_id}/manifest")
+def manifest(
+    package_id: str,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.PACKAGE_DOWNLOAD))],
+) -> dict[str, object]:
+    """The signed manifest (instruction, counts, schema, digests) and its signature."""
+    package = delivery.open_package(platform, p, package_id)
+    return {
+        "manifest": package.manifest,
+        "kid": package.kid,
+        "signature": bytes(package.signature).hex(),
+    }
+
+
+@router.get(
+    "/packages/{package_id}/content",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download(
+    package_id: str,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.PACKAGE_DOWNLOAD))],
+) -> StreamingResponse:
+    """The package, encrypted to your organisation's keys: open it with `age -d -i KEY`."""
+    delivery.open_package(platform, p, package_id)  # refuse before the first byte
+    return StreamingResponse(
+        delivery.download(platform, p, package_id),
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{package_id}.csv.age"'},
+    )
+
+
+@router.post("/packages/{package_id}/receipt")
+def confirm(
+    package_id: str,
+    body: ReceiptIn,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.RECEIPT_CONFIRM))],
+) -> Done:
+    """Rows imported and SHA-256 of the decrypted file: a match shreds the package; a
+    mismatch alerts the controller and deletes nothing."""
+    receipt = delivery.confirm(platform, p, package_id, rows=body.rows, sha256=body.sha256)
+    when = "now" if receipt.shredded else f"on {receipt.shred_at}"
+    return Done(done=f"receipt matches: package shredded {when}")
+
+
+@router.post("/recipient-keys", status_code=201)
+def add_recipient_key(
+    body: PublicKeyIn,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.RECIPIENT_KEYS))],
+) -> RecipientKeyOut:
+    row = acts.add_recipient_key(platform, p, body.key, body.label)
+    return RecipientKeyOut(id=row.id, kind=row.kind, fingerprint=row.fingerprint, label=row.label)
+
+
+@router.delete("/recipient-keys/{key_id}")
+def revoke_recipient_key(
+    key_id: str, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.RECIPIENT_KEYS))]
+) -> Done:
+    acts.revoke_recipient_key(platform, p, key_id)
+    return Done(done="revoked")

@@ -1,0 +1,92 @@
+"""Migration reports and the controller's sign-off; the audit trail for auditors."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, PlainTextResponse
+
+from ecluse.access import refusals_audited
+from ecluse.audit import Action
+from ecluse.audit.export import export
+from ecluse.audit.records import verify_database
+from ecluse.identity import Permission, Principal
+from ecluse.platform import Platform
+from ecluse.reports.html import render
+from ecluse.reports.signoff import sign_off, write_report
+from ecluse.server.api.deps import gate, platform_of
+from ecluse.server.api.models import CommentIn
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+Plat = Annotated[Platform, Depends(platform_of)]
+
+
+def _report(platform: Platform, p: Principal, instruction_id: str) -> dict[str, Any]:
+    with refusals_audited(platform, p, "report migration", instruction=instruction_id):
+        return write_report(platform, p, instruction_id)
+
+
+@router.get("/reports/{instruction_id}")
+def report(
+    instruction_id: str,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.REPORT_READ))],
+) -> dict[str, Any]:
+    """The migration's report (the controller's dpo, auditors)."""
+    return _report(platform, p, instruction_id)
+
+
+@router.get("/reports/{instruction_id}/html", response_class=HTMLResponse)
+def report_html(
+    instruction_id: str,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.REPORT_READ))],
+) -> HTMLResponse:
+    return HTMLResponse(render(_report(platform, p, instruction_id)))
+
+
+@router.post("/reports/{instruction_id}/sign-off")
+def sign_off_migration(
+    instruction_id: str,
+    body: CommentIn,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.REPORT_SIGN_OFF))],
+) -> dict[str, Any]:
+    """Sign off and close the migration (a dpo of the controller, once nothing is left)."""
+    with refusals_audited(platform, p, "report sign-off", instruction=instruction_id):
+        return sign_off(platform, p, instruction_id, comment=body.comment)
+
+
+@router.get("/audit/verification")
+def verify_audit(
+    platform: Plat, p: Annotated[Principal, Depends(gate(Permission.AUDIT_READ))]
+) -> dict[str, Any]:
+    """Walk the whole hash chain and check every signed checkpoint."""
+    result = verify_database(platform.db.engine)
+    with platform.db.transaction() as s:
+        platform.audit.append(
+            s, actor=p.actor, action=Action.AUDIT_VERIFY, details={"ok": result.ok}
+        )
+    return {
+        "ok": result.ok,
+        "events": result.events,
+        "checkpoints": result.checkpoints,
+        "broken_seq": result.broken_seq,
+        "reason": result.reason,
+    }
+
+
+@router.get("/audit/export", response_class=PlainTextResponse)
+def export_audit(
+    platform: Plat, p: Annotated[Principal, Depends(gate(Permission.AUDIT_READ))]
+) -> PlainTextResponse:
+    """The trail as JSON lines, verifiable offline with `ecluse audit verify-export`."""
+    buffer = io.StringIO()  # events hold ids and counts, never patient data
+    count = export(platform.db.engine, buffer)
+    with platform.db.transaction() as s:
+        platform.audit.append(
+            s, actor=p.actor, action=Action.AUDIT_EXPORT, details={"events": count}
+        )
+    return PlainTextResponse(buffer.getvalue(), media_type="application/x-ndjson")
