@@ -32,7 +32,8 @@ PEOPLE = {  # name: (organisation, roles)
 
 @pytest.fixture
 def parties(platform: Platform) -> dict[str, Any]:
-    """Three organisations and four enrolled people, each with a key and a principal."""
+    """Three organisations and four enrolled people, each with a key, TOTP on (secrets under
+    "totp") and a principal."""
     out: dict[str, Any] = {}
     with platform.db.transaction() as s:
         orgs = {
@@ -50,7 +51,7 @@ def parties(platform: Platform) -> dict[str, Any]:
             )
             enrol(s, email=new.email, code=new.enrolment_code)
             create_personal_key(s, platform.keys, account_id=new.id)
-            enable_totp(s, platform.keys, new.id)
+            out.setdefault("totp", {})[name] = enable_totp(s, platform.keys, new.id)
             token = issue(s, account_id=new.id, name="t", days=1).token
             out[name] = authenticate(s, token)
     return out
