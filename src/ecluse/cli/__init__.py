@@ -150,6 +150,27 @@ def worker(
 
 
 @app.command()
+def serve(
+    interval: Annotated[float, typer.Option(min=1, help="Seconds between worker sweeps.")] = 30.0,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the HTTPS API, the SFTP server and the worker until SIGTERM or Ctrl-C."""
+    import asyncio  # noqa: PLC0415 - only the servers need these
+
+    from ecluse.server.run import Endpoints, serve_forever  # noqa: PLC0415
+
+    def ready(e: Endpoints) -> None:
+        out.print(
+            f"HTTPS  {e.https}  (TLS certificate SHA-256 {e.tls_fingerprint})", soft_wrap=True
+        )
+        out.print(f"SFTP   {e.sftp}  (host key {e.ssh_fingerprint})", soft_wrap=True)
+        out.print("ready; stop with Ctrl-C", soft_wrap=True)
+
+    with open_platform(config) as platform:
+        asyncio.run(serve_forever(platform, worker_interval=interval, ready=ready))
+
+
+@app.command()
 def status(config: ConfigOpt = None) -> None:
     """Show the instance: database, key manager and key versions, store, audit head."""
     with open_platform(config) as platform:

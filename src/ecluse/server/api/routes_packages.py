@@ -4,7 +4,6 @@ receipts, and the recipient organisation's keys."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
@@ -13,11 +12,11 @@ from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from ecluse import acts
-from ecluse.errors import EcluseError, ValidationError
+from ecluse.errors import ValidationError
 from ecluse.identity import Permission, Principal
 from ecluse.packages import delivery
-from ecluse.packages.extract import Outcome, extract
-from ecluse.packages.pipe import Pipe
+from ecluse.packages.extract import Outcome
+from ecluse.packages.pipe import PipeClosed
 from ecluse.platform import Platform
 from ecluse.server.api.deps import gate, platform_of
 from ecluse.server.api.models import (
@@ -28,6 +27,7 @@ from ecluse.server.api.models import (
     ReceiptIn,
     RecipientKeyOut,
 )
+from ecluse.server.uploads import Upload
 
 router = APIRouter(prefix="/v1", tags=["packages"])
 Plat = Annotated[Platform, Depends(platform_of)]
@@ -69,50 +69,6 @@ def _outcome(o: Outcome) -> ExtractionOut:
     )
 
 
-async def run_extraction(
-    platform: Platform,
-    p: Principal,
-    *,
-    instruction_id: str,
-    name: str,
-    chunks: AsyncIterator[bytes],
-    encoding: Literal["auto", "utf-8", "latin-1"] = "auto",
-) -> Outcome:
-    """Feed an upload, as it arrives, to an extraction on a worker thread; the source is
-    encrypted into the quarantine as it is read. Any break in the upload fails the
-    extraction, which leaves nothing behind."""
-    pipe = Pipe(max_bytes=platform.settings.upload_max_bytes)
-
-    def work() -> Outcome:
-        try:
-            return extract(
-                platform,
-                p,
-                instruction_id=instruction_id,
-                source=pipe,  # type: ignore[arg-type]  # reads like a binary file
-                source_name=name,
-                encoding=encoding,
-            )
-        finally:
-            pipe.close()
-
-    job = asyncio.get_running_loop().run_in_executor(None, work)
-    try:
-        async for chunk in chunks:
-            if job.done():
-                break
-            await pipe.aput(chunk)
-        pipe.finish()
-    except (TimeoutError, ClientDisconnect, EcluseError) as e:
-        pipe.fail(ValidationError(f"upload interrupted: {type(e).__name__}"))
-    except BaseException as e:
-        pipe.fail(ValidationError(f"upload interrupted: {type(e).__name__}"))
-        with contextlib.suppress(BaseException):
-            await job
-        raise
-    return await job
-
-
 @router.put("/instructions/{instruction_id}/source", status_code=201)
 async def upload_source(  # noqa: PLR0917 - FastAPI passes parameters by name
     instruction_id: str,
@@ -124,11 +80,17 @@ async def upload_source(  # noqa: PLR0917 - FastAPI passes parameters by name
 ) -> ExtractionOut:
     """Stream a source export (CSV, `;`) for a signed instruction: it is extracted as it
     arrives, and the package is ready when this returns."""
-    chunks = _body(request, platform.settings.client_timeout_seconds)
-    outcome = await run_extraction(
-        platform, p, instruction_id=instruction_id, name=name, chunks=chunks, encoding=encoding
-    )
-    return _outcome(outcome)
+    upload = Upload(platform, p, instruction_id=instruction_id, name=name, encoding=encoding)
+    try:
+        async for chunk in _body(request, platform.settings.client_timeout_seconds):
+            await upload.send(chunk)
+    except (TimeoutError, ClientDisconnect, PipeClosed) as e:
+        await upload.abort(type(e).__name__)
+        raise ValidationError(f"upload interrupted: {type(e).__name__}") from e
+    except BaseException:
+        await upload.abort("refused")
+        raise
+    return _outcome(await upload.finish())
 
 
 @router.get("/packages")

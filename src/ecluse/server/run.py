@@ -1,0 +1,117 @@
+"""`ecluse serve`: HTTPS, SFTP and the worker in one process, on one event loop (the worker on
+a thread). The TLS certificate and SSH host key are made in the home on first start."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncssh
+import uvicorn
+
+from ecluse.audit import Action
+from ecluse.platform import Platform
+from ecluse.server.api import create_app
+from ecluse.server.sftp import EcluseSFTP
+from ecluse.server.ssh_auth import Gatekeeper
+from ecluse.server.tls import certificate
+from ecluse.worker import run as run_worker
+
+HEADER_LIMIT = 16 << 10  # bytes of request line and headers; more is refused
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    https: str
+    sftp: str
+    tls_fingerprint: str
+    ssh_fingerprint: str
+
+
+def host_key(path: Path) -> asyncssh.SSHKey:
+    """The SSH host key (ed25519), made on first start, private to the server's account."""
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key.export_private_key())
+    return asyncssh.read_private_key(path)
+
+
+async def serve_forever(
+    platform: Platform,
+    *,
+    worker_interval: float = 30.0,
+    ready: Callable[[Endpoints], None] | None = None,
+) -> None:
+    s = platform.settings
+    cert, key, tls_fp = certificate(s)
+    ssh_key = host_key(s.server_dir / "ssh_host_ed25519_key")
+    sftp = await asyncssh.listen(
+        s.bind,
+        s.sftp_port,
+        server_host_keys=[ssh_key],
+        server_factory=lambda: Gatekeeper(platform),
+        sftp_factory=functools.partial(EcluseSFTP, platform=platform),
+        allow_scp=False,
+        agent_forwarding=False,
+        x11_forwarding=False,
+        allow_pty=False,
+        login_timeout=s.client_timeout_seconds,
+        keepalive_interval=s.client_timeout_seconds / 3,
+        keepalive_count_max=3,
+    )
+    config = uvicorn.Config(
+        create_app(platform),
+        host=s.bind,
+        port=s.https_port,
+        ssl_certfile=str(cert),
+        ssl_keyfile=str(key),
+        log_level="warning",
+        access_log=False,  # the audit trail records who did what; no query strings in logs
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=10,
+        h11_max_incomplete_event_size=HEADER_LIMIT,
+        server_header=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=run_worker,
+        args=(platform,),
+        kwargs={"interval": worker_interval, "stop": stop},
+        name="ecluse-worker",
+        daemon=True,
+    )
+    worker.start()
+    with platform.db.transaction() as session:
+        platform.audit.append(
+            session,
+            actor="system:serve",
+            action=Action.SERVER_START,
+            details={"https": s.https_port, "sftp": s.sftp_port, "bind": s.bind},
+        )
+    host = s.bind if ":" not in s.bind else f"[{s.bind}]"
+    if ready is not None:
+        ready(
+            Endpoints(
+                https=f"https://{host}:{s.https_port}/",
+                sftp=f"sftp -P {s.sftp_port} <your e-mail>@{s.bind}",
+                tls_fingerprint=tls_fp,
+                ssh_fingerprint=ssh_key.get_fingerprint("sha256"),
+            )
+        )
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        sftp.close()
+        await sftp.wait_closed()
+        await asyncio.get_running_loop().run_in_executor(None, worker.join, 30)

@@ -1,0 +1,391 @@
+"""The SFTP server: the virtual tree of `sftp_tree` over the same services as the API.
+
+Uploads stream into an extraction (no temporary file); downloads stream the package's age
+ciphertext from the store. Writes must come in order (OpenSSH's client sends them so). Every
+open and close is audited, the close with the bytes and operations it saw, and so is every
+refused request. Each method of asyncssh's `SFTPServer` is overridden, so that nothing ever
+falls through to its default, the server's own filesystem (a test checks this).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import asyncssh
+from sqlalchemy import select
+
+from ecluse import acts
+from ecluse.audit import Action
+from ecluse.db.models import Agreement, Blob, Instruction
+from ecluse.errors import EcluseError
+from ecluse.identity import Permission, Principal
+from ecluse.packages import delivery
+from ecluse.platform import Platform
+from ecluse.server.sftp_tree import Node, normalise, resolve
+from ecluse.server.ssh_auth import Gatekeeper
+from ecluse.server.uploads import Upload
+
+DIR_READ, DIR_WRITE, FILE_READ = 0o40500, 0o40300, 0o100400
+_WRITE_FLAGS = asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC
+
+
+def _denied(why: str = "permission denied") -> NoReturn:
+    raise asyncssh.SFTPPermissionDenied(why)
+
+
+def _dir(mode: int) -> asyncssh.SFTPAttrs:
+    now = int(time.time())
+    return asyncssh.SFTPAttrs(
+        type=asyncssh.FILEXFER_TYPE_DIRECTORY, permissions=mode, size=0, mtime=now, atime=now
+    )
+
+
+def _file(size: int, mtime: float) -> asyncssh.SFTPAttrs:
+    return asyncssh.SFTPAttrs(
+        type=asyncssh.FILEXFER_TYPE_REGULAR,
+        permissions=FILE_READ,
+        size=size,
+        mtime=int(mtime),
+        atime=int(mtime),
+    )
+
+
+@dataclass
+class _Download:
+    """A package read in order; a read behind the current position restarts the stream."""
+
+    platform: Platform
+    principal: Principal
+    package_id: str
+    chunks: Iterator[bytes] | None = None
+    base: int = 0  # offset of buffer[0]
+    buffer: bytearray = field(default_factory=bytearray)
+    done: bool = False
+    sent: int = 0
+
+    def _pull(self) -> bytes | None:
+        if self.chunks is None:
+            self.chunks = delivery.download(self.platform, self.principal, self.package_id)
+        return next(self.chunks, None)
+
+    async def read(self, offset: int, size: int) -> bytes:
+        if offset < self.base:
+            self.chunks, self.base, self.buffer, self.done = None, 0, bytearray(), False
+        loop = asyncio.get_running_loop()
+        while not self.done and self.base + len(self.buffer) < offset + size:
+            chunk = await loop.run_in_executor(None, self._pull)
+            if chunk is None:
+                self.done = True
+            else:
+                self.buffer += chunk
+        del self.buffer[: max(0, offset - self.base)]
+        self.base = max(self.base, offset)
+        data = bytes(self.buffer[:size])
+        self.sent += len(data)
+        return data
+
+
+@dataclass(eq=False)  # one per open handle, kept in a set
+class _Open:
+    node: Node
+    download: _Download | None = None
+    upload: Upload | None = None
+    manifest: bytes = b""
+    operations: int = 0
+
+
+class EcluseSFTP(asyncssh.SFTPServer):
+    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], *, platform: Platform) -> None:
+        super().__init__(chan)
+        owner = chan.get_connection().get_owner()
+        principal = owner.principal if isinstance(owner, Gatekeeper) else None
+        if principal is None:  # authentication always precedes a channel; fail closed
+            raise asyncssh.DisconnectError(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "no")
+        self.platform, self.principal = platform, principal
+        self.open_files: set[_Open] = set()
+
+    # helpers
+    def _may(self, needed: Permission) -> bool:
+        return needed in self.principal.permissions
+
+    def _audit(self, action: Action, refs: dict[str, str], **details: Any) -> None:
+        with self.platform.db.transaction() as s:
+            self.platform.audit.append(
+                s, actor=self.principal.actor, action=action, refs=refs, details=details
+            )
+
+    async def _audited(self, action: Action, refs: dict[str, str], **details: Any) -> None:
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self._audit(action, refs, **details)
+        )
+
+    async def _refuse(self, operation: str, node: Node | None, why: str) -> NoReturn:
+        refs = (
+            {
+                "instruction"
+                if node and node.kind in ("instruction", "upload")
+                else "package": node.id
+            }
+            if node and node.id
+            else {}
+        )
+        await self._audited(Action.SFTP_REFUSED, refs, operation=operation, reason=why)
+        _denied(why)
+
+    def _node(self, path: bytes) -> Node:
+        node = resolve(path)
+        inbox = node.kind in ("inbox", "instruction", "upload")
+        outbox = node.kind in ("outbox", "package", "manifest")
+        if (inbox and not self._may(Permission.EXTRACTION_RUN)) or (
+            outbox and not self._may(Permission.PACKAGE_DOWNLOAD)
+        ):
+            raise asyncssh.SFTPNoSuchFile("no such file or directory")
+        return node
+
+    def _inbox(self) -> list[str]:
+        with self.platform.db.transaction() as s:
+            rows = s.execute(
+                select(Instruction.id)
+                .join(Agreement, Agreement.id == Instruction.agreement_id)
+                .where(
+                    Agreement.processor_id == self.principal.organisation_id,
+                    Instruction.state == "signed",
+                )
+                .order_by(Instruction.id)
+            )
+            return list(rows.scalars())
+
+    def _outbox(self) -> list[tuple[str, int, float, int]]:
+        packages = acts.list_packages(self.platform, self.principal, channel="sftp")
+        out = []
+        with self.platform.db.transaction() as s:
+            for p in packages:
+                blob = s.get(Blob, p.blob_id)
+                if p.state != "shredded" and blob is not None:
+                    created = p.created_at.timestamp()
+                    out.append((p.id, blob.plaintext_bytes, created, len(p.manifest.encode())))
+        return out
+
+    async def _query(self, fn: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, fn)
+
+    # directory and attribute requests
+    def map_path(self, path: bytes) -> bytes:
+        return path
+
+    def reverse_map_path(self, path: bytes) -> bytes:
+        return path
+
+    def realpath(self, path: bytes) -> bytes:
+        return normalise(path).encode()
+
+    async def stat(self, path: bytes) -> asyncssh.SFTPAttrs:
+        node = self._node(path)
+        if node.kind == "root" or node.kind in ("inbox", "outbox"):
+            return _dir(DIR_READ)
+        if node.kind == "instruction":
+            if node.id not in await self._query(self._inbox):
+                raise asyncssh.SFTPNoSuchFile("no such file or directory")
+            return _dir(DIR_WRITE)
+        if node.kind in ("package", "manifest"):
+            for pid, size, mtime, manifest_size in await self._query(self._outbox):
+                if pid == node.id:
+                    return _file(size if node.kind == "package" else manifest_size, mtime)
+        raise asyncssh.SFTPNoSuchFile("no such file or directory")
+
+    async def lstat(self, path: bytes) -> asyncssh.SFTPAttrs:
+        return await self.stat(path)
+
+    async def fstat(self, file_obj: object) -> asyncssh.SFTPAttrs:
+        if isinstance(file_obj, _Open) and file_obj.upload is not None:
+            return asyncssh.SFTPAttrs(size=file_obj.upload.received, permissions=0o100200)
+        if isinstance(file_obj, _Open):
+            return await self.stat(f"/outbox/{file_obj.node.id}.csv.age".encode())
+        _denied()
+
+    async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:
+        node = self._node(path)
+        entries: list[tuple[str, asyncssh.SFTPAttrs]] = [(".", _dir(DIR_READ))]
+        if node.kind == "root":
+            if self._may(Permission.EXTRACTION_RUN):
+                entries.append(("inbox", _dir(DIR_READ)))
+            if self._may(Permission.PACKAGE_DOWNLOAD):
+                entries.append(("outbox", _dir(DIR_READ)))
+        elif node.kind == "inbox":
+            entries += [(i, _dir(DIR_WRITE)) for i in await self._query(self._inbox)]
+        elif node.kind == "outbox":
+            for pid, size, mtime, manifest_size in await self._query(self._outbox):
+                entries.append((f"{pid}.csv.age", _file(size, mtime)))
+                entries.append((f"{pid}.manifest.json", _file(manifest_size, mtime)))
+        elif node.kind != "instruction":  # an upload directory lists empty: write-only
+            raise asyncssh.SFTPNoSuchFile("not a directory")
+        for name, attrs in entries:
+            longname = self.format_longname(asyncssh.SFTPName(name.encode(), attrs=attrs))
+            yield asyncssh.SFTPName(name.encode(), longname, attrs)
+
+    def format_user(self, uid: int | None) -> str:
+        return "ecluse"
+
+    def format_group(self, gid: int | None) -> str:
+        return "ecluse"
+
+    # files
+    async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        node = self._node(path)
+        writing = bool(pflags & _WRITE_FLAGS)
+        if node.kind == "upload" and writing and not pflags & asyncssh.FXF_READ:
+            return await self._open_upload(node)
+        if node.kind in ("package", "manifest") and not writing:
+            return await self._open_package(node)
+        await self._refuse(
+            "open",
+            node,
+            "read-only" if node.kind in ("package", "manifest") else "permission denied",
+        )
+
+    async def _open_upload(self, node: Node) -> _Open:
+        if node.id not in await self._query(self._inbox):
+            await self._refuse("open", node, "no signed instruction of yours with this id")
+        handle = _Open(
+            node,
+            upload=Upload(self.platform, self.principal, instruction_id=node.id, name=node.name),
+        )
+        self.open_files.add(handle)
+        await self._audited(Action.SFTP_OPEN, {"instruction": node.id}, mode="write")
+        return handle
+
+    async def _open_package(self, node: Node) -> _Open:
+        try:
+            package = await self._query(
+                lambda: delivery.open_package(self.platform, self.principal, node.id)
+            )
+        except EcluseError:  # refused and audited by delivery
+            raise asyncssh.SFTPNoSuchFile("no such file or directory") from None
+        handle = _Open(node)
+        if node.kind == "manifest":
+            handle.manifest = package.manifest.encode()
+        else:
+            handle.download = _Download(self.platform, self.principal, node.id)
+        self.open_files.add(handle)
+        await self._audited(Action.SFTP_OPEN, {"package": node.id}, mode="read", file=node.kind)
+        return handle
+
+    async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        if not isinstance(file_obj, _Open) or file_obj.upload is not None:
+            _denied("write-only")
+        file_obj.operations += 1
+        if file_obj.download is not None:
+            return await file_obj.download.read(offset, size)
+        return file_obj.manifest[offset : offset + size]
+
+    async def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        if not isinstance(file_obj, _Open) or file_obj.upload is None:
+            _denied("read-only")
+        upload = file_obj.upload
+        if offset != upload.received:
+            await upload.abort("out-of-order write")
+            raise asyncssh.SFTPFailure("writes must be sequential")
+        file_obj.operations += 1
+        try:
+            await upload.send(data)
+        except EcluseError as e:
+            raise asyncssh.SFTPFailure(e.diagnostics()) from None
+        return len(data)
+
+    async def close(self, file_obj: object) -> None:
+        if not isinstance(file_obj, _Open):
+            return
+        self.open_files.discard(file_obj)
+        node = file_obj.node
+        if file_obj.upload is not None:
+            try:
+                outcome = await file_obj.upload.finish()
+            except EcluseError as e:  # the extraction recorded and audited why
+                await self._audited(
+                    Action.SFTP_CLOSE,
+                    {"instruction": node.id},
+                    bytes=file_obj.upload.received,
+                    writes=file_obj.operations,
+                    outcome="failed",
+                )
+                raise asyncssh.SFTPFailure(e.diagnostics()) from None
+            await self._audited(
+                Action.SFTP_CLOSE,
+                {"instruction": node.id, "package": outcome.package_id},
+                bytes=file_obj.upload.received,
+                writes=file_obj.operations,
+                outcome="packaged",
+            )
+            return
+        sent = file_obj.download.sent if file_obj.download else len(file_obj.manifest)
+        await self._audited(
+            Action.SFTP_CLOSE, {"package": node.id}, bytes=sent, reads=file_obj.operations
+        )
+
+    async def exit(self) -> None:
+        """The session ended: an upload never closed fails, leaving nothing."""
+        for handle in list(self.open_files):
+            if handle.upload is not None:
+                await handle.upload.abort("connection closed before the file was")
+        self.open_files.clear()
+
+    # everything else: refused
+    async def _unsupported(self, operation: str) -> NoReturn:
+        await self._refuse(operation, None, "not permitted here")
+
+    async def setstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        pass  # OpenSSH's client sets times after a put: accepted and ignored
+
+    async def lsetstat(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        pass
+
+    async def fsetstat(self, file_obj: object, attrs: asyncssh.SFTPAttrs) -> None:
+        pass
+
+    async def open56(
+        self, path: bytes, desired_access: int, flags: int, attrs: asyncssh.SFTPAttrs
+    ) -> object:
+        await self._unsupported("open")
+
+    async def remove(self, path: bytes) -> None:
+        await self._unsupported("remove")
+
+    async def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        await self._unsupported("mkdir")
+
+    async def rmdir(self, path: bytes) -> None:
+        await self._unsupported("rmdir")
+
+    async def rename(self, oldpath: bytes, newpath: bytes) -> None:
+        await self._unsupported("rename")
+
+    async def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+        await self._unsupported("rename")
+
+    async def readlink(self, path: bytes) -> bytes:
+        await self._unsupported("readlink")
+
+    async def symlink(self, oldpath: bytes, newpath: bytes) -> None:
+        await self._unsupported("symlink")
+
+    async def link(self, oldpath: bytes, newpath: bytes) -> None:
+        await self._unsupported("link")
+
+    async def lock(self, file_obj: object, offset: int, length: int, flags: int) -> None:
+        await self._unsupported("lock")
+
+    async def unlock(self, file_obj: object, offset: int, length: int) -> None:
+        await self._unsupported("unlock")
+
+    async def statvfs(self, path: bytes) -> asyncssh.SFTPVFSAttrs:
+        await self._unsupported("statvfs")
+
+    async def fstatvfs(self, file_obj: object) -> asyncssh.SFTPVFSAttrs:
+        await self._unsupported("statvfs")
+
+    async def fsync(self, file_obj: object) -> None:
+        pass  # uploads are made durable when the extraction commits

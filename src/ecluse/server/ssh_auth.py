@@ -1,0 +1,141 @@
+"""Who connects over SSH: a registered public key of a named person, or their password and
+TOTP code by keyboard-interactive. No password-only method, no shell, no forwarding.
+
+A key gives health data only when its person has TOTP enabled (as an API token does); a
+password login only when the code was given. Each refusal is audited with the address and
+the key's fingerprint, never a password or code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncssh
+from sqlalchemy import select
+
+from ecluse.access import unauthenticated
+from ecluse.acts import identity as acts
+from ecluse.audit import Action
+from ecluse.db.models import Account, Credential, SshKey
+from ecluse.errors import AuthenticationError
+from ecluse.identity import Principal
+from ecluse.identity.accounts import usable
+from ecluse.identity.tokens import principal_of, totp_enabled
+from ecluse.platform import Platform
+
+CHANNEL = "sftp"
+
+
+class Gatekeeper(asyncssh.SSHServer):
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.principal: Principal | None = None
+        self.address = "unknown"
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        peer = conn.get_extra_info("peername")
+        self.address = str(peer[0]) if peer else "unknown"
+
+    def begin_auth(self, username: str) -> bool:
+        return True  # always authenticate
+
+    def password_auth_supported(self) -> bool:
+        return False  # a password comes with its code, by keyboard-interactive
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def kbdint_auth_supported(self) -> bool:
+        return True
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        fingerprint = key.get_fingerprint("sha256")
+        principal = await self._run(self._by_key, username, fingerprint)
+        if principal is None:
+            await self._run(self._refused, username, "public key", fingerprint)
+            return False
+        self.principal = principal
+        return True
+
+    def _by_key(self, username: str, fingerprint: str) -> Principal | None:
+        now = datetime.now(UTC)
+        with self.platform.db.transaction() as s:
+            row = s.execute(
+                select(SshKey).where(SshKey.fingerprint == fingerprint, SshKey.revoked_at.is_(None))
+            ).scalar_one_or_none()
+            account = s.get(Account, row.account_id) if row else None
+            if row is None or account is None or account.email != username.strip().lower():
+                return None
+            credential = s.get(Credential, account.id)
+            if not usable(s, account, now) or (credential and credential.locked_at):
+                return None
+            return principal_of(
+                s,
+                account,
+                credential_id=fingerprint[:60],
+                via="ssh",
+                second_factor=totp_enabled(s, account),
+            )
+
+    def get_kbdint_challenge(
+        self, username: str, lang: str, submethods: str
+    ) -> tuple[str, str, str, list[tuple[str, bool]]]:
+        return (
+            "Écluse",
+            "Your password, then the code of your authenticator app.",
+            "",
+            [("Password: ", False), ("Code: ", False)],
+        )
+
+    async def validate_kbdint_response(self, username: str, responses: Sequence[str]) -> bool:
+        password_and_code = 2
+        if len(responses) != password_and_code:
+            return False
+        try:
+            done = await self._run(self._log_in, username, responses[0], responses[1])
+        except AuthenticationError:
+            return False  # audited by the login itself
+        self.principal = done
+        return True
+
+    def _log_in(self, username: str, password: str, code: str) -> Principal:
+        done = acts.log_in(
+            self.platform,
+            email=username,
+            password=password,
+            code=code or None,
+            address=self.address,
+            channel=CHANNEL,
+            open_new_session=False,
+        )
+        with self.platform.db.transaction() as s:
+            account = s.get(Account, done.account_id)
+            if account is None:
+                raise AuthenticationError("login refused")
+            return principal_of(
+                s,
+                account,
+                credential_id="keyboard-interactive",
+                via="ssh",
+                second_factor=done.second_factor,
+            )
+
+    def _refused(self, username: str, method: str, fingerprint: str) -> None:
+        with self.platform.db.transaction() as s:
+            self.platform.audit.append(
+                s,
+                actor=unauthenticated(CHANNEL),
+                action=Action.AUTH_REFUSED,
+                refs={"key": fingerprint[:60]},
+                details={
+                    "method": method,
+                    "user": username.strip().lower()[:254],
+                    "address": self.address[:64],
+                },
+            )

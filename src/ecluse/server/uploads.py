@@ -1,0 +1,68 @@
+"""An upload turned into an extraction as it arrives, for both servers: the bytes go through a
+bounded pipe to `extract` on a worker thread, which encrypts them into the quarantine as it
+reads. A break in the upload (cap, timeout, disconnect) fails the extraction, which leaves
+nothing behind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Literal
+
+from ecluse.errors import ValidationError
+from ecluse.identity import Principal
+from ecluse.packages.extract import Outcome, extract
+from ecluse.packages.pipe import Pipe
+from ecluse.platform import Platform
+
+Encoding = Literal["auto", "utf-8", "latin-1"]
+
+
+class Upload:
+    def __init__(
+        self,
+        platform: Platform,
+        principal: Principal,
+        *,
+        instruction_id: str,
+        name: str,
+        encoding: Encoding = "auto",
+    ) -> None:
+        self.pipe = Pipe(max_bytes=platform.settings.upload_max_bytes)
+
+        def work() -> Outcome:
+            try:
+                return extract(
+                    platform,
+                    principal,
+                    instruction_id=instruction_id,
+                    source=self.pipe,  # type: ignore[arg-type]  # reads like a binary file
+                    source_name=name,
+                    encoding=encoding,
+                )
+            finally:
+                self.pipe.close()
+
+        self.job = asyncio.get_running_loop().run_in_executor(None, work)
+
+    @property
+    def received(self) -> int:
+        return self.pipe.received
+
+    async def send(self, data: bytes) -> None:
+        """Pass on `data`; raise the extraction's error if it already stopped."""
+        if self.job.done():
+            await self.job  # raises why it stopped; a finished one wants no more data
+            raise ValidationError("the extraction already finished")
+        await self.pipe.aput(data)
+
+    async def finish(self) -> Outcome:
+        """End of input: the package, or the extraction's error."""
+        self.pipe.finish()
+        return await self.job
+
+    async def abort(self, why: str) -> None:
+        """The upload broke: the extraction fails and cleans up; wait for it."""
+        self.pipe.fail(ValidationError(f"upload interrupted: {why}"))
+        with contextlib.suppress(Exception):
+            await self.job

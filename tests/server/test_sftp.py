@@ -1,0 +1,176 @@
+"""The SFTP server driven by Debian's OpenSSH `sftp` client: an operator uploads an export into
+its instruction's inbox (extracted as it arrives), the recipient lists and downloads the
+package and opens it with `age`; every other path, key, account or instruction is refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ecluse.db.models import AuditEvent, Credential, Package
+from ecluse.identity.credentials import set_password
+from ecluse.identity.ssh_keys import add_ssh_key
+from ecluse.platform import Platform
+from tests.age_tools import Identity, age_decrypt, ssh_identity
+from tests.packages.conftest import Migration, agreement, export, identity, migration, parties
+from tests.server.harness import Running, running, sftp
+from tests.totp_tools import code
+
+__all__ = ["agreement", "export", "identity", "migration", "parties"]
+
+
+def _key(platform: Platform, who: str, migration: Migration, directory: Path) -> Path:
+    ident = ssh_identity(directory, name=f"id_{who}")
+    with platform.db.transaction() as s:
+        add_ssh_key(s, migration.parties[who].account_id, ident.recipient, label="laptop")
+    return ident.path
+
+
+def _events(platform: Platform, action: str) -> list[AuditEvent]:
+    with platform.db.transaction() as s:
+        return list(s.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars())
+
+
+@pytest.fixture
+def world(migration: Migration, identity: Identity, tmp_path: Path) -> dict[str, object]:
+    platform = migration.platform
+    keys = {who: _key(platform, who, migration, tmp_path) for who in ("olga", "rita")}
+    source = tmp_path / "export.csv"
+    source.write_bytes(migration.export.data)
+    instruction = migration.instruct(expected_rows=migration.export.frame.height)
+    return {"keys": keys, "source": source, "instruction": instruction}
+
+
+def test_upload_list_download_and_refusals(
+    migration: Migration, identity: Identity, world: dict[str, object], tmp_path: Path
+) -> None:
+    platform, parties = migration.platform, migration.parties
+    keys: dict[str, Path] = world["keys"]  # type: ignore[assignment]
+    iid = world["instruction"]
+    olga, rita = parties["olga"].email, parties["rita"].email
+    with running(platform.settings, tmp_path) as server:
+        up = sftp(
+            server,
+            olga,
+            f"ls /\nls /inbox\nput {world['source']} /inbox/{iid}/export.csv\n",
+            key=keys["olga"],
+            directory=tmp_path,
+        )
+        assert up.returncode == 0, up.stderr
+        assert "inbox" in up.stdout and "outbox" not in up.stdout.replace("/inbox", "")
+        assert str(iid) in up.stdout
+        with platform.db.transaction() as s:
+            package = s.execute(select(Package)).scalar_one()
+        # the operator sees no outbox; the recipient no inbox, and cannot write anywhere
+        assert sftp(server, olga, "ls /outbox\n", key=keys["olga"], directory=tmp_path).returncode
+        for refused in (
+            "ls /inbox\n",
+            f"put {world['source']} /outbox/x.csv\n",
+            "get ../../../etc/passwd\n",
+            f"get /outbox/../inbox/{iid}/export.csv\n",
+            f"rm /outbox/{package.id}.csv.age\n",
+            "mkdir /outbox/x\n",
+        ):
+            r = sftp(server, rita, refused, key=keys["rita"], directory=tmp_path)
+            assert r.returncode != 0, refused
+        down = tmp_path / "down"
+        down.mkdir()
+        got = sftp(
+            server,
+            rita,
+            f"ls -l /outbox\nget /outbox/{package.id}.csv.age {down}/\n"
+            f"get /outbox/{package.id}.manifest.json {down}/\n",
+            key=keys["rita"],
+            directory=tmp_path,
+        )
+        assert got.returncode == 0, got.stderr
+    plain = age_decrypt((down / f"{package.id}.csv.age").read_bytes(), identity).stdout
+    assert hashlib.sha256(plain).hexdigest() == package.plaintext_sha256
+    manifest = json.loads((down / f"{package.id}.manifest.json").read_text())
+    assert manifest["data"]["sha256"] == package.plaintext_sha256
+    opened = _events(platform, "server:sftp:open")
+    closed = _events(platform, "server:sftp:close")
+    assert len(opened) == len(closed) == 3  # upload, package, manifest
+    assert any('"packaged"' in e.details for e in closed)
+    assert _events(platform, "server:sftp:refused")
+    assert not list(tmp_path.rglob("*.part"))
+
+
+def test_wrong_key_locked_account_and_expired_instruction(
+    migration: Migration, world: dict[str, object], tmp_path: Path
+) -> None:
+    platform, parties = migration.platform, migration.parties
+    keys: dict[str, Path] = world["keys"]  # type: ignore[assignment]
+    olga = parties["olga"].email
+    today = datetime.now(UTC).date()
+    expired = migration.instruct(
+        valid_from=str(today - timedelta(days=30)), valid_until=str(today - timedelta(days=1))
+    )
+    with running(platform.settings, tmp_path) as server:
+        wrong = sftp(server, olga, "ls /\n", key=keys["rita"], directory=tmp_path)
+        assert wrong.returncode != 0 and "Permission denied" in wrong.stderr
+        late = sftp(
+            server,
+            olga,
+            f"put {world['source']} /inbox/{expired}/export.csv\n",
+            key=keys["olga"],
+            directory=tmp_path,
+        )
+        assert late.returncode != 0
+        with platform.db.transaction() as s:
+            row = s.get(Credential, parties["olga"].account_id)
+            if row is None:
+                row = Credential(account_id=parties["olga"].account_id, failures=0)
+                s.add(row)
+            row.locked_at = datetime.now(UTC)
+        locked = sftp(server, olga, "ls /\n", key=keys["olga"], directory=tmp_path)
+        assert locked.returncode != 0 and "Permission denied" in locked.stderr
+    assert _events(platform, "identity:token:refused")
+
+
+def test_password_and_totp_by_keyboard_interactive(
+    migration: Migration, world: dict[str, object], tmp_path: Path
+) -> None:
+    platform, parties = migration.platform, migration.parties
+    rita = parties["rita"]
+    password = "Quatorze caractères, et 4 sortes!"
+    with platform.db.transaction() as s:
+        set_password(s, rita.account_id, password)
+    secret = parties["totp"]["rita"]
+    (tmp_path / "ok").mkdir()
+    with running(platform.settings, tmp_path) as server:
+        bad = sftp(
+            server, rita.email, "ls /\n", key=None, directory=tmp_path,
+            password_and_code=(password, "000000"),
+        )  # fmt: skip
+        assert bad.returncode != 0
+        good = sftp(
+            server, rita.email, "ls /\n", key=None, directory=tmp_path / "ok",
+            password_and_code=(password, code(secret, steps_ahead=1)),
+        )  # fmt: skip
+        assert good.returncode == 0, good.stderr
+        assert "outbox" in good.stdout
+    assert _events(platform, "identity:login:refused")
+
+
+def test_no_request_falls_through_to_the_servers_filesystem() -> None:
+    """asyncssh's defaults serve the local disk: each one must be ours."""
+    import asyncssh  # noqa: PLC0415
+
+    from ecluse.server.sftp import EcluseSFTP  # noqa: PLC0415
+
+    inherited = [
+        name
+        for name, value in vars(asyncssh.SFTPServer).items()
+        if callable(value)
+        and not name.startswith("_")
+        and name not in ("convert_attrs",)
+        and EcluseSFTP.__dict__.get(name) is None
+        and name != "format_longname"
+    ]
+    assert inherited == []
