@@ -42,11 +42,14 @@ format: $(STAMP)
 
 ## bench: figures beside same-run baselines (see bench/README.md)
 bench: dev
+	bash scripts/system-deps.sh bench
 	$(PY) -m bench.crypto
 	$(PY) -m bench.audit
 	$(PY) -m bench.synth
 	$(PY) -m bench.policy
 	$(PY) -m bench.extract
+	$(PY) -m bench.api
+	$(PY) -m bench.sftp
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

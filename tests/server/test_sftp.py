@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from ecluse.identity.ssh_keys import add_ssh_key
 from ecluse.platform import Platform
 from tests.age_tools import Identity, age_decrypt, ssh_identity
 from tests.packages.conftest import Migration, agreement, export, identity, migration, parties
-from tests.server.harness import Running, running, sftp
+from tests.server.harness import running, sftp
 from tests.totp_tools import code
 
 __all__ = ["agreement", "export", "identity", "migration", "parties"]
@@ -29,6 +30,18 @@ def _key(platform: Platform, who: str, migration: Migration, directory: Path) ->
     with platform.db.transaction() as s:
         add_ssh_key(s, migration.parties[who].account_id, ident.recipient, label="laptop")
     return ident.path
+
+
+def _package_when_extracted(platform: Platform) -> Package:
+    """The upload's extraction runs once the file is closed: wait for its package."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with platform.db.transaction() as s:
+            package = s.execute(select(Package)).scalar_one_or_none()
+        if package is not None:
+            return package
+        time.sleep(0.1)
+    raise AssertionError("no package 60 s after the upload")
 
 
 def _events(platform: Platform, action: str) -> list[AuditEvent]:
@@ -64,8 +77,9 @@ def test_upload_list_download_and_refusals(
         assert up.returncode == 0, up.stderr
         assert "inbox" in up.stdout and "outbox" not in up.stdout.replace("/inbox", "")
         assert str(iid) in up.stdout
-        with platform.db.transaction() as s:
-            package = s.execute(select(Package)).scalar_one()
+        package = _package_when_extracted(platform)
+        status = sftp(server, olga, f"ls /inbox/{iid}\n", key=keys["olga"], directory=tmp_path)
+        assert ".json" in status.stdout
         # the operator sees no outbox; the recipient no inbox, and cannot write anywhere
         assert sftp(server, olga, "ls /outbox\n", key=keys["olga"], directory=tmp_path).returncode
         for refused in (
@@ -96,7 +110,7 @@ def test_upload_list_download_and_refusals(
     opened = _events(platform, "server:sftp:open")
     closed = _events(platform, "server:sftp:close")
     assert len(opened) == len(closed) == 3  # upload, package, manifest
-    assert any('"packaged"' in e.details for e in closed)
+    assert any("extraction started" in e.details for e in closed)
     assert _events(platform, "server:sftp:refused")
     assert not list(tmp_path.rglob("*.part"))
 

@@ -47,11 +47,13 @@ from ecluse.packages.manifest import (
     sign_manifest,
 )
 from ecluse.packages.output import CSV_SEPARATOR, PackageWriter
+from ecluse.packages.quarantine import Held
 from ecluse.packages.recipients import recipients_of
 from ecluse.packages.source import Encoding, SourceReader
 from ecluse.packages.stage import Stage
 from ecluse.platform import Platform
 from ecluse.policy import CredentialsRefused, Engine, Findings, Rules, VolumeExceeded
+from ecluse.store.interfaces import BlobInfo
 from ecluse.store.local import LocalWriter
 from ecluse.supervision import AlertKind, Severity, raise_alert
 
@@ -86,7 +88,7 @@ class _Plan:
 
 @dataclass
 class _Output:
-    quarantine: LocalWriter
+    quarantine: LocalWriter | Held
     package: LocalWriter
     digests: LocalWriter
     trace_key: bytes
@@ -390,22 +392,22 @@ def _refused(
         )
 
 
-def _open_output(platform: Platform, deadline_days: int) -> _Output:
+def _open_output(platform: Platform, deadline_days: int, held: BlobInfo | None) -> _Output:
     now, store = datetime.now(UTC), platform.store
     opened: list[LocalWriter] = []
     try:
-        for kind, expires in (
-            ("quarantine", now + timedelta(hours=platform.settings.quarantine_ttl_hours)),
-            ("package", now + timedelta(days=deadline_days)),
-            ("row-digests", None),
-        ):
-            opened.append(store.writer(kind=kind, expires_at=expires))
+        if held is None:
+            expires = now + timedelta(hours=platform.settings.quarantine_ttl_hours)
+            opened.append(store.writer(kind="quarantine", expires_at=expires))
+        opened.append(store.writer(kind="package", expires_at=now + timedelta(days=deadline_days)))
+        opened.append(store.writer(kind="row-digests"))
     except BaseException:
         for w in opened:
             w.abort()
         raise
-    quarantine, package, digests = opened
-    return _Output(quarantine, package, digests, trace_key=random_bytes(32))
+    *quarantine, package, digests = opened
+    sink = Held(held) if held is not None else quarantine[0]
+    return _Output(sink, package, digests, trace_key=random_bytes(32))
 
 
 def extract(
@@ -418,15 +420,17 @@ def extract(
     encoding: Encoding = "auto",
     mapping: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    quarantined: BlobInfo | None = None,
 ) -> Outcome:
-    """Run one extraction; raise (having recorded why, and left nothing) if it cannot finish."""
+    """Run one extraction; raise (having recorded why, and left nothing) if it cannot finish.
+    `quarantined`: the source is that blob, already in the quarantine (`source` reads it)."""
     instruction_id = _check_uuid(instruction_id, "the instruction")
     try:
         plan = _start(platform, principal, instruction_id, source_name)
     except EcluseError as e:
         _refused(platform, principal, instruction_id, e)
         raise
-    out = _open_output(platform, plan.content.deadline_days)
+    out = _open_output(platform, plan.content.deadline_days, quarantined)
     try:
         _stream(
             platform,

@@ -10,9 +10,11 @@ falls through to its default, the server's own filesystem (a test checks this).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import asyncssh
@@ -20,14 +22,14 @@ from sqlalchemy import select
 
 from ecluse import acts
 from ecluse.audit import Action
-from ecluse.db.models import Agreement, Blob, Instruction
+from ecluse.db.models import Agreement, Blob, Extraction, Instruction
 from ecluse.errors import EcluseError
 from ecluse.identity import Permission, Principal
 from ecluse.packages import delivery
 from ecluse.platform import Platform
 from ecluse.server.sftp_tree import Node, normalise, resolve
+from ecluse.server.sftp_upload import QuarantineUpload
 from ecluse.server.ssh_auth import Gatekeeper
-from ecluse.server.uploads import Upload
 
 DIR_READ, DIR_WRITE, FILE_READ = 0o40500, 0o40300, 0o100400
 _WRITE_FLAGS = asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC
@@ -93,7 +95,7 @@ class _Download:
 class _Open:
     node: Node
     download: _Download | None = None
-    upload: Upload | None = None
+    upload: QuarantineUpload | None = None
     manifest: bytes = b""
     operations: int = 0
 
@@ -147,17 +149,51 @@ class EcluseSFTP(asyncssh.SFTPServer):
         return node
 
     def _inbox(self) -> list[str]:
+        """Signed instructions, valid today, of agreements the caller's organisation
+        processes."""
+        today = datetime.now(UTC).date().isoformat()
         with self.platform.db.transaction() as s:
             rows = s.execute(
-                select(Instruction.id)
+                select(Instruction.id, Instruction.content)
                 .join(Agreement, Agreement.id == Instruction.agreement_id)
                 .where(
                     Agreement.processor_id == self.principal.organisation_id,
                     Instruction.state == "signed",
                 )
                 .order_by(Instruction.id)
-            )
-            return list(rows.scalars())
+            ).all()
+        valid = []
+        for instruction_id, content in rows:
+            window = json.loads(content)
+            if window["valid_from"] <= today <= window["valid_until"]:
+                valid.append(instruction_id)
+        return valid
+
+    def _runs(self, instruction_id: str) -> dict[str, bytes]:
+        """The caller's extractions under an instruction, as `<id>.json`: state and counts."""
+        with self.platform.db.transaction() as s:
+            rows = s.execute(
+                select(Extraction)
+                .where(
+                    Extraction.instruction_id == instruction_id,
+                    Extraction.operator_id == self.principal.account_id,
+                )
+                .order_by(Extraction.started_at)
+            ).scalars()
+            return {
+                f"{r.id}.json": json.dumps(
+                    {
+                        "extraction": r.id,
+                        "state": r.state,
+                        "started_at": r.started_at.isoformat(),
+                        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                        "source_bytes": r.source_bytes,
+                        "error": r.error,
+                    },
+                    indent=1,
+                ).encode()
+                for r in rows
+            }
 
     def _outbox(self) -> list[tuple[str, int, float, int]]:
         packages = acts.list_packages(self.platform, self.principal, channel="sftp")
@@ -191,6 +227,10 @@ class EcluseSFTP(asyncssh.SFTPServer):
             if node.id not in await self._query(self._inbox):
                 raise asyncssh.SFTPNoSuchFile("no such file or directory")
             return _dir(DIR_WRITE)
+        if node.kind == "upload":
+            runs = await self._query(lambda: self._runs(node.id))
+            if node.name in runs:
+                return _file(len(runs[node.name]), time.time())
         if node.kind in ("package", "manifest"):
             for pid, size, mtime, manifest_size in await self._query(self._outbox):
                 if pid == node.id:
@@ -217,11 +257,14 @@ class EcluseSFTP(asyncssh.SFTPServer):
                 entries.append(("outbox", _dir(DIR_READ)))
         elif node.kind == "inbox":
             entries += [(i, _dir(DIR_WRITE)) for i in await self._query(self._inbox)]
+        elif node.kind == "instruction":
+            runs = await self._query(lambda: self._runs(node.id))
+            entries += [(name, _file(len(body), time.time())) for name, body in runs.items()]
         elif node.kind == "outbox":
             for pid, size, mtime, manifest_size in await self._query(self._outbox):
                 entries.append((f"{pid}.csv.age", _file(size, mtime)))
                 entries.append((f"{pid}.manifest.json", _file(manifest_size, mtime)))
-        elif node.kind != "instruction":  # an upload directory lists empty: write-only
+        else:
             raise asyncssh.SFTPNoSuchFile("not a directory")
         for name, attrs in entries:
             longname = self.format_longname(asyncssh.SFTPName(name.encode(), attrs=attrs))
@@ -241,6 +284,13 @@ class EcluseSFTP(asyncssh.SFTPServer):
             return await self._open_upload(node)
         if node.kind in ("package", "manifest") and not writing:
             return await self._open_package(node)
+        if node.kind == "upload" and not writing:
+            runs = await self._query(lambda: self._runs(node.id))
+            if node.name in runs:
+                handle = _Open(node, manifest=runs[node.name])
+                self.open_files.add(handle)
+                await self._audited(Action.SFTP_OPEN, {"instruction": node.id}, mode="read")
+                return handle
         await self._refuse(
             "open",
             node,
@@ -252,7 +302,9 @@ class EcluseSFTP(asyncssh.SFTPServer):
             await self._refuse("open", node, "no signed instruction of yours with this id")
         handle = _Open(
             node,
-            upload=Upload(self.platform, self.principal, instruction_id=node.id, name=node.name),
+            upload=QuarantineUpload(
+                self.platform, self.principal, instruction_id=node.id, name=node.name
+            ),
         )
         self.open_files.add(handle)
         await self._audited(Action.SFTP_OPEN, {"instruction": node.id}, mode="write")
@@ -285,52 +337,47 @@ class EcluseSFTP(asyncssh.SFTPServer):
     async def write(self, file_obj: object, offset: int, data: bytes) -> int:
         if not isinstance(file_obj, _Open) or file_obj.upload is None:
             _denied("read-only")
-        upload = file_obj.upload
-        if offset != upload.received:
-            await upload.abort("out-of-order write")
-            raise asyncssh.SFTPFailure("writes must be sequential")
         file_obj.operations += 1
         try:
-            await upload.send(data)
+            await file_obj.upload.write(offset, data)
         except EcluseError as e:
+            self._discard(file_obj)
             raise asyncssh.SFTPFailure(e.diagnostics()) from None
         return len(data)
+
+    def _discard(self, handle: _Open) -> None:
+        if handle.upload is not None and handle in self.open_files:
+            handle.upload.abort()
+        self.open_files.discard(handle)
 
     async def close(self, file_obj: object) -> None:
         if not isinstance(file_obj, _Open):
             return
-        self.open_files.discard(file_obj)
         node = file_obj.node
         if file_obj.upload is not None:
-            try:
-                outcome = await file_obj.upload.finish()
-            except EcluseError as e:  # the extraction recorded and audited why
-                await self._audited(
-                    Action.SFTP_CLOSE,
-                    {"instruction": node.id},
-                    bytes=file_obj.upload.received,
-                    writes=file_obj.operations,
-                    outcome="failed",
-                )
-                raise asyncssh.SFTPFailure(e.diagnostics()) from None
+            if file_obj not in self.open_files:  # discarded after a refused write
+                raise asyncssh.SFTPFailure("this upload was refused and discarded")
+            self.open_files.discard(file_obj)
+            stored = await file_obj.upload.close()
             await self._audited(
                 Action.SFTP_CLOSE,
-                {"instruction": node.id, "package": outcome.package_id},
+                {"instruction": node.id, "blob": stored.id},
                 bytes=file_obj.upload.received,
                 writes=file_obj.operations,
-                outcome="packaged",
+                outcome="extraction started",
             )
             return
+        self.open_files.discard(file_obj)
         sent = file_obj.download.sent if file_obj.download else len(file_obj.manifest)
+        key = "instruction" if node.kind == "upload" else "package"
         await self._audited(
-            Action.SFTP_CLOSE, {"package": node.id}, bytes=sent, reads=file_obj.operations
+            Action.SFTP_CLOSE, {key: node.id}, bytes=sent, reads=file_obj.operations
         )
 
     async def exit(self) -> None:
-        """The session ended: an upload never closed fails, leaving nothing."""
+        """The session ended: an upload never closed is discarded."""
         for handle in list(self.open_files):
-            if handle.upload is not None:
-                await handle.upload.abort("connection closed before the file was")
+            self._discard(handle)
         self.open_files.clear()
 
     # everything else: refused
@@ -388,4 +435,4 @@ class EcluseSFTP(asyncssh.SFTPServer):
         await self._unsupported("statvfs")
 
     async def fsync(self, file_obj: object) -> None:
-        pass  # uploads are made durable when the extraction commits
+        pass  # an upload is made durable when it is closed

@@ -1,0 +1,102 @@
+"""An SFTP upload: stored, encrypted, in the quarantine as it arrives; when the client closes
+the file, its extraction starts in the background (its outcome is audited, alerted when policy
+stops it, and shown as `/inbox/<instruction>/<extraction>.json`). A failed extraction shreds
+the upload; an upload never closed is discarded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from ecluse.audit import Action
+from ecluse.errors import EcluseError, ValidationError
+from ecluse.identity import Principal
+from ecluse.packages.extract import extract
+from ecluse.packages.quarantine import BlobSource
+from ecluse.platform import Platform
+from ecluse.store.interfaces import BlobInfo
+
+log = logging.getLogger("ecluse.server")
+FLUSH = 1 << 20
+_RUNNING: set[asyncio.Future[None]] = set()  # background extractions, kept referenced
+
+
+class QuarantineUpload:
+    def __init__(
+        self, platform: Platform, principal: Principal, *, instruction_id: str, name: str
+    ) -> None:
+        self.platform, self.principal = platform, principal
+        self.instruction_id, self.name = instruction_id, name
+        ttl = timedelta(hours=platform.settings.quarantine_ttl_hours)
+        self.writer = platform.store.writer(kind="quarantine", expires_at=datetime.now(UTC) + ttl)
+        self.buffer = bytearray()
+        self.received = 0
+
+    async def _run(self, fn: object, *args: object) -> object:
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)  # type: ignore[arg-type]
+
+    async def write(self, offset: int, data: bytes) -> None:
+        if offset != self.received:
+            raise ValidationError("writes must come in order")
+        self.received += len(data)
+        cap = self.platform.settings.upload_max_bytes
+        if self.received > cap:
+            raise ValidationError(f"upload refused: larger than the cap of {cap:,} bytes")
+        self.buffer += data
+        if len(self.buffer) >= FLUSH:
+            piece, self.buffer = bytes(self.buffer), bytearray()
+            await self._run(self.writer.write, piece)
+
+    async def close(self) -> BlobInfo:
+        """Seal and record the upload, then start its extraction."""
+        if self.buffer:
+            await self._run(self.writer.write, bytes(self.buffer))
+            self.buffer = bytearray()
+        await self._run(self.writer.finish)
+        info: BlobInfo = await self._run(self._commit)  # type: ignore[assignment]
+        job = asyncio.get_running_loop().run_in_executor(None, self._extract, info)
+        _RUNNING.add(job)
+        job.add_done_callback(_RUNNING.discard)
+        return info
+
+    def _commit(self) -> BlobInfo:
+        with self.platform.db.transaction() as s:
+            info = self.writer.commit(s)
+            self.platform.audit.append(
+                s,
+                actor=self.principal.actor,
+                action=Action.BLOB_PUT,
+                refs={"blob": info.id, "instruction": self.instruction_id},
+                details={"kind": "quarantine", "bytes": info.plaintext_bytes, "via": "sftp"},
+            )
+        return info
+
+    def _extract(self, info: BlobInfo) -> None:
+        try:
+            with self.platform.db.transaction() as s:
+                chunks = self.platform.store.open(s, info.id)
+            extract(
+                self.platform,
+                self.principal,
+                instruction_id=self.instruction_id,
+                source=BlobSource(chunks),  # type: ignore[arg-type]  # reads like a file
+                source_name=self.name,
+                quarantined=info,
+            )
+        except EcluseError:  # recorded and audited by the extraction
+            self._shred(info)
+        except Exception as e:
+            log.error("extraction of an SFTP upload ended by %s", type(e).__name__)
+            self._shred(info)
+
+    def _shred(self, info: BlobInfo) -> None:
+        with self.platform.db.transaction() as s:
+            self.platform.store.shred(s, info.id)
+            self.platform.audit.append(
+                s, actor="system:sftp", action=Action.BLOB_SHRED, refs={"blob": info.id}
+            )
+        self.platform.scrub()
+
+    def abort(self) -> None:
+        self.writer.abort()
