@@ -30,7 +30,9 @@ class QuarantineUpload:
         self.instruction_id, self.name = instruction_id, name
         ttl = timedelta(hours=platform.settings.quarantine_ttl_hours)
         self.writer = platform.store.writer(kind="quarantine", expires_at=datetime.now(UTC) + ttl)
-        self.buffer = bytearray()
+        self.held: list[bytes] = []  # received, not yet handed to the writer
+        self.held_bytes = 0
+        self.pending: asyncio.Future[None] | None = None  # the piece being encrypted
         self.received = 0
 
     async def _run(self, fn: object, *args: object) -> object:
@@ -43,16 +45,28 @@ class QuarantineUpload:
         cap = self.platform.settings.upload_max_bytes
         if self.received > cap:
             raise ValidationError(f"upload refused: larger than the cap of {cap:,} bytes")
-        self.buffer += data
-        if len(self.buffer) >= FLUSH:
-            piece, self.buffer = bytes(self.buffer), bytearray()
-            await self._run(self.writer.write, piece)
+        self.held.append(data)
+        self.held_bytes += len(data)
+        if self.held_bytes >= FLUSH:
+            await self._hand_over()
+
+    async def _hand_over(self) -> None:
+        """Encrypt what is held on a worker thread while the next piece arrives (one piece
+        in flight at most: back-pressure on a slow disk)."""
+        if self.pending is not None:
+            await self.pending
+        piece = b"".join(self.held)
+        self.held, self.held_bytes = [], 0
+        self.pending = asyncio.get_running_loop().run_in_executor(None, self._write, piece)
+
+    def _write(self, piece: bytes) -> None:
+        self.writer.write(piece)
 
     async def close(self) -> BlobInfo:
         """Seal and record the upload, then start its extraction."""
-        if self.buffer:
-            await self._run(self.writer.write, bytes(self.buffer))
-            self.buffer = bytearray()
+        await self._hand_over()
+        if self.pending is not None:
+            await self.pending
         await self._run(self.writer.finish)
         info: BlobInfo = await self._run(self._commit)  # type: ignore[assignment]
         job = asyncio.get_running_loop().run_in_executor(None, self._extract, info)
@@ -99,4 +113,7 @@ class QuarantineUpload:
         self.platform.scrub()
 
     def abort(self) -> None:
-        self.writer.abort()
+        if self.pending is not None and not self.pending.done():  # let the write end first
+            self.pending.add_done_callback(lambda _: self.writer.abort())
+        else:
+            self.writer.abort()
