@@ -20,11 +20,19 @@ dev: $(STAMP) system-deps
 system-deps:
 	bash scripts/system-deps.sh
 
-## run: the incident's migration replayed with Écluse in the way (`ecluse demo`): 500,000
+## run: the incident's migration replayed with Écluse in the way (`ecluse demo --keep`: 500,000
 ## synthetic patients of 28 laboratories, two signed instructions, packages opened with age,
-## everything shredded, reports signed off. Runs in a throwaway home on the embedded default.
+## everything shredded, reports signed off), then `ecluse serve` on it: HTTPS on 8443, SFTP on
+## 2222, the worker; prints the URLs, the host key and certificate fingerprints, and one-time
+## enrolment codes of accounts to try. Embedded default: SQLite, local key file, local store.
+## A second `make run` serves the instance already in $(ECLUSE_HOME).
 run: dev
-	$(ECLUSE) demo --output $(ECLUSE_HOME)/demo-reports
+	@if [ -e $(ECLUSE_HOME)/keys/keyring.json ]; then \
+		echo "$(ECLUSE_HOME) already holds an instance: serving it"; \
+	else \
+		$(ECLUSE) demo --keep --output $(ECLUSE_HOME)-demo-reports; \
+	fi
+	$(ECLUSE) serve
 
 ## test: everything, on SQLite and PostgreSQL
 test: dev

@@ -282,12 +282,43 @@ def _left(platform: Platform) -> int:
         )
 
 
+GUESTS = {  # key: (organisation, e-mail, name, role): accounts for a person to try, pending
+    "dpo": ("controller", "dpo.invite@biolab-reseau.example", "Camille Martin", Role.DPO),
+    "operator": ("processor", "invite@ancien-sil.example", "Vincent Roux", Role.OPERATOR),
+    "recipient": ("recipient", "invite@nouveau-sil.example", "Inès Petit", Role.RECIPIENT),
+    "auditor": ("controller", "audit.invite@biolab-reseau.example", "Alice Bernard", Role.AUDITOR),
+}
+
+
+def _guests(cast: Cast) -> dict[str, dict[str, str]]:
+    """One pending account per role, for whoever looks at the kept demo: e-mail and one-time
+    enrolment code (shown once)."""
+    out = {}
+    with cast.platform.db.transaction() as s:
+        for key, (org, email, name, role) in GUESTS.items():
+            new = create_account(
+                s, organisation_id=cast.orgs[org], email=email, full_name=name, roles={role}
+            )
+            out[key] = {"email": email, "enrolment_code": new.enrolment_code}
+    return out
+
+
 def run_demo(
-    settings: Settings, *, patients: int, labs: int, seed: int, output: Path, say: Say
+    settings: Settings,
+    *,
+    patients: int,
+    labs: int,
+    seed: int,
+    output: Path,
+    say: Say,
+    guests: bool = False,
 ) -> dict[str, Any]:
-    """Play the migration on a fresh home; return the figures."""
+    """Play the migration on a fresh home; return the figures (and, with `guests`, the
+    enrolment codes of accounts left for people to try the kept instance)."""
     started = time.perf_counter()
-    init_instance(settings, admin_email="admin@ecluse.localhost", admin_name="Platform Admin")
+    admin = init_instance(
+        settings, admin_email="admin@ecluse.localhost", admin_name="Platform Admin"
+    )
     platform = Platform.open(settings)
     try:
         cast = cast_of(platform)
@@ -300,6 +331,12 @@ def run_demo(
             results = _migrate(cast, frame, buf.getvalue(), Path(work), say)
         reports = _reports(cast, results, output)
         say("reports written and signed off by the controller's dpo")
+        enrolment = {}
+        if guests:
+            enrolment = {
+                "admin": {"email": admin.admin_email, "enrolment_code": admin.enrolment_code},
+                **_guests(cast),
+            }
         return {
             "patients": patients,
             "laboratories": labs,
@@ -309,6 +346,7 @@ def run_demo(
             "audit_chain_ok": verify_database(platform.db.engine).ok,
             "reports": reports,
             "seconds": round(time.perf_counter() - started, 1),
+            "enrolment": enrolment,
         }
     finally:
         platform.close()

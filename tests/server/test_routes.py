@@ -134,3 +134,9 @@ def test_bad_bodies_are_refused_cleanly(app_client: TestClient, people: dict[Rol
         "/v1/organisations", json={"name": "New vendor", "kind": "recipient"}, headers=admin
     )
     assert no_siret.status_code == 400 and "SIRET" in no_siret.json()["detail"]
+
+
+def test_huge_headers_are_refused_before_anything(app_client: TestClient) -> None:
+    response = app_client.get("/v1/health", headers={"X-Padding": "a" * (20 << 10)})
+    assert response.status_code == 431
+    assert response.headers["content-type"] == "application/problem+json"

@@ -57,6 +57,11 @@ def _print(summary: dict[str, Any]) -> None:
     )
     for path in summary["reports"]:
         out.print(f"report: {path}")
+    if summary["enrolment"]:
+        out.print("Accounts kept for you to try, with their one-time enrolment codes (shown once):")
+        for role, account in summary["enrolment"].items():
+            out.print(f"  {role}: {account['email']}  {account['enrolment_code']}", soft_wrap=True)
+        out.print("Enrol with `ecluse enrol --email …` or POST /v1/enrol; `ecluse serve` to serve.")
 
 
 def demo(
@@ -79,7 +84,13 @@ def demo(
     say = Console(stderr=True).print
     if keep:
         summary = run_demo(
-            settings_from(config), patients=patients, labs=labs, seed=seed, output=output, say=say
+            settings_from(config),
+            patients=patients,
+            labs=labs,
+            seed=seed,
+            output=output,
+            say=say,
+            guests=True,
         )
     else:  # a throwaway home on the embedded default, removed afterwards
         home = Path(tempfile.mkdtemp(prefix="ecluse-demo-home-"))

@@ -81,6 +81,7 @@ async def serve_forever(
         access_log=False,  # the audit trail records who did what; no query strings in logs
         timeout_keep_alive=5,
         timeout_graceful_shutdown=10,
+        http="h11",  # its header limit applies (httptools has none to set)
         h11_max_incomplete_event_size=HEADER_LIMIT,
         server_header=False,
         lifespan="off",

@@ -3,8 +3,8 @@ request-size limits, and the security headers on every response.
 
 - Every path but the public ones needs `Authorization: Bearer <API token or session>`, checked
   before routing (an unknown path answers 401 too, so routes cannot be probed anonymously).
-- Request bodies: at most `JSON_MAX` bytes, except the streaming upload routes, capped by the
-  settings in the route itself.
+- Request headers: at most `HEADERS_MAX` bytes in all. Request bodies: at most `JSON_MAX`
+  bytes, except the streaming upload routes, capped by the settings in the route itself.
 - Headers: HSTS, a CSP that allows nothing but inline styles of the HTML reports, no sniffing,
   no referrer, no framing, and `Cache-Control: no-store` (every response may carry health data
   or ids of it).
@@ -31,6 +31,7 @@ PUBLIC = {
 }
 STREAMED = re.compile(r"^/v1/instructions/[^/]+/source$")
 JSON_MAX = 1 << 20
+HEADERS_MAX = 16 << 10
 HEADERS = [
     (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
     (
@@ -79,6 +80,12 @@ class Guard:
             await self.app(scope, receive, send)
             return
         send = self._with_headers(send)
+        headers = sum(len(k) + len(v) for k, v in scope.get("headers", []))
+        if headers > HEADERS_MAX:
+            await problem(431, f"request headers are at most {HEADERS_MAX:,} bytes")(
+                scope, receive, send
+            )
+            return
         path, method = scope["path"], scope["method"]
         if (method, path) not in PUBLIC:
             credential = _bearer(scope)

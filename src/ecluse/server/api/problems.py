@@ -43,6 +43,7 @@ _TITLES = {
     409: "Conflict",
     413: "Content too large",
     422: "Unprocessable content",
+    431: "Request header fields too large",
     500: "Internal error",
     503: "Service unavailable",
 }
