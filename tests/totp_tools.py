@@ -19,5 +19,5 @@ def code(secret: bytes, *, steps_ahead: int = 0) -> str:
 def enable_totp(session: Session, keys: KeyManager, account_id: str) -> bytes:
     """Turn TOTP on for an account; its secret, to compute later codes."""
     secret = totp.secret_from_uri(start_totp(session, keys, account_id))
-    confirm_totp(session, keys, account_id, code(secret, steps_ahead=-1))
+    confirm_totp(session, keys, account_id, code(secret))
     return secret

@@ -104,7 +104,7 @@ def _tool(args: list[str], data: bytes | None = None) -> subprocess.CompletedPro
 def _second_factor(s: Session, platform: Platform, account_id: str) -> None:
     """The demo's people are programs: their authenticator app is this function."""
     secret = totp.secret_from_uri(start_totp(s, platform.keys, account_id))
-    confirm_totp(s, platform.keys, account_id, totp.hotp(secret, totp.step_at(time.time()) - 1))
+    confirm_totp(s, platform.keys, account_id, totp.hotp(secret, totp.step_at(time.time())))
 
 
 def cast_of(platform: Platform) -> Cast:

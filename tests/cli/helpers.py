@@ -71,7 +71,7 @@ def second_factor(who: dict[str, str]) -> bytes:
     """Turn TOTP on with `ecluse totp enable|confirm`, as a person with an app would."""
     uri = last(ecluse("totp", "enable", env=who))
     secret = totp.secret_from_uri(uri)
-    confirmed = ecluse("totp", "confirm", env=who, stdin=code(secret, steps_ahead=-1) + "\n")
+    confirmed = ecluse("totp", "confirm", env=who, stdin=code(secret) + "\n")
     assert confirmed.returncode == 0, confirmed.stderr
     return secret
 

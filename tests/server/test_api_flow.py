@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -88,6 +89,13 @@ def test_a_migration_over_https(migration: Migration, identity: Identity) -> Non
         headers=auth,
     )
     assert ok.status_code == 200, ok.text
+    replayed = client.post(  # the code of the session above, seen once, never again
+        "/v1/session",
+        json={"email": rita.email, "password": PASSWORD, "code": code(secret, steps_ahead=1)},
+    )
+    assert replayed.status_code == 401
+    runs = client.get(f"/v1/instructions/{instruction}/extractions", headers=olga).json()
+    assert [r["state"] for r in runs] == ["packaged"]
     assert client.delete("/v1/session", headers=auth).status_code == 200
     assert client.get("/v1/packages", headers=auth).status_code == 401
 
@@ -122,3 +130,18 @@ def test_an_upload_over_the_cap_leaves_nothing(migration: Migration, identity: I
             select(AuditEvent.action).where(AuditEvent.action == "packages:extraction:failed")
         ).all()
     assert failed
+
+
+def test_an_expired_token_is_refused(migration: Migration) -> None:
+    platform, olga = migration.platform, migration.parties["olga"]
+    with platform.db.transaction() as s:
+        token = issue(
+            s,
+            account_id=olga.account_id,
+            name="old",
+            days=1,
+            now=datetime.now(UTC) - timedelta(days=2),
+        ).token
+    client = TestClient(create_app(platform), base_url="https://testserver")
+    response = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and token not in response.text

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ecluse.db.models import AuditEvent, Credential, Package
+from ecluse.db.models import AuditEvent, Blob, Credential, Package
 from ecluse.identity.credentials import set_password
 from ecluse.identity.ssh_keys import add_ssh_key
 from ecluse.platform import Platform
@@ -188,3 +188,24 @@ def test_no_request_falls_through_to_the_servers_filesystem() -> None:
         and name != "format_longname"
     ]
     assert inherited == []
+
+
+def test_an_upload_over_the_cap_leaves_nothing(
+    migration: Migration, world: dict[str, object], tmp_path: Path
+) -> None:
+    platform = migration.platform
+    keys: dict[str, Path] = world["keys"]  # type: ignore[assignment]
+    iid = world["instruction"]
+    olga = migration.parties["olga"].email
+    with running(platform.settings, tmp_path, ECLUSE_UPLOAD_MAX_BYTES="100000") as server:
+        put = sftp(
+            server,
+            olga,
+            f"put {world['source']} /inbox/{iid}/export.csv\n",
+            key=keys["olga"],
+            directory=tmp_path,
+        )
+        assert put.returncode != 0
+    with platform.db.transaction() as s:
+        assert s.execute(select(Blob).where(Blob.state == "stored")).scalars().all() == []
+    assert not [p for p in (platform.settings.store_dir).rglob("*") if p.is_file()]

@@ -14,15 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecluse.access import refusals_audited
 from ecluse.acts import identity as identity_acts
-from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import accounts, login
 from ecluse.errors import ValidationError
-from ecluse.identity import Permission, Role, issue
-from ecluse.identity.accounts import create_service_account
-from ecluse.identity.credentials import unlock
+from ecluse.identity import Permission, Role
 from ecluse.identity.ssh_keys import active_keys
 
 password = typer.Typer(help="Your password (for SFTP and the web).", no_args_is_help=True)
@@ -121,14 +117,7 @@ def accounts_unlock(
     """Unlock an account locked after 10 failed logins (admin)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.ACCOUNT_MANAGE)
-        with (
-            refusals_audited(platform, p, "accounts unlock", account=account_id),
-            platform.db.transaction() as s,
-        ):
-            unlock(s, account_id)
-            platform.audit.append(
-                s, actor=p.actor, action=Action.ACCOUNT_UNLOCK, refs={"account": account_id}
-            )
+        identity_acts.unlock_account(platform, p, account_id)
     out.print(f"account {account_id} unlocked")
 
 
@@ -143,21 +132,9 @@ def accounts_create_service(
     """A service account owned by a named person, and its API token (shown once) (admin)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.ACCOUNT_MANAGE)
-        with (
-            refusals_audited(platform, p, "accounts create-service", owner=owner),
-            platform.db.transaction() as s,
-        ):
-            account_id = create_service_account(
-                s, owner_id=owner, name=name, roles=set(role), days=days
-            )
-            issued = issue(s, account_id=account_id, name="service token", days=days)
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.ACCOUNT_CREATE,
-                refs={"account": account_id, "owner": owner, "token": issued.id},
-                details={"kind": "service", "roles": sorted(r.value for r in role), "days": days},
-            )
+        account_id, issued = identity_acts.create_service(
+            platform, p, owner_id=owner, name=name, roles=set(role), days=days
+        )
     out.print(
         f"service account {account_id}; its API token (shown once, until "
         f"{issued.expires_at:%Y-%m-%d}):"

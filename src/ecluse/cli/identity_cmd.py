@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from ecluse.access import identify, permit, unauthenticated
 from ecluse.acts import identity as identity_acts
-from ecluse.audit import Action
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
 from ecluse.errors import AuthenticationError
@@ -27,12 +26,7 @@ from ecluse.identity import (
     Permission,
     Principal,
     Role,
-    create_account,
-    create_organisation,
-    issue,
-    revoke,
 )
-from ecluse.identity.accounts import check_registration
 from ecluse.platform import Platform
 
 out = Console()
@@ -98,16 +92,9 @@ def orgs_create(
     """Create an organisation (admin)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.ORG_MANAGE)
-        check_registration(kind, finess=finess, siret=siret)
-        with platform.db.transaction() as s:
-            org_id = create_organisation(s, name=name, kind=kind, finess=finess, siret=siret)
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.ORG_CREATE,
-                refs={"organisation": org_id},
-                details={"kind": kind.value},
-            )
+        org_id = identity_acts.register_organisation(
+            platform, p, name=name, kind=kind, finess=finess, siret=siret
+        )
     out.print(org_id)
 
 
@@ -135,19 +122,9 @@ def accounts_create(
     """Create a named person's account (admin); prints its one-time enrolment code."""
     with open_platform(config) as platform:
         p = login(platform, Permission.ACCOUNT_MANAGE)
-        with platform.db.transaction() as s:
-            if s.get(Organisation, org) is None:
-                raise typer.BadParameter("no such organisation", param_hint="--org")
-            new = create_account(
-                s, organisation_id=org, email=email, full_name=name, roles=set(role)
-            )
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.ACCOUNT_CREATE,
-                refs={"account": new.id, "organisation": org},
-                details={"roles": sorted(r.value for r in role)},
-            )
+        new = identity_acts.create_person(
+            platform, p, organisation_id=org, email=email, name=name, roles=set(role)
+        )
     out.print(f"Account {new.email} created; one-time enrolment code, shown once:")
     out.print(f"  {new.enrolment_code}")
 
@@ -188,21 +165,9 @@ def tokens_issue(
     """Issue yourself another token (within your permissions)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        with platform.db.transaction() as s:
-            issued = issue(
-                s,
-                account_id=p.account_id,
-                name=name,
-                days=days,
-                scopes=set(scope) if scope else None,
-            )
-            platform.audit.append(
-                s,
-                actor=p.actor,
-                action=Action.TOKEN_ISSUE,
-                refs={"token": issued.id},
-                details={"days": days, "scopes": sorted(x.value for x in issued.scopes)},
-            )
+        issued = identity_acts.issue_token(
+            platform, p, name=name, days=days, scopes=set(scope) if scope else None
+        )
     out.print(f"Token {issued.id} (shown once, valid until {issued.expires_at:%Y-%m-%d}):")
     out.print(issued.token, soft_wrap=True)
 
@@ -240,9 +205,5 @@ def tokens_revoke(
     """Revoke one of your tokens."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        with platform.db.transaction() as s:
-            revoke(s, token_id=token_id, account_id=p.account_id)
-            platform.audit.append(
-                s, actor=p.actor, action=Action.TOKEN_REVOKE, refs={"token": token_id}
-            )
+        identity_acts.revoke_token(platform, p, token_id)
     out.print(f"token {token_id} revoked")

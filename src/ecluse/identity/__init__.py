@@ -2,9 +2,9 @@
 and scoped, expiring API tokens (stored as hashes). Every account is one named person.
 Credentials: passwords under the CNIL 2022-100 rules, hashed with Argon2id; TOTP (secret
 sealed by the key manager) with single-use recovery codes; logins throttled per account
-(delay after 5 failures, lock after 10) and per address.
-
-Next (issue 4): idle sessions, SSH keys, service accounts, and the CLI and servers on top.
+(delay after 5 failures, lock after 10) and per address. Login sessions with an idle timeout;
+SSH public keys; service accounts owned by a named person. Health data only after a second
+factor.
 """
 
 from ecluse.identity.accounts import OrgKind, Role, create_account, create_organisation, enrol

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -24,9 +24,10 @@ from ecluse import acts
 from ecluse.audit import Action
 from ecluse.db.models import Agreement, Blob, Extraction, Instruction
 from ecluse.errors import EcluseError
-from ecluse.identity import Permission, Principal
+from ecluse.identity import Permission
 from ecluse.packages import delivery
 from ecluse.platform import Platform
+from ecluse.server.sftp_download import PackageReader
 from ecluse.server.sftp_tree import Node, normalise, resolve
 from ecluse.server.sftp_upload import QuarantineUpload
 from ecluse.server.ssh_auth import Gatekeeper
@@ -56,45 +57,10 @@ def _file(size: int, mtime: float) -> asyncssh.SFTPAttrs:
     )
 
 
-@dataclass
-class _Download:
-    """A package read in order; a read behind the current position restarts the stream."""
-
-    platform: Platform
-    principal: Principal
-    package_id: str
-    chunks: Iterator[bytes] | None = None
-    base: int = 0  # offset of buffer[0]
-    buffer: bytearray = field(default_factory=bytearray)
-    done: bool = False
-    sent: int = 0
-
-    def _pull(self) -> bytes | None:
-        if self.chunks is None:
-            self.chunks = delivery.download(self.platform, self.principal, self.package_id)
-        return next(self.chunks, None)
-
-    async def read(self, offset: int, size: int) -> bytes:
-        if offset < self.base:
-            self.chunks, self.base, self.buffer, self.done = None, 0, bytearray(), False
-        loop = asyncio.get_running_loop()
-        while not self.done and self.base + len(self.buffer) < offset + size:
-            chunk = await loop.run_in_executor(None, self._pull)
-            if chunk is None:
-                self.done = True
-            else:
-                self.buffer += chunk
-        del self.buffer[: max(0, offset - self.base)]
-        self.base = max(self.base, offset)
-        data = bytes(self.buffer[:size])
-        self.sent += len(data)
-        return data
-
-
 @dataclass(eq=False)  # one per open handle, kept in a set
 class _Open:
     node: Node
-    download: _Download | None = None
+    download: PackageReader | None = None
     upload: QuarantineUpload | None = None
     manifest: bytes = b""
     operations: int = 0
@@ -321,7 +287,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         if node.kind == "manifest":
             handle.manifest = package.manifest.encode()
         else:
-            handle.download = _Download(self.platform, self.principal, node.id)
+            handle.download = PackageReader(self.platform, self.principal, node.id)
         self.open_files.add(handle)
         await self._audited(Action.SFTP_OPEN, {"package": node.id}, mode="read", file=node.kind)
         return handle

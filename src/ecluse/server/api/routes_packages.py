@@ -9,9 +9,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 from starlette.requests import ClientDisconnect
 
 from ecluse import acts
+from ecluse.db.models import Extraction
 from ecluse.errors import ValidationError
 from ecluse.identity import Permission, Principal
 from ecluse.packages import delivery
@@ -91,6 +93,35 @@ async def upload_source(  # noqa: PLR0917 - FastAPI passes parameters by name
         await upload.abort("refused")
         raise
     return _outcome(await upload.finish())
+
+
+@router.get("/instructions/{instruction_id}/extractions")
+def extraction_runs(
+    instruction_id: str,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.EXTRACTION_RUN))],
+) -> list[dict[str, object]]:
+    """Your extraction runs under an instruction: state, times, bytes, why one failed."""
+    with platform.db.transaction() as s:
+        rows = s.execute(
+            select(Extraction)
+            .where(
+                Extraction.instruction_id == instruction_id,
+                Extraction.operator_id == p.account_id,
+            )
+            .order_by(Extraction.started_at)
+        ).scalars()
+        return [
+            {
+                "id": r.id,
+                "state": r.state,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "source_bytes": r.source_bytes,
+                "error": r.error,
+            }
+            for r in rows
+        ]
 
 
 @router.get("/packages")
