@@ -104,13 +104,22 @@ class EcluseSFTP(asyncssh.SFTPServer):
         await self._audited(Action.SFTP_REFUSED, refs, operation=operation, reason=why)
         _denied(why)
 
-    def _node(self, path: bytes) -> Node:
-        node = resolve(path)
+    async def _node(self, path: bytes, operation: str) -> Node:
+        """The node `path` names, if the caller may see it; a path outside the tree (a
+        traversal attempt, say) or out of the caller's reach is audited, then not found."""
+        try:
+            node = resolve(path)
+        except asyncssh.SFTPNoSuchFile:
+            await self._audited(Action.SFTP_REFUSED, {}, operation=operation, reason="no such path")
+            raise
         inbox = node.kind in ("inbox", "instruction", "upload")
         outbox = node.kind in ("outbox", "package", "manifest")
         if (inbox and not self._may(Permission.EXTRACTION_RUN)) or (
             outbox and not self._may(Permission.PACKAGE_DOWNLOAD)
         ):
+            await self._audited(
+                Action.SFTP_REFUSED, {}, operation=operation, reason=f"{node.kind} not permitted"
+            )
             raise asyncssh.SFTPNoSuchFile("no such file or directory")
         return node
 
@@ -161,8 +170,14 @@ class EcluseSFTP(asyncssh.SFTPServer):
                 for r in rows
             }
 
-    def _outbox(self) -> list[tuple[str, int, float, int]]:
-        packages = acts.list_packages(self.platform, self.principal, channel="sftp")
+    def _outbox(self, *, listing: bool = False) -> list[tuple[str, int, float, int]]:
+        """(id, size, time, manifest size) of the organisation's packages; a listing is
+        audited, a look at one file's attributes is not."""
+        if listing:
+            packages = acts.list_packages(self.platform, self.principal, channel="sftp")
+        else:
+            with self.platform.db.transaction() as s:
+                packages = delivery.list_packages(s, self.principal)
         out = []
         with self.platform.db.transaction() as s:
             for p in packages:
@@ -186,7 +201,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         return normalise(path).encode()
 
     async def stat(self, path: bytes) -> asyncssh.SFTPAttrs:
-        node = self._node(path)
+        node = await self._node(path, "stat")
         if node.kind == "root" or node.kind in ("inbox", "outbox"):
             return _dir(DIR_READ)
         if node.kind == "instruction":
@@ -214,7 +229,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         _denied()
 
     async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:
-        node = self._node(path)
+        node = await self._node(path, "list")
         entries: list[tuple[str, asyncssh.SFTPAttrs]] = [(".", _dir(DIR_READ))]
         if node.kind == "root":
             if self._may(Permission.EXTRACTION_RUN):
@@ -227,7 +242,8 @@ class EcluseSFTP(asyncssh.SFTPServer):
             runs = await self._query(lambda: self._runs(node.id))
             entries += [(name, _file(len(body), time.time())) for name, body in runs.items()]
         elif node.kind == "outbox":
-            for pid, size, mtime, manifest_size in await self._query(self._outbox):
+            listed = await self._query(lambda: self._outbox(listing=True))
+            for pid, size, mtime, manifest_size in listed:
                 entries.append((f"{pid}.csv.age", _file(size, mtime)))
                 entries.append((f"{pid}.manifest.json", _file(manifest_size, mtime)))
         else:
@@ -244,7 +260,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
 
     # files
     async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
-        node = self._node(path)
+        node = await self._node(path, "open")
         writing = bool(pflags & _WRITE_FLAGS)
         if node.kind == "upload" and writing and not pflags & asyncssh.FXF_READ:
             return await self._open_upload(node)
