@@ -64,6 +64,8 @@ async def serve_forever(
         sftp_factory=functools.partial(EcluseSFTP, platform=platform),
         allow_scp=False,
         encryption_algs=CIPHERS,
+        window=8 << 20,  # bytes in flight per session: uploads stream without stalls
+        max_pktsize=256 << 10,  # one SSH packet per SFTP write of OpenSSH's client
         agent_forwarding=False,
         x11_forwarding=False,
         allow_pty=False,
