@@ -4,11 +4,13 @@ the report. Also: upload cap, a wrong party, a login without its second factor."
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -145,3 +147,29 @@ def test_an_expired_token_is_refused(migration: Migration) -> None:
     client = TestClient(create_app(platform), base_url="https://testserver")
     response = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401 and token not in response.text
+
+
+def test_a_client_gone_silent_is_dropped_and_leaves_nothing(
+    migration: Migration, identity: Identity
+) -> None:
+    platform = migration.platform
+    instruction = migration.instruct(expected_rows=migration.export.frame.height)
+    platform.settings = platform.settings.model_copy(update={"client_timeout_seconds": 0.3})
+    headers = _bearer(platform, migration.parties["olga"])
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield migration.export.data[: 1 << 16]
+        await asyncio.sleep(3)  # then nothing for longer than the timeout
+        yield migration.export.data[1 << 16 :]
+
+    async def upload() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(platform))
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+            return await c.put(
+                f"/v1/instructions/{instruction}/source", content=slow(), headers=headers
+            )
+
+    response = asyncio.run(upload())
+    assert response.status_code == 400 and "TimeoutError" in response.json()["detail"]
+    with platform.db.transaction() as s:
+        assert s.execute(select(Blob).where(Blob.state != "shredded")).scalars().all() == []
