@@ -140,3 +140,45 @@ def test_huge_headers_are_refused_before_anything(app_client: TestClient) -> Non
     response = app_client.get("/v1/health", headers={"X-Padding": "a" * (20 << 10)})
     assert response.status_code == 431
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_account_management_over_the_api(
+    app_client: TestClient, people: dict[Role, Person]
+) -> None:
+    admin = people[Role.ADMIN].auth
+    lab = app_client.post(
+        "/v1/organisations",
+        json={"name": "Laboratoire Test", "kind": "controller", "finess": "690001235"},
+        headers=admin,
+    )
+    assert lab.status_code == 201, lab.text
+    bad_key = app_client.post(
+        "/v1/organisations",
+        json={"name": "Lab", "kind": "controller", "finess": "690001236"},
+        headers=admin,
+    )
+    assert bad_key.status_code == 400 and "key" in bad_key.json()["detail"]
+    created = app_client.post(
+        "/v1/accounts",
+        json={
+            "organisation_id": lab.json()["done"],
+            "email": "lea.dpo@lab.example",
+            "full_name": "Léa Dupont",
+            "roles": ["dpo"],
+        },
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    code = created.json()["enrolment_code"]
+    enrolled = app_client.post("/v1/enrol", json={"email": "lea.dpo@lab.example", "code": code})
+    assert enrolled.status_code == 201
+    again = app_client.post("/v1/enrol", json={"email": "lea.dpo@lab.example", "code": code})
+    assert again.status_code == 401  # single use
+    lea = {"Authorization": f"Bearer {enrolled.json()['token']}"}
+    me = app_client.get("/v1/me", headers=lea).json()
+    assert me["roles"] == ["dpo"] and me["email"] == "lea.dpo@lab.example"
+    tokens = app_client.get("/v1/me/tokens", headers=lea).json()
+    assert [t["id"] for t in tokens] == [enrolled.json()["id"]]
+    assert "token" not in tokens[0]  # never the secret again
+    listed = app_client.get("/v1/accounts", headers=admin).json()
+    assert "lea.dpo@lab.example" in [a["email"] for a in listed]

@@ -43,6 +43,13 @@ class TokenOut(BaseModel):
     scopes: list[str]
 
 
+class TokenInfo(BaseModel):
+    id: str
+    name: str
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
 class TokenIn(In):
     name: Short
     days: Annotated[int, Field(ge=1, le=90)] = 30

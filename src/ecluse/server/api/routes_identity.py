@@ -33,6 +33,7 @@ from ecluse.server.api.models import (
     SessionOut,
     SshKeyOut,
     TokenIn,
+    TokenInfo,
     TokenOut,
 )
 
@@ -133,10 +134,18 @@ def issue_token(
 @router.get("/me/tokens", tags=["credentials"])
 def list_tokens(
     platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
-) -> list[Done]:
+) -> list[TokenInfo]:
+    """Your tokens, never their secrets."""
     with platform.db.transaction() as s:
-        rows = s.execute(select(ApiToken).where(ApiToken.account_id == p.account_id)).scalars()
-        return [Done(done=f"{t.id} {t.name} until {t.expires_at:%Y-%m-%d}") for t in rows]
+        rows = s.execute(
+            select(ApiToken)
+            .where(ApiToken.account_id == p.account_id)
+            .order_by(ApiToken.created_at)
+        ).scalars()
+        return [
+            TokenInfo(id=t.id, name=t.name, expires_at=t.expires_at, revoked_at=t.revoked_at)
+            for t in rows
+        ]
 
 
 @router.delete("/me/tokens/{token_id}", tags=["credentials"])
