@@ -1,7 +1,7 @@
-"""An upload turned into an extraction as it arrives, for both servers: the bytes go through a
-bounded pipe to `extract` on a worker thread, which encrypts them into the quarantine as it
-reads. A break in the upload (cap, timeout, disconnect) fails the extraction, which leaves
-nothing behind."""
+"""An HTTPS upload turned into an extraction as it arrives: the bytes go through a bounded
+pipe to `extract` on a worker thread, which encrypts them into the quarantine as it reads. A
+break in the upload (cap, timeout, disconnect) fails the extraction, which leaves nothing
+behind. (An SFTP upload is quarantined first: `sftp_upload`.)"""
 
 from __future__ import annotations
 
