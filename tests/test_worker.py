@@ -7,16 +7,19 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from ecluse.audit import Action
 from ecluse.audit.log import AuditLog
 from ecluse.audit.records import verify_database
 from ecluse.db.models import AuditCheckpoint, AuditEvent, Blob
+from ecluse.errors import DatabaseUnavailable
 from ecluse.platform import Platform
 from ecluse.worker import sweep
 from tests.cli.helpers import ADMIN, ecluse
@@ -93,3 +96,24 @@ def test_worker_command_runs_until_told_to_stop(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "worker stopped after" in out
+
+
+def test_a_failed_sweep_is_logged_and_retried(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database going away for a moment must not end deadline enforcement."""
+    from ecluse import worker  # noqa: PLC0415
+
+    calls: list[int] = []
+    stop = threading.Event()
+
+    def flaky(p: Platform) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise DatabaseUnavailable("the metadata database cannot be reached")
+        stop.set()
+
+    monkeypatch.setattr(worker, "sweep", flaky)
+    assert worker.run(platform, interval=0.01, stop=stop) == 1
+    assert len(calls) == 2
+    assert "worker sweep failed (DatabaseUnavailable)" in caplog.text

@@ -10,6 +10,7 @@ start it catches up on everything overdue.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from ecluse.identity.credentials import prune_failures
 from ecluse.packages.delivery import enforce
 from ecluse.packages.recovery import recover
 from ecluse.platform import Platform
+
+log = logging.getLogger("ecluse.worker")
 
 ACTOR = "system:worker"
 _BATCH = 200
@@ -83,10 +86,15 @@ def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
 
 
 def run(platform: Platform, *, interval: float, stop: threading.Event) -> int:
-    """Sweep every `interval` seconds until `stop` is set; return the number of sweeps."""
+    """Sweep every `interval` seconds until `stop` is set; return the number of sweeps. A
+    sweep that fails (the database or key manager unreachable, say) is logged by its error's
+    type and tried again at the next interval: deadlines must still be enforced after."""
     sweeps = 0
     while True:
-        sweep(platform)
-        sweeps += 1
+        try:
+            sweep(platform)
+            sweeps += 1
+        except Exception as e:
+            log.error("worker sweep failed (%s); retrying in %g s", type(e).__name__, interval)
         if stop.wait(interval):
             return sweeps
