@@ -6,7 +6,9 @@ the upload; an upload never closed is discarded."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from ecluse.audit import Action
@@ -18,7 +20,7 @@ from ecluse.platform import Platform
 from ecluse.store.interfaces import BlobInfo
 
 log = logging.getLogger("ecluse.server")
-FLUSH = 1 << 20
+FLUSH, IN_FLIGHT = 1 << 20, 8
 _RUNNING: set[asyncio.Future[None]] = set()  # background extractions, kept referenced
 
 
@@ -32,7 +34,8 @@ class QuarantineUpload:
         self.writer = platform.store.writer(kind="quarantine", expires_at=datetime.now(UTC) + ttl)
         self.held: list[bytes] = []  # received, not yet handed to the writer
         self.held_bytes = 0
-        self.pending: asyncio.Future[None] | None = None  # the piece being encrypted
+        self.pending: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.encryptor = ThreadPoolExecutor(1, thread_name_prefix="sftp-upload")  # in order
         self.received = 0
 
     async def _run(self, fn: object, *args: object) -> object:
@@ -51,13 +54,14 @@ class QuarantineUpload:
             await self._hand_over()
 
     async def _hand_over(self) -> None:
-        """Encrypt what is held on a worker thread while the next piece arrives (one piece
-        in flight at most: back-pressure on a slow disk)."""
-        if self.pending is not None:
-            await self.pending
+        """Encrypt what is held on the upload's own thread (in order) while the next pieces
+        arrive; at most `IN_FLIGHT` pieces wait (back-pressure on a slow disk)."""
+        while len(self.pending) >= IN_FLIGHT:
+            await self.pending.popleft()
         piece = b"".join(self.held)
         self.held, self.held_bytes = [], 0
-        self.pending = asyncio.get_running_loop().run_in_executor(None, self._write, piece)
+        loop = asyncio.get_running_loop()
+        self.pending.append(loop.run_in_executor(self.encryptor, self._write, piece))
 
     def _write(self, piece: bytes) -> None:
         self.writer.write(piece)
@@ -65,8 +69,9 @@ class QuarantineUpload:
     async def close(self) -> BlobInfo:
         """Seal and record the upload, then start its extraction."""
         await self._hand_over()
-        if self.pending is not None:
-            await self.pending
+        while self.pending:
+            await self.pending.popleft()
+        self.encryptor.shutdown()
         await self._run(self.writer.finish)
         info: BlobInfo = await self._run(self._commit)  # type: ignore[assignment]
         job = asyncio.get_running_loop().run_in_executor(None, self._extract, info)
@@ -113,7 +118,6 @@ class QuarantineUpload:
         self.platform.scrub()
 
     def abort(self) -> None:
-        if self.pending is not None and not self.pending.done():  # let the write end first
-            self.pending.add_done_callback(lambda _: self.writer.abort())
-        else:
-            self.writer.abort()
+        """Discard the upload once the pieces in flight are written (the thread ends first)."""
+        self.encryptor.submit(self.writer.abort)
+        self.encryptor.shutdown(wait=False, cancel_futures=False)
