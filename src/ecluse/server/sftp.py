@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -316,16 +316,28 @@ class EcluseSFTP(asyncssh.SFTPServer):
             return await file_obj.download.read(offset, size)
         return file_obj.manifest[offset : offset + size]
 
-    async def write(self, file_obj: object, offset: int, data: bytes) -> int:
+    def write(self, file_obj: object, offset: int, data: bytes) -> int | Awaitable[int]:
+        """Synchronous for most writes (no coroutine per packet); a coroutine when a piece
+        is handed over to be encrypted."""
         if not isinstance(file_obj, _Open) or file_obj.upload is None:
             _denied("read-only")
         file_obj.operations += 1
         try:
-            await file_obj.upload.write(offset, data)
+            handing_over = file_obj.upload.write(offset, data)
         except EcluseError as e:
             self._discard(file_obj)
             raise asyncssh.SFTPFailure(e.diagnostics()) from None
-        return len(data)
+        if handing_over is None:
+            return len(data)
+        return self._written(file_obj, handing_over, len(data))
+
+    async def _written(self, handle: _Open, handing_over: Awaitable[None], size: int) -> int:
+        try:
+            await handing_over
+        except EcluseError as e:
+            self._discard(handle)
+            raise asyncssh.SFTPFailure(e.diagnostics()) from None
+        return size
 
     def _discard(self, handle: _Open) -> None:
         if handle.upload is not None and handle in self.open_files:

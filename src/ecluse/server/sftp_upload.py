@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -41,7 +42,8 @@ class QuarantineUpload:
     async def _run(self, fn: object, *args: object) -> object:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)  # type: ignore[arg-type]
 
-    async def write(self, offset: int, data: bytes) -> None:
+    def write(self, offset: int, data: bytes) -> Coroutine[None, None, None] | None:
+        """Hold `data`; once a piece is full, the coroutine that hands it over (await it)."""
         if offset != self.received:
             raise ValidationError("writes must come in order")
         self.received += len(data)
@@ -50,8 +52,7 @@ class QuarantineUpload:
             raise ValidationError(f"upload refused: larger than the cap of {cap:,} bytes")
         self.held.append(data)
         self.held_bytes += len(data)
-        if self.held_bytes >= FLUSH:
-            await self._hand_over()
+        return self._hand_over() if self.held_bytes >= FLUSH else None
 
     async def _hand_over(self) -> None:
         """Encrypt what is held on the upload's own thread (in order) while the next pieces
