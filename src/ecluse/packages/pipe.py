@@ -7,10 +7,29 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from collections.abc import Iterator
 
 from ecluse.errors import EcluseError, ValidationError
 
 _END = b""
+
+
+class ChunkReader:
+    """`read(n)` over an iterator of byte chunks, as a file is read."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._pending:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                return b""
+            self._pending = memoryview(chunk)
+        n = len(self._pending) if size < 0 else min(size, len(self._pending))
+        out, self._pending = self._pending[:n], self._pending[n:]
+        return bytes(out)
 
 
 class PipeClosed(EcluseError):
@@ -20,10 +39,9 @@ class PipeClosed(EcluseError):
 class Pipe:
     def __init__(self, *, max_bytes: int, depth: int = 32) -> None:
         self._queue: queue.Queue[bytes] = queue.Queue(depth)
-        self._pending = memoryview(b"")
+        self._reader = ChunkReader(self._arrivals())
         self._error: BaseException | None = None
         self._closed = threading.Event()
-        self._ended = False
         self.max_bytes = max_bytes
         self.received = 0
 
@@ -75,26 +93,20 @@ class Pipe:
 
     # reader side
     def read(self, size: int = -1) -> bytes:
-        while not self._pending:
-            if self._ended:
-                return b""
-            chunk = self._next()
-            if chunk is _END or not chunk:
-                self._ended = True
-                return b""
-            self._pending = memoryview(chunk)
-        n = len(self._pending) if size < 0 else min(size, len(self._pending))
-        out, self._pending = self._pending[:n], self._pending[n:]
-        return bytes(out)
+        return self._reader.read(size)
 
-    def _next(self) -> bytes:
+    def _arrivals(self) -> Iterator[bytes]:
+        """Chunks as they arrive, until the end (an empty chunk); a failure is raised."""
         while True:
             if self._error is not None:
                 raise self._error
             try:
-                return self._queue.get(timeout=0.2)
+                chunk = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
+            if not chunk:
+                return
+            yield chunk
 
     def close(self) -> None:
         """The reader is done; a writer still sending gets `PipeClosed`."""

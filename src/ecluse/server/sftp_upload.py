@@ -16,7 +16,7 @@ from ecluse.audit import Action
 from ecluse.errors import EcluseError, ValidationError
 from ecluse.identity import Principal
 from ecluse.packages.extract import extract
-from ecluse.packages.quarantine import BlobSource
+from ecluse.packages.pipe import ChunkReader
 from ecluse.platform import Platform
 from ecluse.store.interfaces import BlobInfo
 
@@ -100,7 +100,7 @@ class QuarantineUpload:
                 self.platform,
                 self.principal,
                 instruction_id=self.instruction_id,
-                source=BlobSource(chunks),  # type: ignore[arg-type]  # reads like a file
+                source=ChunkReader(chunks),  # type: ignore[arg-type]  # reads like a file
                 source_name=self.name,
                 quarantined=info,
             )
