@@ -7,7 +7,6 @@ login passed a second factor. One refusal message for every case, like tokens.
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,7 +18,13 @@ from sqlalchemy.orm import Session
 from ecluse.db.models import Account, Credential, LoginSession
 from ecluse.errors import AuthenticationError
 from ecluse.identity.accounts import as_utc, usable
-from ecluse.identity.tokens import Principal, new_secret, principal_of, secret_hash
+from ecluse.identity.tokens import (
+    Principal,
+    find_by_secret,
+    new_secret,
+    principal_of,
+    secret_hash,
+)
 
 _SESSION = re.compile(r"^ecs_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 REFUSED = "session invalid, expired or closed: log in again"
@@ -74,13 +79,9 @@ def authenticate_session(
 ) -> Principal:
     """The principal of a live session; its idle clock restarts."""
     now = now or datetime.now(UTC)
-    m = _SESSION.match(token.strip())
-    row = session.get(LoginSession, m.group(1)) if m else None
-    stored = row.secret_hash if row is not None else "0" * 64
-    matches = hmac.compare_digest(secret_hash(m.group(2) if m else ""), stored)
+    row = find_by_secret(session, LoginSession, _SESSION, token)
     if (
         row is None
-        or not matches
         or row.closed_at is not None
         or as_utc(row.expires_at) <= now
         or as_utc(row.last_seen_at) + idle <= now

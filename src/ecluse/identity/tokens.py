@@ -15,11 +15,19 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecluse.db.models import Account, AccountRole, ApiToken, Credential, Organisation
+from ecluse.db.models import (
+    Account,
+    AccountRole,
+    ApiToken,
+    Credential,
+    LoginSession,
+    Organisation,
+)
 from ecluse.errors import AuthenticationError, ValidationError
 from ecluse.identity.accounts import Role, as_utc, usable
 from ecluse.identity.permissions import HEALTH_DATA, Permission, permissions_of
@@ -63,6 +71,22 @@ def secret_hash(secret: str) -> str:
 def new_secret() -> str:
     """256 random bits, URL-safe base64 without padding (43 characters)."""
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+Row = TypeVar("Row", ApiToken, LoginSession)
+
+
+def find_by_secret(
+    session: Session, model: type[Row], pattern: re.Pattern[str], value: str
+) -> Row | None:
+    """The row whose id and secret `value` (`<prefix>_<id>_<secret>`, matching `pattern`)
+    names, or None. The hash is compared in constant time, against a dummy when the id is
+    unknown or malformed: the same work either way."""
+    m = pattern.match(value.strip())
+    row = session.get(model, m.group(1)) if m else None
+    stored = row.secret_hash if row is not None else "0" * 64
+    matches = hmac.compare_digest(secret_hash(m.group(2) if m else ""), stored)
+    return row if matches else None
 
 
 def totp_enabled(session: Session, account: Account) -> bool:
@@ -158,12 +182,8 @@ def token_id_of(token: str) -> str | None:
 def authenticate(session: Session, token: str, *, now: datetime | None = None) -> Principal:
     """The principal behind a token, or `AuthenticationError` with one message for all cases."""
     now = now or datetime.now(UTC)
-    m = _TOKEN.match(token.strip())
-    row = session.get(ApiToken, m.group(1)) if m else None
-    # Compare against a dummy hash when the id is unknown: same work either way.
-    stored = row.secret_hash if row is not None else "0" * 64
-    matches = hmac.compare_digest(secret_hash(m.group(2) if m else ""), stored)
-    if row is None or not matches or row.revoked_at is not None or as_utc(row.expires_at) <= now:
+    row = find_by_secret(session, ApiToken, _TOKEN, token)
+    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= now:
         raise AuthenticationError(REFUSED)
     account = session.get(Account, row.account_id)
     if account is None or not usable(session, account, now):
