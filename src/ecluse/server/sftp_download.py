@@ -37,10 +37,12 @@ class PackageReader:
             chunk = await loop.run_in_executor(None, self._pull)
             if chunk is None:
                 self.done = True
-            else:
-                self.buffer += chunk
-        del self.buffer[: max(0, offset - self.base)]
-        self.base = max(self.base, offset)
-        data = bytes(self.buffer[:size])
+                continue
+            served = min(max(0, offset - self.base), len(self.buffer))  # once per chunk
+            del self.buffer[:served]
+            self.base += served
+            self.buffer += chunk
+        start = offset - self.base
+        data = bytes(self.buffer[start : start + size])
         self.sent += len(data)
         return data
