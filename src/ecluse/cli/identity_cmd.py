@@ -16,10 +16,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from ecluse.access import identify, permit, unauthenticated
+from ecluse.access import identify, permit
 from ecluse.acts import identity as identity_acts
 from ecluse.cli.common import ConfigOpt, open_platform
-from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
+from ecluse.db.models import ApiToken, Organisation
 from ecluse.errors import AuthenticationError
 from ecluse.identity import (
     OrgKind,
@@ -27,13 +27,13 @@ from ecluse.identity import (
     Principal,
     Role,
 )
+from ecluse.identity.accounts import directory
 from ecluse.platform import Platform
 
 out = Console()
 orgs = typer.Typer(help="Organisations (controller, processor, recipient).", no_args_is_help=True)
 accounts = typer.Typer(help="Named accounts and their roles.", no_args_is_help=True)
 tokens = typer.Typer(help="Your API tokens.", no_args_is_help=True)
-UNAUTHENTICATED = unauthenticated("cli")
 
 
 def _token() -> str:
@@ -135,20 +135,10 @@ def accounts_list(config: ConfigOpt = None) -> None:
     with open_platform(config) as platform:
         login(platform, Permission.DIRECTORY_READ)
         with platform.db.transaction() as s:
-            rows = s.execute(select(Account).order_by(Account.email)).scalars().all()
-            roles = {
-                a.id: sorted(
-                    s.execute(
-                        select(AccountRole.role).where(AccountRole.account_id == a.id)
-                    ).scalars()
-                )
-                for a in rows
-            }
+            rows = directory(s)
     table = Table("id", "e-mail", "name", "roles", "state", "organisation")
-    for a in rows:
-        table.add_row(
-            a.id, a.email, a.full_name, ", ".join(roles[a.id]), a.state, a.organisation_id
-        )
+    for a, roles in rows:
+        table.add_row(a.id, a.email, a.full_name, ", ".join(roles), a.state, a.organisation_id)
     out.print(table)
 
 

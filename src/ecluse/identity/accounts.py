@@ -206,6 +206,15 @@ def usable(session: Session, account: Account | None, now: datetime) -> bool:
     return True
 
 
+def directory(session: Session) -> list[tuple[Account, list[str]]]:
+    """Every account, by e-mail, with its roles (two queries, whatever the number)."""
+    roles: dict[str, list[str]] = {}
+    for account_id, role in session.execute(select(AccountRole.account_id, AccountRole.role)):
+        roles.setdefault(account_id, []).append(role)
+    accounts = session.execute(select(Account).order_by(Account.email)).scalars()
+    return [(a, sorted(roles.get(a.id, []))) for a in accounts]
+
+
 ENROL_REFUSED = "enrolment refused: unknown e-mail, or a wrong, used or expired code"
 
 

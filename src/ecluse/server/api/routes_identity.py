@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
 from ecluse.acts import identity as acts
-from ecluse.db.models import Account, AccountRole, ApiToken, Organisation
+from ecluse.db.models import ApiToken, Organisation
 from ecluse.errors import present
 from ecluse.identity import Permission, Principal
+from ecluse.identity.accounts import directory
 from ecluse.identity.ssh_keys import active_keys
 from ecluse.identity.tokens import IssuedToken
 from ecluse.platform import Platform
@@ -242,9 +243,6 @@ def list_accounts(
     platform: Plat, p: Annotated[Principal, Depends(gate(Permission.DIRECTORY_READ))]
 ) -> list[AccountOut]:
     with platform.db.transaction() as s:
-        roles: dict[str, list[str]] = {}
-        for account_id, role in s.execute(select(AccountRole.account_id, AccountRole.role)):
-            roles.setdefault(account_id, []).append(role)
         return [
             AccountOut(
                 id=a.id,
@@ -253,9 +251,9 @@ def list_accounts(
                 kind=a.kind,
                 state=a.state,
                 organisation_id=a.organisation_id,
-                roles=sorted(roles.get(a.id, [])),
+                roles=roles,
             )
-            for a in s.execute(select(Account).order_by(Account.email)).scalars()
+            for a, roles in directory(s)
         ]
 
 
