@@ -62,7 +62,7 @@ class _Open:
     node: Node
     download: PackageReader | None = None
     upload: QuarantineUpload | None = None
-    manifest: bytes = b""
+    body: bytes = b""  # a manifest or an extraction's status, served from memory
     operations: int = 0
 
 
@@ -269,7 +269,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         if node.kind == "upload" and not writing:
             runs = await self._query(lambda: self._runs(node.id))
             if node.name in runs:
-                handle = _Open(node, manifest=runs[node.name])
+                handle = _Open(node, body=runs[node.name])
                 self.open_files.add(handle)
                 await self._audited(Action.SFTP_OPEN, {"instruction": node.id}, mode="read")
                 return handle
@@ -301,7 +301,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
             raise asyncssh.SFTPNoSuchFile("no such file or directory") from None
         handle = _Open(node)
         if node.kind == "manifest":
-            handle.manifest = package.manifest.encode()
+            handle.body = package.manifest.encode()
         else:
             handle.download = PackageReader(self.platform, self.principal, node.id)
         self.open_files.add(handle)
@@ -314,7 +314,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         file_obj.operations += 1
         if file_obj.download is not None:
             return await file_obj.download.read(offset, size)
-        return file_obj.manifest[offset : offset + size]
+        return file_obj.body[offset : offset + size]
 
     def write(self, file_obj: object, offset: int, data: bytes) -> int | Awaitable[int]:
         """Synchronous for most writes (no coroutine per packet); a coroutine when a piece
@@ -362,7 +362,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
             )
             return
         self.open_files.discard(file_obj)
-        sent = file_obj.download.sent if file_obj.download else len(file_obj.manifest)
+        sent = file_obj.download.sent if file_obj.download else len(file_obj.body)
         key = "instruction" if node.kind == "upload" else "package"
         await self._audited(
             Action.SFTP_CLOSE, {key: node.id}, bytes=sent, reads=file_obj.operations

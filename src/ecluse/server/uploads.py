@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Literal
 
 from ecluse.errors import ValidationError
 from ecluse.identity import Principal
 from ecluse.packages.extract import Outcome, extract
 from ecluse.packages.pipe import Pipe
+from ecluse.packages.source import Encoding
 from ecluse.platform import Platform
-
-Encoding = Literal["auto", "utf-8", "latin-1"]
 
 
 class Upload:

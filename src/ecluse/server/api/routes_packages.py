@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -19,6 +19,7 @@ from ecluse.identity import Permission, Principal
 from ecluse.packages import delivery
 from ecluse.packages.extract import Outcome
 from ecluse.packages.pipe import PipeClosed
+from ecluse.packages.source import Encoding
 from ecluse.platform import Platform
 from ecluse.server.api.deps import gate, platform_of
 from ecluse.server.api.models import (
@@ -78,7 +79,7 @@ async def upload_source(  # noqa: PLR0917 - FastAPI passes parameters by name
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.EXTRACTION_RUN))],
     name: Annotated[str, Query(max_length=200, pattern=r"^[\w.\- ]+$")] = "export.csv",
-    encoding: Literal["auto", "utf-8", "latin-1"] = "auto",
+    encoding: Encoding = "auto",
 ) -> ExtractionOut:
     """Stream a source export (CSV, `;`) for a signed instruction: it is extracted as it
     arrives, and the package is ready when this returns."""
