@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,10 +21,56 @@ from pydantic_settings import (
 from ecluse.errors import ConfigurationError
 
 
+class AlertSettings(BaseModel):
+    """Where alerts go and how soon unanswered ones climb (`ECLUSE_ALERTS__SMTP_HOST`…)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    smtp_host: str | None = None  # e-mail to the contacts; none: no e-mail sink
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True  # refused to send in clear unless explicitly turned off
+    smtp_sender: str = "ecluse@localhost"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_cafile: Path | None = None  # CA that signs the SMTP server's certificate
+    webhook_url: str | None = None  # POST of an HMAC-signed JSON body
+    webhook_secret: SecretStr | None = None
+    syslog: str | None = None  # udp://host:514 or tcp://host:601 (RFC 5424)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    retry_seconds: float = Field(default=30.0, gt=0)  # first retry; doubles up to the max
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    failing_after: int = Field(default=3, ge=1)  # failed attempts before the sink is alerted on
+    ack_minutes_critical: int = Field(default=30, ge=1)  # unacknowledged: next level
+    ack_minutes_warning: int = Field(default=240, ge=1)
+    ack_minutes_info: int = Field(default=1440, ge=1)
+    report_escalate_days: int = Field(default=7, ge=1)  # security report not resolved
+
+
+class DetectorSettings(BaseModel):
+    """Detectors' thresholds (`ECLUSE_DETECT__FAILURES_PER_ACCOUNT`…)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    failure_window_minutes: int = Field(default=15, ge=1)
+    failures_per_account: int = Field(default=5, ge=1)
+    failures_per_address: int = Field(default=20, ge=1)
+    working_hours: str = "mon-fri 07:00-20:00 Europe/Paris"  # an organisation may differ
+    listings_per_hour: int = Field(default=60, ge=1)
+    downloads_per_hour: int = Field(default=20, ge=1)
+    ipv4_prefix: int = Field(default=24, ge=8, le=32)  # "same network" for a new-address alert
+    ipv6_prefix: int = Field(default=48, ge=16, le=128)
+    store_full_percent: float = Field(default=90.0, gt=0, le=100)
+    tls_expiry_days: int = Field(default=30, ge=1)
+    selfcheck_minutes: int = Field(default=60, ge=1)  # audit chain verified this often
+    batch: int = Field(default=5000, ge=1)  # audit events read per pass
+
+
 class Settings(BaseSettings):
     """Everything an Écluse instance is configured with. Hard limits are defaults here."""
 
-    model_config = SettingsConfigDict(env_prefix="ECLUSE_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ECLUSE_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
 
     home: Path = Path("var")
     database_url: str | None = None
@@ -52,6 +98,8 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     upload_max_bytes: int = Field(default=20 << 30, ge=1)  # one source export
     client_timeout_seconds: float = Field(default=60.0, gt=0)  # silent clients are dropped
+    alerts: AlertSettings = AlertSettings()
+    detect: DetectorSettings = DetectorSettings()
 
     @property
     def db_dir(self) -> Path:

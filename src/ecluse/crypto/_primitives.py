@@ -7,6 +7,7 @@ ChaCha20-Poly1305, HKDF-SHA256, scrypt, Ed25519, X25519, SSH public key parsing.
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 import secrets
 
 from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
@@ -196,3 +197,13 @@ def certificate_sha256(pem: bytes) -> str:
 
     digest = x509.load_pem_x509_certificate(pem).fingerprint(hashes.SHA256())
     return ":".join(f"{b:02X}" for b in digest)
+
+
+def certificate_not_after(pem: bytes) -> datetime:
+    """When the first certificate of a PEM chain stops being valid (UTC)."""
+    from cryptography import x509  # noqa: PLC0415
+
+    try:
+        return x509.load_pem_x509_certificate(pem).not_valid_after_utc
+    except ValueError as e:
+        raise IntegrityError("not a PEM certificate") from e

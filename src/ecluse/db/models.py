@@ -38,6 +38,8 @@ class Organisation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finess: Mapped[str | None] = mapped_column(String(9))  # a controller's establishment
     siret: Mapped[str | None] = mapped_column(String(14))  # a processor's or recipient's
+    # e.g. "mon-fri 07:00-20:00 Europe/Paris"; None: the instance's default
+    working_hours: Mapped[str | None] = mapped_column(String(80))
 
 
 class Account(Base):
@@ -279,21 +281,6 @@ class Package(Base):
     shred_reason: Mapped[str | None] = mapped_column(String(40))
 
 
-class Alert(Base):
-    """Something a named person of the controller must answer. Never carries patient data."""
-
-    __tablename__ = "alerts"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(60), index=True)
-    severity: Mapped[str] = mapped_column(String(20))  # info | warning | critical
-    state: Mapped[str] = mapped_column(String(20), index=True)  # open | acknowledged | resolved
-    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
-    refs: Mapped[str] = mapped_column(Text)  # canonical JSON: ids of what it is about
-    details: Mapped[str] = mapped_column(Text)  # canonical JSON: counts and names only
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
 class MigrationSignOff(Base):
     """The controller's dpo closing a migration (one instruction) over its report's digest."""
 
@@ -377,3 +364,15 @@ class LoginSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Supervision's tables live beside, on the same metadata (imported last: they use `Base`).
+from ecluse.db import supervision_models as _supervision  # noqa: E402 - needs Base, defined above
+
+Alert = _supervision.Alert
+AlertChange = _supervision.AlertChange
+AlertContact = _supervision.AlertContact
+AlertDelivery = _supervision.AlertDelivery
+DetectorMemory = _supervision.DetectorMemory
+SecurityReport = _supervision.SecurityReport
+SupervisionCursor = _supervision.SupervisionCursor

@@ -9,6 +9,7 @@ the key's fingerprint, never a password or code.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,12 @@ from ecluse.identity.tokens import principal_of, totp_enabled
 from ecluse.platform import Platform
 
 CHANNEL = "sftp"
+log = logging.getLogger("ecluse.sftp")
+
+
+def _log_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.error("recording an SSH login failed (%s)", type(done.exception()).__name__)
 
 
 class Gatekeeper(asyncssh.SSHServer):
@@ -34,6 +41,7 @@ class Gatekeeper(asyncssh.SSHServer):
         self.platform = platform
         self.principal: Principal | None = None
         self.address = "unknown"
+        self._key: str | None = None  # the fingerprint of the key that logged in
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         peer = conn.get_extra_info("peername")
@@ -60,8 +68,25 @@ class Gatekeeper(asyncssh.SSHServer):
         if principal is None:
             await self._run(self._refused, username, "public key", fingerprint)
             return False
-        self.principal = principal
+        self.principal, self._key = principal, fingerprint
         return True
+
+    def auth_completed(self) -> None:
+        """A key login is recorded once proven (a password login records itself)."""
+        if self._key is None or self.principal is None:
+            return
+        done = asyncio.get_running_loop().run_in_executor(None, self._opened, self.principal)
+        done.add_done_callback(_log_failure)
+
+    def _opened(self, principal: Principal) -> None:
+        with self.platform.db.transaction() as s:
+            self.platform.audit.append(
+                s,
+                actor=principal.actor,
+                action=Action.SESSION_OPEN,
+                refs={"account": principal.account_id, "session": "none"},
+                details={"via": CHANNEL, "address": self.address[:64], "key": self._key or ""},
+            )
 
     def _by_key(self, username: str, fingerprint: str) -> Principal | None:
         now = datetime.now(UTC)
@@ -101,7 +126,7 @@ class Gatekeeper(asyncssh.SSHServer):
             done = await self._run(self._log_in, username, responses[0], responses[1])
         except AuthenticationError:
             return False  # audited by the login itself
-        self.principal = done
+        self.principal, self._key = done, None
         return True
 
     def _log_in(self, username: str, password: str, code: str) -> Principal:

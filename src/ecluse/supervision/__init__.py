@@ -1,7 +1,9 @@
-"""Supervision: alerts raised for a named organisation to answer.
+"""Supervision: every anomaly reaches a named person who must answer it.
 
-Owns the alert record and how one is raised (stored and audited in the caller's transaction).
-Detectors, escalation and sinks build on it.
+Owns alerts (raising with grouping, handling with written reasons, escalation), who they reach
+(`contacts`), the delivery outbox and its sinks (SMTP, webhook, syslog), the detectors that
+read the audit stream and the probes of what it cannot show, staff security reports, and the
+metrics. It never holds patient data: alerts carry ids, kinds and counts.
 """
 
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert

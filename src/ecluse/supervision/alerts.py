@@ -1,4 +1,6 @@
-"""Raising an alert: a row for the organisation that must answer it, and an audit event."""
+"""Raising an alert: a row for the organisation that must answer it, an audit event, and a
+notice in the delivery outbox, all in the caller's transaction. A repeat of a cause that is
+still unresolved counts on the same alert instead of opening another."""
 
 from __future__ import annotations
 
@@ -7,11 +9,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecluse.audit import Action, AuditLog
 from ecluse.audit.canonical import JsonValue, canonical
-from ecluse.db.models import Alert
+from ecluse.db.models import Alert, AlertDelivery
+
+OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
+EVERY_SINK = "*"  # a notice the dispatcher expands into one delivery per sink and address
+PENDING = "pending"
 
 
 class Severity(StrEnum):
@@ -27,6 +34,41 @@ class AlertKind(StrEnum):
     RECEIPT_MISMATCH = "package:receipt-mismatch"
     DEADLINE_MISSED = "package:deadline-missed"
     FOREIGN_PACKAGE = "package:other-organisation"
+    AUTH_BURST_ACCOUNT = "access:failures-account"
+    AUTH_BURST_ADDRESS = "access:failures-address"
+    NEW_NETWORK = "access:new-network"
+    OFF_HOURS = "access:off-hours"
+    MASS_LISTING = "access:mass-listing"
+    MASS_DOWNLOAD = "access:mass-download"
+    AUDIT_CHAIN_BROKEN = "platform:audit-chain"
+    KEY_MANAGER_DOWN = "platform:key-manager"
+    STORE_NEARLY_FULL = "platform:store-full"
+    TLS_EXPIRING = "platform:tls-expiring"
+    SINK_FAILING = "platform:sink-failing"
+    SECURITY_REPORT = "staff:security-report"
+    LEAK_TRACED = "breach:leak-traced"
+
+
+def group_key(kind: AlertKind, refs: Mapping[str, str]) -> str:
+    """Same kind about the same objects: one alert."""
+    return "|".join([kind.value, *(f"{k}={refs[k]}" for k in sorted(refs))])[:200]
+
+
+def notify(session: Session, alert_id: str, event: str, *, now: datetime) -> None:
+    """Queue a notice of `event` for every sink (expanded and sent by the dispatcher)."""
+    session.add(
+        AlertDelivery(
+            id=str(uuid.uuid4()),
+            alert_id=alert_id,
+            event=event,
+            sink=EVERY_SINK,
+            address="",
+            state=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
 
 
 def raise_alert(
@@ -39,17 +81,43 @@ def raise_alert(
     refs: Mapping[str, str],
     details: Mapping[str, JsonValue] | None = None,
     actor: str = "system:ecluse",
+    now: datetime | None = None,
 ) -> str:
-    """Open an alert for `organisation_id` (the controller whose data it concerns)."""
+    """Open an alert for `organisation_id` (who must answer it), or count a repeat on the
+    unresolved one with the same cause; return its id."""
+    now = now or datetime.now(UTC)
+    key = group_key(kind, refs)
+    existing = session.execute(
+        select(Alert)
+        .where(Alert.group_key == key, Alert.state != RESOLVED)
+        .where(Alert.organisation_id == organisation_id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if existing is not None:
+        existing.occurrences += 1
+        existing.last_seen_at = now
+        audit.append(
+            session,
+            actor=actor,
+            action=Action.ALERT_REPEAT,
+            refs={"alert": existing.id},
+            details={"kind": kind.value, "occurrences": existing.occurrences},
+        )
+        return existing.id
     alert = Alert(
         id=str(uuid.uuid4()),
         kind=kind.value,
         severity=severity.value,
-        state="open",
+        state=OPEN,
         organisation_id=organisation_id,
         refs=canonical(dict(refs)),
         details=canonical(dict(details or {})),
-        created_at=datetime.now(UTC),
+        created_at=now,
+        group_key=key,
+        occurrences=1,
+        last_seen_at=now,
+        level=0,
+        level_since=now,
     )
     session.add(alert)
     session.flush()
@@ -60,4 +128,5 @@ def raise_alert(
         refs={"alert": alert.id, **refs},
         details={"kind": kind.value, "severity": severity.value, **(details or {})},
     )
+    notify(session, alert.id, "raised", now=now)
     return alert.id

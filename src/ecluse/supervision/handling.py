@@ -1,0 +1,160 @@
+"""Answering alerts: open → acknowledged → resolved, only by a named person with a written
+reason; and escalation of what nobody answered in time. Every change is audited and notified.
+
+Who may: an admin any alert, except that only a dpo of the controller closes a staff security
+report; a dpo the alerts of its own organisation. A reason names no patient: one carrying a
+social-security number, a phone number or a password-like token is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ecluse.audit import Action, AuditLog
+from ecluse.config import AlertSettings
+from ecluse.db.models import Alert, AlertChange
+from ecluse.errors import PolicyViolation, ValidationError
+from ecluse.identity import Principal
+from ecluse.identity.accounts import Role, as_utc
+from ecluse.policy.screening import Screen, screen
+from ecluse.supervision.alerts import ACKNOWLEDGED, OPEN, RESOLVED, AlertKind, notify
+from ecluse.supervision.contacts import SECOND, TOP, has_second_contact
+
+MAX_REASON = 2000
+_NAMES_SOMEONE = (Screen.NIR, Screen.PHONE, Screen.PASSWORD)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    alert_id: str
+    from_state: str
+    to_state: str
+
+
+def may_see(principal: Principal, alert: Alert) -> bool:
+    if Role.ADMIN in principal.roles:
+        return True
+    own = alert.organisation_id == principal.organisation_id
+    return own and bool({Role.DPO, Role.AUDITOR} & principal.roles)
+
+
+def _may_change(principal: Principal, alert: Alert, to_state: str) -> bool:
+    if alert.kind == AlertKind.SECURITY_REPORT.value and to_state == RESOLVED:
+        return Role.DPO in principal.roles and alert.organisation_id == principal.organisation_id
+    if Role.ADMIN in principal.roles:
+        return True
+    return Role.DPO in principal.roles and alert.organisation_id == principal.organisation_id
+
+
+def check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("a written reason is required")
+    if len(reason) > MAX_REASON:
+        raise ValidationError(f"a reason is at most {MAX_REASON} characters")
+    found = screen(pl.Series([reason]))
+    if any(found[c] for c in _NAMES_SOMEONE):
+        raise ValidationError("a reason must not name a patient or carry a secret: use ids")
+    return reason
+
+
+def change_state(
+    session: Session,
+    audit: AuditLog,
+    principal: Principal,
+    *,
+    alert_id: str,
+    to_state: str,
+    reason: str,
+) -> Change:
+    """Acknowledge (`to_state="acknowledged"`) or resolve an alert, with a reason."""
+    reason = check_reason(reason)
+    alert = session.get(Alert, alert_id, with_for_update=True)
+    if alert is None or not may_see(principal, alert):
+        raise PolicyViolation("no such alert for you")
+    if not _may_change(principal, alert, to_state):
+        raise PolicyViolation("only a dpo of the organisation concerned may do this")
+    allowed = {OPEN: (ACKNOWLEDGED, RESOLVED), ACKNOWLEDGED: (RESOLVED,)}.get(alert.state, ())
+    if to_state not in allowed:
+        raise ValidationError(f"an alert {alert.state} cannot become {to_state}")
+    now = datetime.now(UTC)
+    before = alert.state
+    alert.state = to_state
+    if to_state == ACKNOWLEDGED:
+        alert.acknowledged_at = now
+    else:
+        alert.resolved_at = now
+        alert.acknowledged_at = alert.acknowledged_at or now
+    session.add(
+        AlertChange(
+            id=str(uuid.uuid4()),
+            alert_id=alert.id,
+            account_id=principal.account_id,
+            from_state=before,
+            to_state=to_state,
+            reason=reason,
+            at=now,
+        )
+    )
+    action = Action.ALERT_ACKNOWLEDGE if to_state == ACKNOWLEDGED else Action.ALERT_RESOLVE
+    audit.append(
+        session,
+        actor=principal.actor,
+        action=action,
+        refs={"alert": alert.id},
+        details={"from": before, "to": to_state, "kind": alert.kind},
+    )
+    notify(session, alert.id, to_state, now=now)
+    return Change(alert.id, before, to_state)
+
+
+def _deadline(alert: Alert, settings: AlertSettings) -> timedelta:
+    if alert.kind == AlertKind.SECURITY_REPORT.value:
+        return timedelta(days=settings.report_escalate_days)
+    minutes = {
+        "critical": settings.ack_minutes_critical,
+        "warning": settings.ack_minutes_warning,
+    }.get(alert.severity, settings.ack_minutes_info)
+    return timedelta(minutes=minutes)
+
+
+def escalate(session: Session, audit: AuditLog, settings: AlertSettings, *, now: datetime) -> int:
+    """Move every alert left unanswered past its deadline one level up; return how many.
+    Unanswered means open, and for a staff security report, not resolved."""
+    waiting = (
+        session.execute(
+            select(Alert)
+            .where(Alert.level < TOP, Alert.state != RESOLVED)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
+    moved = 0
+    for alert in waiting:
+        report = alert.kind == AlertKind.SECURITY_REPORT.value
+        if alert.state == ACKNOWLEDGED and not report:
+            continue
+        since = as_utc(alert.level_since or alert.created_at)
+        if now - since < _deadline(alert, settings):
+            continue
+        level = alert.level + 1
+        if level == SECOND and not has_second_contact(session, alert.organisation_id):
+            level = TOP
+        alert.level, alert.level_since = level, now
+        audit.append(
+            session,
+            actor="system:supervision",
+            action=Action.ALERT_ESCALATE,
+            refs={"alert": alert.id},
+            details={"level": level, "kind": alert.kind},
+        )
+        notify(session, alert.id, "escalated", now=now)
+        moved += 1
+    return moved

@@ -1,0 +1,133 @@
+"""Probes of what the audit stream cannot show: the audit chain's integrity (verified every
+`selfcheck_minutes`), the key manager answering, the store's disk filling up, the HTTPS
+certificate expiring. Each failure alerts the platform's admins (grouped while unresolved)."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ecluse.audit import Action
+from ecluse.audit.canonical import JsonValue
+from ecluse.audit.records import verify_database
+from ecluse.crypto._primitives import certificate_not_after
+from ecluse.db.models import DetectorMemory
+from ecluse.errors import EcluseError
+from ecluse.platform import Platform
+from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
+from ecluse.supervision.contacts import platform_organisation
+
+ACTOR = "system:supervision"
+_PROBE_AAD = b"ecluse:probe:key-manager"
+_CRITICAL_DAYS = 7
+_CRITICAL_PERCENT = 98.0
+
+
+@dataclass(frozen=True, slots=True)
+class Probed:
+    chain_checked: bool
+    problems: list[AlertKind]
+
+
+def _alert(
+    platform: Platform, kind: AlertKind, severity: Severity, details: dict[str, JsonValue]
+) -> None:
+    with platform.db.transaction() as s:
+        raise_alert(
+            s,
+            platform.audit,
+            kind=kind,
+            severity=severity,
+            organisation_id=platform_organisation(s),
+            refs={"probe": kind.value.split(":")[-1]},
+            details=details,
+            actor=ACTOR,
+        )
+
+
+def key_manager_answers(platform: Platform) -> bool:
+    probe = secrets.token_bytes(32)
+    try:
+        wrapped = platform.keys.wrap(probe, aad=_PROBE_AAD)
+        return secrets.compare_digest(platform.keys.unwrap(wrapped, aad=_PROBE_AAD), probe)
+    except (EcluseError, OSError):
+        return False
+
+
+def store_used_percent(platform: Platform) -> float:
+    usage = shutil.disk_usage(platform.settings.store_dir)
+    return 100.0 * usage.used / usage.total if usage.total else 100.0
+
+
+def certificate_days_left(platform: Platform, *, now: datetime) -> float | None:
+    """Days until the HTTPS certificate expires; None when no certificate exists yet."""
+    s = platform.settings
+    path = s.tls_cert or s.server_dir / "tls.crt"
+    if not path.is_file():
+        return None
+    return (certificate_not_after(path.read_bytes()) - now).total_seconds() / 86400
+
+
+def _chain_due(platform: Platform, *, now: datetime) -> bool:
+    """Whether the chain's self-check is due; claims it for this process if so."""
+    every = timedelta(minutes=platform.settings.detect.selfcheck_minutes)
+    with platform.db.transaction() as s:
+        row = s.get(DetectorMemory, ("probes", "chain"), with_for_update=True)
+        if row is not None and row.expires_at > now:
+            return False
+        if row is None:
+            row = DetectorMemory(
+                detector="probes", key="chain", value="null", expires_at=now + every
+            )
+            s.add(row)
+        else:
+            row.expires_at = now + every
+    return True
+
+
+def check_chain(platform: Platform) -> bool:
+    report = verify_database(platform.db.engine)
+    with platform.db.transaction() as s:
+        platform.audit.append(
+            s,
+            actor=ACTOR,
+            action=Action.AUDIT_VERIFY,
+            details={"ok": report.ok, "broken_seq": report.broken_seq, "events": report.events},
+        )
+    if not report.ok:
+        _alert(
+            platform,
+            AlertKind.AUDIT_CHAIN_BROKEN,
+            Severity.CRITICAL,
+            {"broken_seq": report.broken_seq or 0, "reason": (report.reason or "")[:200]},
+        )
+    return report.ok
+
+
+def probe(platform: Platform, *, now: datetime) -> Probed:
+    """Run every probe (the chain only when due); alert on each problem found."""
+    problems: list[AlertKind] = []
+    checked = _chain_due(platform, now=now)
+    if checked and not check_chain(platform):
+        problems.append(AlertKind.AUDIT_CHAIN_BROKEN)
+    if not key_manager_answers(platform):
+        problems.append(AlertKind.KEY_MANAGER_DOWN)
+        _alert(
+            platform,
+            AlertKind.KEY_MANAGER_DOWN,
+            Severity.CRITICAL,
+            {"key_manager": platform.settings.key_manager},
+        )
+    used = store_used_percent(platform)
+    if used >= platform.settings.detect.store_full_percent:
+        problems.append(AlertKind.STORE_NEARLY_FULL)
+        severity = Severity.CRITICAL if used >= _CRITICAL_PERCENT else Severity.WARNING
+        _alert(platform, AlertKind.STORE_NEARLY_FULL, severity, {"used_percent": int(used)})
+    days = certificate_days_left(platform, now=now)
+    if days is not None and days <= platform.settings.detect.tls_expiry_days:
+        problems.append(AlertKind.TLS_EXPIRING)
+        severity = Severity.CRITICAL if days <= _CRITICAL_DAYS else Severity.WARNING
+        _alert(platform, AlertKind.TLS_EXPIRING, severity, {"days_left": int(days)})
+    return Probed(chain_checked=checked, problems=problems)

@@ -1,0 +1,196 @@
+"""Feeding the audit stream to the detectors, once, in order, from any number of processes.
+
+A pass locks the cursor row (PostgreSQL: `FOR UPDATE`; SQLite: the write lock every Écluse
+transaction takes), reads the events after it, lets every detector observe them, raises what
+they found and moves the cursor, all in one transaction: an event is never judged twice nor
+skipped, and the detectors' memory moves with the cursor. Events are appended under the same
+lock order (see `ecluse.audit.log`), so no later event commits before an earlier one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from ecluse.audit.canonical import JsonValue, canonical
+from ecluse.audit.log import parse_ts
+from ecluse.db.models import (
+    Account,
+    ApiToken,
+    AuditEvent,
+    DetectorMemory,
+    Instruction,
+    Organisation,
+    Package,
+    SupervisionCursor,
+)
+from ecluse.platform import Platform
+from ecluse.supervision.alerts import raise_alert
+from ecluse.supervision.contacts import platform_organisation
+from ecluse.supervision.detectors import Detector, Event, Finding
+from ecluse.supervision.hours import WorkingHours, parse_hours
+
+CURSOR = "detectors"
+ACTOR = "system:supervision"
+
+
+class _Memory:
+    """Detector memory read on demand and written back at the end of the pass."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+        self._cache: dict[tuple[str, str], JsonValue] = {}
+        self._dirty: dict[tuple[str, str], datetime] = {}
+
+    def get(self, detector: str, key: str) -> JsonValue:
+        k = (detector, key[:200])
+        if k not in self._cache:
+            row = self._s.get(DetectorMemory, k)
+            self._cache[k] = json.loads(row.value) if row is not None else None
+        return self._cache[k]
+
+    def put(self, detector: str, key: str, value: JsonValue, *, until: datetime) -> None:
+        k = (detector, key[:200])
+        self._cache[k], self._dirty[k] = value, until
+
+    def flush(self) -> None:
+        for (detector, key), until in self._dirty.items():
+            value = canonical(self._cache[(detector, key)])
+            row = self._s.get(DetectorMemory, (detector, key))
+            if row is None:
+                row = DetectorMemory(detector=detector, key=key, value=value, expires_at=until)
+                self._s.add(row)
+            else:
+                row.value, row.expires_at = value, until
+
+
+class _Directory:
+    def __init__(self, session: Session, default_hours: str) -> None:
+        self._s, self._default = session, default_hours
+        self.account = cache(self._account)
+        self.organisation_of = cache(self._organisation_of)
+        self.working_hours = cache(self._working_hours)
+        self.controller_of_package = cache(self._controller)
+
+    def _account(self, *, email: str | None = None, token: str | None = None) -> str | None:
+        if email:
+            query = select(Account.id).where(Account.email == email.strip().lower())
+        elif token:
+            query = select(ApiToken.account_id).where(ApiToken.id == token)
+        else:
+            return None
+        return self._s.execute(query).scalar_one_or_none()
+
+    def _organisation_of(self, account_id: str) -> str | None:
+        account = self._s.get(Account, account_id)
+        return account.organisation_id if account else None
+
+    def _working_hours(self, organisation_id: str) -> WorkingHours:
+        org = self._s.get(Organisation, organisation_id)
+        return parse_hours(org.working_hours if org and org.working_hours else self._default)
+
+    def _controller(self, package_id: str) -> str | None:
+        return self._s.execute(
+            select(Instruction.controller_id)
+            .join(Package, Package.instruction_id == Instruction.id)
+            .where(Package.id == package_id)
+        ).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    events: int
+    findings: int
+    head_seq: int  # the cursor after this pass
+    last_event_ts: datetime | None
+
+
+def _event(row: AuditEvent) -> Event:
+    return Event(
+        seq=row.seq,
+        ts=parse_ts(row.ts),
+        actor=row.actor,
+        action=row.action,
+        refs=json.loads(row.refs),
+        details=json.loads(row.details),
+    )
+
+
+def _raise(session: Session, platform: Platform, finding: Finding, *, platform_org: str) -> None:
+    raise_alert(
+        session,
+        platform.audit,
+        kind=finding.kind,
+        severity=finding.severity,
+        organisation_id=finding.organisation_id or platform_org,
+        refs=finding.refs,
+        details=finding.details,
+        actor=ACTOR,
+    )
+
+
+def run_detectors(platform: Platform, detectors: Sequence[Detector]) -> Pass:
+    """One pass over at most `detect.batch` unread events."""
+    with platform.db.transaction() as s:
+        cursor = s.get(SupervisionCursor, CURSOR, with_for_update=True)
+        if cursor is None:  # the migration made it; recreated only if someone removed it
+            cursor = SupervisionCursor(name=CURSOR, seq=0, updated_at=datetime.now(UTC))
+            s.add(cursor)
+        rows = (
+            s.execute(
+                select(AuditEvent)
+                .where(AuditEvent.seq > cursor.seq)
+                .order_by(AuditEvent.seq)
+                .limit(platform.settings.detect.batch)
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            return Pass(0, 0, cursor.seq, None)
+        memory, directory = _Memory(s), _Directory(s, platform.settings.detect.working_hours)
+        by_action: dict[str, list[Detector]] = {}
+        for detector in detectors:
+            for action in detector.actions:
+                by_action.setdefault(action, []).append(detector)
+        findings: list[Finding] = []
+        for row in rows:
+            watchers = by_action.get(row.action)
+            if watchers:
+                event = _event(row)
+                for detector in watchers:
+                    findings.extend(detector.observe(event, memory, directory))
+        memory.flush()
+        platform_org = platform_organisation(s) if findings else ""
+        for finding in findings:
+            _raise(s, platform, finding, platform_org=platform_org)
+        cursor.seq, cursor.event_ts = rows[-1].seq, rows[-1].ts
+        cursor.updated_at = datetime.now(UTC)
+        return Pass(len(rows), len(findings), cursor.seq, parse_ts(rows[-1].ts))
+
+
+@dataclass(frozen=True, slots=True)
+class Lag:
+    events: int  # audit events the detectors have not read yet
+    seconds: float  # age of the oldest unread event (0 when caught up)
+
+
+def lag(session: Session, *, now: datetime | None = None) -> Lag:
+    now = now or datetime.now(UTC)
+    cursor = session.get(SupervisionCursor, CURSOR)
+    read = cursor.seq if cursor else 0
+    behind, oldest = session.execute(
+        select(func.count(), func.min(AuditEvent.ts)).where(AuditEvent.seq > read)
+    ).one()
+    seconds = (now - parse_ts(oldest)).total_seconds() if oldest else 0.0
+    return Lag(int(behind), max(seconds, 0.0))
+
+
+def forget_expired(session: Session, *, now: datetime) -> None:
+    session.execute(delete(DetectorMemory).where(DetectorMemory.expires_at <= now))
