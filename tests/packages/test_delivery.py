@@ -79,7 +79,7 @@ def test_nobody_else_reaches_it(migration: Migration, identity: Identity) -> Non
         delivery.confirm(platform, eve, outcome.package_id, rows=1, sha256="0" * 64)
     assert _alerts(platform) == ["package:other-organisation"]  # the repeat is grouped
     with platform.db.transaction() as s:
-        assert s.execute(select(Alert.occurrences)).scalar_one() == 2  # noqa: PLR2004
+        assert s.execute(select(Alert.occurrences)).scalar_one() == 2
     for who in ("olga", "dora"):  # operator and dpo: not recipients
         with pytest.raises(PolicyViolation, match="not permitted"):
             b"".join(delivery.download(platform, migration.parties[who], outcome.package_id))

@@ -7,8 +7,8 @@ ChaCha20-Poly1305, HKDF-SHA256, scrypt, Ed25519, X25519, SSH public key parsing.
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
 import secrets
+from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ecluse.audit import Action
 from ecluse.config import AlertSettings
 from ecluse.db.models import Alert, AlertDelivery, Organisation
+from ecluse.identity.accounts import as_utc
 from ecluse.platform import Platform
 from ecluse.supervision.alerts import (
     EVERY_SINK,
@@ -119,7 +120,7 @@ def _message(session: Session, delivery: AlertDelivery) -> AlertMessage:
         organisation=org.name,
         level=alert.level,
         occurrences=alert.occurrences,
-        at=delivery.created_at,
+        at=as_utc(delivery.created_at),
         refs=json.loads(alert.refs),
         details=json.loads(alert.details),
     )

@@ -15,6 +15,7 @@ from ecluse.audit.records import verify_database
 from ecluse.crypto._primitives import certificate_not_after
 from ecluse.db.models import DetectorMemory
 from ecluse.errors import EcluseError
+from ecluse.identity.accounts import as_utc
 from ecluse.platform import Platform
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
 from ecluse.supervision.contacts import platform_organisation
@@ -75,7 +76,7 @@ def _chain_due(platform: Platform, *, now: datetime) -> bool:
     every = timedelta(minutes=platform.settings.detect.selfcheck_minutes)
     with platform.db.transaction() as s:
         row = s.get(DetectorMemory, ("probes", "chain"), with_for_update=True)
-        if row is not None and row.expires_at > now:
+        if row is not None and as_utc(row.expires_at) > now:
             return False
         if row is None:
             row = DetectorMemory(

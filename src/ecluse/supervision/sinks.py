@@ -18,7 +18,7 @@ import ssl
 import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -171,7 +171,7 @@ def rfc5424(message: AlertMessage, *, hostname: str) -> bytes:
         "level": str(message.level),
     }
     escaped = " ".join(f'{k}="{_sd_escape(v)}"' for k, v in params.items())
-    timestamp = message.at.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    timestamp = message.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     header = f"<{pri}>1 {timestamp} {hostname[:255] or '-'} ecluse - {message.kind[:32]}"
     text = f"alert {message.alert_id} {message.event}: {message.kind} ({message.severity})"
     return f"{header} [{_ENTERPRISE} {escaped}] ".encode() + b"\xef\xbb\xbf" + text.encode()
