@@ -159,8 +159,17 @@ def test_tokens_only_for_enrolled_accounts(platform: Platform) -> None:
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("permission", list(Permission))
 def test_role_table_denies_by_default(role: Role, permission: Permission) -> None:
+    everyone = {"token:self", "security-report:file"}  # any staff member may file a concern
+    alerts = {"alert:read", "alert:handle"}
     allowed = {
-        Role.ADMIN: {"org:manage", "account:manage", "directory:read", "token:self", "keys:manage"},
+        Role.ADMIN: {
+            "org:manage",
+            "account:manage",
+            "directory:read",
+            "keys:manage",
+            "metrics:read",
+            *alerts,
+        },
         Role.DPO: {
             "directory:read",
             "token:self",
@@ -169,16 +178,12 @@ def test_role_table_denies_by_default(role: Role, permission: Permission) -> Non
             "report:read",
             "report:sign-off",
             "audit:read",
+            *alerts,
         },
-        Role.OPERATOR: {"token:self", "agreement:sign", "extraction:run"},
-        Role.RECIPIENT: {
-            "token:self",
-            "package:download",
-            "receipt:confirm",
-            "recipient-key:manage",
-        },
-        Role.AUDITOR: {"directory:read", "token:self", "report:read", "audit:read"},
-    }[role]
+        Role.OPERATOR: {"agreement:sign", "extraction:run"},
+        Role.RECIPIENT: {"package:download", "receipt:confirm", "recipient-key:manage"},
+        Role.AUDITOR: {"directory:read", "report:read", "audit:read", "alert:read", "metrics:read"},
+    }[role] | everyone
     granted = ROLE_PERMISSIONS[role]
     if permission.value in allowed:
         require(granted, permission)

@@ -24,6 +24,7 @@ from ecluse.cli import (
     keys_cmd,
     packages_cmd,
     reports_cmd,
+    supervision_cmd,
 )
 from ecluse.cli.common import (
     ConfigOpt,
@@ -55,6 +56,9 @@ app.add_typer(reports_cmd.reports, name="report")
 app.add_typer(credentials_cmd.password, name="password")
 app.add_typer(credentials_cmd.totp, name="totp")
 app.add_typer(credentials_cmd.ssh_keys, name="ssh-keys")
+app.add_typer(supervision_cmd.alerts, name="alerts")
+app.add_typer(supervision_cmd.concerns, name="security-report")
+app.command("supervise")(supervision_cmd.supervise)
 app.command("extract")(packages_cmd.extract_cmd)
 app.command("demo")(demo_cmd.demo)
 app.command("enrol")(identity_cmd.enrol_cmd)

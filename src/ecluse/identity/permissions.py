@@ -26,6 +26,10 @@ class Permission(StrEnum):
     REPORT_READ = "report:read"
     REPORT_SIGN_OFF = "report:sign-off"
     AUDIT_READ = "audit:read"
+    ALERT_READ = "alert:read"
+    ALERT_HANDLE = "alert:handle"
+    CONCERN_FILE = "security-report:file"
+    METRICS_READ = "metrics:read"
 
 
 P = Permission
@@ -33,7 +37,17 @@ P = Permission
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         Role.ADMIN: frozenset(
-            {P.ORG_MANAGE, P.ACCOUNT_MANAGE, P.DIRECTORY_READ, P.TOKEN_SELF, P.KEYS_MANAGE}
+            {
+                P.ORG_MANAGE,
+                P.ACCOUNT_MANAGE,
+                P.DIRECTORY_READ,
+                P.TOKEN_SELF,
+                P.KEYS_MANAGE,
+                P.ALERT_READ,
+                P.ALERT_HANDLE,
+                P.CONCERN_FILE,
+                P.METRICS_READ,
+            }
         ),
         Role.DPO: frozenset(
             {
@@ -44,13 +58,28 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
                 P.REPORT_READ,
                 P.REPORT_SIGN_OFF,
                 P.AUDIT_READ,
+                P.ALERT_READ,
+                P.ALERT_HANDLE,
+                P.CONCERN_FILE,
             }
         ),
-        Role.OPERATOR: frozenset({P.TOKEN_SELF, P.AGREEMENT_SIGN, P.EXTRACTION_RUN}),
-        Role.RECIPIENT: frozenset(
-            {P.TOKEN_SELF, P.PACKAGE_DOWNLOAD, P.RECEIPT_CONFIRM, P.RECIPIENT_KEYS}
+        Role.OPERATOR: frozenset(
+            {P.TOKEN_SELF, P.AGREEMENT_SIGN, P.EXTRACTION_RUN, P.CONCERN_FILE}
         ),
-        Role.AUDITOR: frozenset({P.DIRECTORY_READ, P.TOKEN_SELF, P.REPORT_READ, P.AUDIT_READ}),
+        Role.RECIPIENT: frozenset(
+            {P.TOKEN_SELF, P.PACKAGE_DOWNLOAD, P.RECEIPT_CONFIRM, P.RECIPIENT_KEYS, P.CONCERN_FILE}
+        ),
+        Role.AUDITOR: frozenset(
+            {
+                P.DIRECTORY_READ,
+                P.TOKEN_SELF,
+                P.REPORT_READ,
+                P.AUDIT_READ,
+                P.ALERT_READ,
+                P.CONCERN_FILE,
+                P.METRICS_READ,
+            }
+        ),
     }
 )
 HEALTH_DATA = frozenset({P.EXTRACTION_RUN, P.PACKAGE_DOWNLOAD, P.RECEIPT_CONFIRM})

@@ -1,5 +1,6 @@
-"""`ecluse serve`: HTTPS, SFTP and the worker in one process, on one event loop (the worker on
-a thread). The TLS certificate and SSH host key are made in the home on first start."""
+"""`ecluse serve`: HTTPS and SFTP on one event loop, the worker and the supervision loop
+(detectors, escalation, probes, alert delivery) on threads, in one process. The TLS
+certificate and SSH host key are made in the home on first start."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ecluse.server.api import create_app
 from ecluse.server.sftp import EcluseSFTP
 from ecluse.server.ssh_auth import Gatekeeper
 from ecluse.server.tls import certificate
+from ecluse.supervision.loop import Supervisor
 from ecluse.worker import run as run_worker
 
 HEADER_LIMIT = 16 << 10  # bytes of request line and headers; more is refused
@@ -98,6 +100,13 @@ async def serve_forever(
         daemon=True,
     )
     worker.start()
+    supervisor = threading.Thread(
+        target=Supervisor(platform).run,
+        kwargs={"stop": stop},
+        name="ecluse-supervision",
+        daemon=True,
+    )
+    supervisor.start()
     with platform.db.transaction() as session:
         platform.audit.append(
             session,
@@ -121,4 +130,6 @@ async def serve_forever(
         stop.set()
         sftp.close()
         await sftp.wait_closed()
-        await asyncio.get_running_loop().run_in_executor(None, worker.join, 30)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, worker.join, 30)
+        await loop.run_in_executor(None, supervisor.join, 30)

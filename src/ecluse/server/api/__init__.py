@@ -16,6 +16,7 @@ from ecluse.server.api import (
     routes_identity,
     routes_packages,
     routes_reports,
+    routes_supervision,
 )
 from ecluse.server.api.guard import Guard
 
@@ -38,7 +39,13 @@ def create_app(platform: Platform) -> FastAPI:
         """Liveness; no data, no authentication."""
         return {"status": "ok"}
 
-    for module in (routes_identity, routes_governance, routes_packages, routes_reports):
+    for module in (
+        routes_identity,
+        routes_governance,
+        routes_packages,
+        routes_reports,
+        routes_supervision,
+    ):
         app.include_router(module.router)
     problems.install(app)
     app.add_middleware(Guard, platform=platform)

@@ -1,0 +1,158 @@
+"""Alerts, alert contacts and staff security reports, as every channel performs them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ecluse.access import refusals_audited
+from ecluse.audit import Action
+from ecluse.db.models import Alert, AlertChange, Organisation
+from ecluse.errors import PolicyViolation
+from ecluse.identity import Principal
+from ecluse.identity.accounts import Role
+from ecluse.platform import Platform
+from ecluse.supervision import contacts, handling
+from ecluse.supervision.alerts import RESOLVED
+from ecluse.supervision.concerns import Concern, file_concern, list_concerns, read_concern
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    id: str
+    kind: str
+    severity: str
+    state: str
+    organisation_id: str
+    occurrences: int
+    level: int
+    created_at: datetime
+    last_seen_at: datetime | None
+    refs: dict[str, Any]
+    details: dict[str, Any]
+    changes: list[dict[str, str]]
+
+
+def _view(alert: Alert, changes: list[AlertChange] | None = None) -> AlertView:
+    return AlertView(
+        id=alert.id,
+        kind=alert.kind,
+        severity=alert.severity,
+        state=alert.state,
+        organisation_id=alert.organisation_id,
+        occurrences=alert.occurrences,
+        level=alert.level,
+        created_at=alert.created_at,
+        last_seen_at=alert.last_seen_at,
+        refs=json.loads(alert.refs),
+        details=json.loads(alert.details),
+        changes=[
+            {
+                "from": c.from_state,
+                "to": c.to_state,
+                "by": c.account_id,
+                "at": c.at.isoformat(),
+                "reason": c.reason,
+            }
+            for c in changes or []
+        ],
+    )
+
+
+def list_alerts(
+    platform: Platform, p: Principal, *, include_resolved: bool = False, limit: int = 200
+) -> list[AlertView]:
+    """The alerts the caller may see (an admin: all; others: their organisation's)."""
+    query = select(Alert).order_by(Alert.created_at.desc()).limit(min(limit, 1000))
+    if Role.ADMIN not in p.roles:
+        query = query.where(Alert.organisation_id == p.organisation_id)
+    if not include_resolved:
+        query = query.where(Alert.state != RESOLVED)
+    with platform.db.transaction() as s:
+        return [_view(a) for a in s.execute(query).scalars() if handling.may_see(p, a)]
+
+
+def show_alert(platform: Platform, p: Principal, alert_id: str) -> AlertView:
+    with (
+        refusals_audited(platform, p, "alerts show", alert=alert_id),
+        platform.db.transaction() as s,
+    ):
+        alert = s.get(Alert, alert_id)
+        if alert is None or not handling.may_see(p, alert):
+            raise PolicyViolation("no such alert for you")
+        changes = s.execute(
+            select(AlertChange).where(AlertChange.alert_id == alert.id).order_by(AlertChange.at)
+        ).scalars()
+        return _view(alert, list(changes))
+
+
+def change_alert(
+    platform: Platform, p: Principal, alert_id: str, *, to_state: str, reason: str
+) -> handling.Change:
+    with (
+        refusals_audited(platform, p, f"alerts {to_state}", alert=alert_id),
+        platform.db.transaction() as s,
+    ):
+        return handling.change_state(
+            s, platform.audit, p, alert_id=alert_id, to_state=to_state, reason=reason
+        )
+
+
+def set_contact(
+    platform: Platform, p: Principal, *, organisation_id: str, level: int, email: str
+) -> str:
+    """Name an organisation's first (1) or second (2) contact: its dpo, or an admin."""
+    with (
+        refusals_audited(platform, p, "alerts contact", organisation=organisation_id),
+        platform.db.transaction() as s,
+    ):
+        own = Role.DPO in p.roles and p.organisation_id == organisation_id
+        if Role.ADMIN not in p.roles and not own:
+            raise PolicyViolation("only the organisation's dpo or an admin names its contacts")
+        if s.get(Organisation, organisation_id) is None:
+            raise PolicyViolation("no such organisation")
+        account_id = contacts.set_contact(
+            s, organisation_id=organisation_id, level=level, email=email
+        )
+        platform.audit.append(
+            s,
+            actor=p.actor,
+            action=Action.ALERT_CONTACT_SET,
+            refs={"organisation": organisation_id, "account": account_id},
+            details={"level": level},
+        )
+    return account_id
+
+
+def file_report(
+    platform: Platform,
+    p: Principal,
+    *,
+    subject: str,
+    text: str,
+    anonymous: bool,
+    organisation_id: str | None = None,
+) -> Concern:
+    """File a security concern. Not wrapped in `refusals_audited`: a refusal audited under the
+    reporter's name would undo the anonymity it was asked with."""
+    return file_concern(
+        platform,
+        p,
+        subject=subject,
+        text=text,
+        anonymous=anonymous,
+        organisation_id=organisation_id,
+    )
+
+
+def list_reports(platform: Platform, p: Principal) -> list[Concern]:
+    with platform.db.transaction() as s:
+        return list_concerns(s, p)
+
+
+def show_report(platform: Platform, p: Principal, report_id: str) -> Concern:
+    return read_concern(platform, p, report_id)

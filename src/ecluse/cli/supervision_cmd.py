@@ -1,0 +1,173 @@
+"""`ecluse alerts`, `ecluse security-report` and `ecluse supervise`: answering alerts with a
+written reason, naming who receives them, filing and reading staff security reports, and
+running the detectors and sinks on their own."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ecluse.acts import supervision as acts
+from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.cli.identity_cmd import login
+from ecluse.identity import Permission
+from ecluse.supervision.alerts import ACKNOWLEDGED, RESOLVED
+
+alerts = typer.Typer(
+    help="Alerts to answer: list, show, acknowledge, resolve.", no_args_is_help=True
+)
+concerns = typer.Typer(
+    help="Staff security reports: file one (anonymously if you wish), list, read.",
+    no_args_is_help=True,
+)
+out = Console()
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (written; names no patient).")]
+
+
+@alerts.command("list")
+def list_cmd(
+    resolved: Annotated[bool, typer.Option(help="Include resolved alerts.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The alerts you may see, newest first."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.ALERT_READ)
+        rows = acts.list_alerts(platform, p, include_resolved=resolved)
+    table = Table("alert", "kind", "severity", "state", "seen", "level", "since")
+    for a in rows:
+        table.add_row(
+            a.id,
+            a.kind,
+            a.severity,
+            a.state,
+            str(a.occurrences),
+            str(a.level),
+            f"{a.created_at:%Y-%m-%d %H:%M}",
+        )
+    out.print(table)
+
+
+@alerts.command("show")
+def show_cmd(alert_id: str, config: ConfigOpt = None) -> None:
+    """One alert, with what it is about and every change made to it."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.ALERT_READ)
+        a = acts.show_alert(platform, p, alert_id)
+    out.print(f"{a.id}  {a.kind}  {a.severity}  {a.state}  level {a.level}  x{a.occurrences}")
+    for k, v in sorted({**a.refs, **a.details}.items()):
+        out.print(f"  {k}: {v}")
+    for c in a.changes:
+        out.print(f"  {c['at']}  {c['from']} → {c['to']}  by {c['by']}: {c['reason']}")
+
+
+def _change(alert_id: str, to_state: str, reason: str, config: ConfigOpt) -> None:
+    with open_platform(config) as platform:
+        p = login(platform, Permission.ALERT_HANDLE)
+        done = acts.change_alert(platform, p, alert_id, to_state=to_state, reason=reason)
+    out.print(f"alert {done.alert_id}: {done.from_state} → {done.to_state}")
+
+
+@alerts.command("ack")
+def ack_cmd(alert_id: str, reason: ReasonOpt, config: ConfigOpt = None) -> None:
+    """Acknowledge: you are on it (stops the escalation)."""
+    _change(alert_id, ACKNOWLEDGED, reason, config)
+
+
+@alerts.command("resolve")
+def resolve_cmd(alert_id: str, reason: ReasonOpt, config: ConfigOpt = None) -> None:
+    """Resolve, with what was found and done."""
+    _change(alert_id, RESOLVED, reason, config)
+
+
+@alerts.command("contact")
+def contact_cmd(
+    organisation: Annotated[str, typer.Option(help="Organisation id.")],
+    email: Annotated[str, typer.Option(help="The contact's e-mail (an active person).")],
+    level: Annotated[int, typer.Option(min=1, max=2, help="1: first contact, 2: second.")] = 1,
+    config: ConfigOpt = None,
+) -> None:
+    """Name who an organisation's alerts reach first, or when the first does not answer."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.ALERT_HANDLE)
+        acts.set_contact(platform, p, organisation_id=organisation, level=level, email=email)
+    out.print(f"level {level} contact set")
+
+
+@concerns.command("file")
+def file_cmd(
+    subject: Annotated[str, typer.Option(help="In a few words.")],
+    text: Annotated[str | None, typer.Option(help="The concern (else read from stdin).")] = None,
+    anonymous: Annotated[
+        bool, typer.Option(help="Hide your name from everyone but the controller's dpo.")
+    ] = False,
+    organisation: Annotated[
+        str | None, typer.Option(help="The controller concerned (default: your own).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """File a security concern; it cannot be deleted, only the controller's dpo closes it."""
+    body = text if text is not None else typer.get_text_stream("stdin").read()
+    with open_platform(config) as platform:
+        p = login(platform, Permission.CONCERN_FILE)
+        c = acts.file_report(
+            platform,
+            p,
+            subject=subject,
+            text=body,
+            anonymous=anonymous,
+            organisation_id=organisation,
+        )
+    out.print(f"security report {c.id} filed (alert {c.alert_id}); anonymous: {c.anonymous}")
+
+
+@concerns.command("list")
+def concerns_list_cmd(config: ConfigOpt = None) -> None:
+    """Your organisation's reports (a dpo), or the ones you filed."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.CONCERN_FILE)
+        rows = acts.list_reports(platform, p)
+    table = Table("report", "filed", "state", "anonymous", "reporter")
+    for c in rows:
+        table.add_row(
+            c.id, f"{c.created_at:%Y-%m-%d %H:%M}", c.state, str(c.anonymous), c.reporter or ""
+        )
+    out.print(table)
+
+
+@concerns.command("show")
+def concerns_show_cmd(report_id: str, config: ConfigOpt = None) -> None:
+    """Read one report (the controller's dpo, or its reporter); the reading is audited."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.CONCERN_FILE)
+        c = acts.show_report(platform, p, report_id)
+    out.print(f"{c.id}  {c.state}  filed {c.created_at:%Y-%m-%d %H:%M}  by {c.reporter or '—'}")
+    out.print(f"[bold]{c.subject}[/]", soft_wrap=True)
+    out.print(c.text or "", soft_wrap=True, markup=False)
+
+
+def supervise(
+    once: Annotated[bool, typer.Option(help="One pass, then exit.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the detectors, escalation, probes and alert delivery (`ecluse serve` runs them too)."""
+    from ecluse.supervision.loop import Supervisor  # noqa: PLC0415 - only this command
+
+    with open_platform(config) as platform:
+        supervisor = Supervisor(platform)
+        if once:
+            t = supervisor.tick(slow=True)
+            out.print(
+                f"events read: {t.read.events}, findings: {t.read.findings}, escalated: "
+                f"{t.escalated}, delivered: {t.delivered.sent}, failed: {t.delivered.failed}"
+            )
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        out.print("supervising; stop with SIGTERM or Ctrl-C")
+        supervisor.run(stop=stop)
