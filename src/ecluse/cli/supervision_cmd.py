@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ecluse.acts import supervision as acts
-from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.cli.common import ConfigOpt, local_actor, open_platform
 from ecluse.cli.identity_cmd import login
 from ecluse.identity import Permission
 from ecluse.supervision.alerts import ACKNOWLEDGED, RESOLVED
@@ -148,6 +149,37 @@ def concerns_show_cmd(report_id: str, config: ConfigOpt = None) -> None:
     out.print(f"{c.id}  {c.state}  filed {c.created_at:%Y-%m-%d %H:%M}  by {c.reporter or '—'}")
     out.print(f"[bold]{c.subject}[/]", soft_wrap=True)
     out.print(c.text or "", soft_wrap=True, markup=False)
+
+
+def trace_cmd(
+    sample: Annotated[Path, typer.Argument(help="Leaked lines (CSV, with a header row).")],
+    columns: Annotated[
+        str | None, typer.Option(help="Comma-separated headers, for lines without a header row.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Name the packages a leaked sample came from (keyed row digests, canary rows) and
+    alert each controller concerned. Run on the instance; nothing of the sample is kept."""
+    from ecluse.breach import read_sample, trace  # noqa: PLC0415 - only this command
+
+    frame = read_sample(sample, columns=columns.split(",") if columns else None)
+    with open_platform(config) as platform:
+        found = trace(platform, frame, actor=local_actor())
+    if not found:
+        out.print(f"{frame.height} lines: no package matches")
+        return
+    table = Table("package", "recipient", "extracted", "state", "rows", "canaries", "alert")
+    for m in found:
+        table.add_row(
+            m.package_id,
+            m.recipient,
+            f"{m.extracted_at:%Y-%m-%d %H:%M}",
+            m.package_state,
+            f"{m.rows_matched}/{frame.height}",
+            str(m.canaries_matched),
+            m.alert_id or "",
+        )
+    out.print(table)
 
 
 def supervise(

@@ -1,0 +1,152 @@
+"""`ecluse trace FILE`: which packages a leaked sample came from.
+
+Every package keeps, after it is shredded, the keyed digests of its rows' identity fields and
+of its canary rows (see `ecluse.packages.manifest`). A sample's lines are normalised the same
+way and digested under each package's tracing key: a match names the package, its recipient
+and its extraction date; a canary match is certain, since those invented patients went to
+that package alone. The sample is read into memory and nothing of it is written anywhere:
+the result, the audit event and the alerts carry ids and counts only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import select
+
+from ecluse.audit import Action
+from ecluse.crypto.envelope import package_trace_aad
+from ecluse.crypto.interfaces import WrappedKey
+from ecluse.db.models import Blob, Instruction, Organisation, Package
+from ecluse.errors import ValidationError
+from ecluse.governance.dictionary import map_headers
+from ecluse.packages.manifest import DIGEST_SIZE, RowDigester
+from ecluse.platform import Platform
+from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
+
+MAX_SAMPLE_BYTES = 64 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class TraceMatch:
+    package_id: str
+    instruction_id: str
+    controller_id: str
+    recipient: str  # the recipient organisation's name
+    extracted_at: datetime
+    package_state: str
+    rows_matched: int  # sample lines found among the package's rows
+    canaries_matched: int  # of which invented patients unique to this package
+    alert_id: str | None = None
+
+
+def read_sample(path: Path, *, columns: list[str] | None = None) -> pl.DataFrame:
+    """A leaked sample as text columns named by dictionary field; in memory only."""
+    data = path.read_bytes()
+    if len(data) > MAX_SAMPLE_BYTES:
+        raise ValidationError(f"a sample is at most {MAX_SAMPLE_BYTES >> 20} MiB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    first = text.split("\n", 1)[0]
+    separator = max(";,\t|", key=first.count)
+    frame = pl.read_csv(
+        io.StringIO(text),
+        separator=separator,
+        has_header=columns is None,
+        new_columns=columns,
+        infer_schema=False,
+        truncate_ragged_lines=True,
+    )
+    mapped = map_headers(frame.columns).mapped
+    if not mapped:
+        raise ValidationError("no column of the sample is a known field: give --columns")
+    return frame.select([pl.col(h).alias(f) for h, f in mapped.items()])
+
+
+def _chunks(blob: bytes) -> Iterator[bytes]:
+    return (blob[i : i + DIGEST_SIZE] for i in range(0, len(blob), DIGEST_SIZE))
+
+
+def _match(platform: Platform, package: Package, sample: pl.DataFrame) -> tuple[int, int] | None:
+    fields = json.loads(package.manifest)["row_digests"]["fields"]
+    if package.wrapped_trace_key is None or package.kek_version is None:
+        return None  # the key is gone (its KEK destroyed): nothing can be traced to it
+    if not set(fields) <= set(sample.columns):
+        return None
+    key = platform.keys.unwrap(
+        WrappedKey(package.kek_version, package.wrapped_trace_key),
+        aad=package_trace_aad(package.id),
+    )
+    wanted = set(_chunks(RowDigester(key, fields).digests(sample.select(fields))))
+    canaries = wanted & set(_chunks(package.canaries))
+    with platform.db.transaction() as s:
+        blob = s.get(Blob, package.digests_id)
+        if blob is None or blob.state != "stored":
+            return None
+        found = {c for chunk in platform.store.open(s, blob.id) for c in _chunks(chunk)} & wanted
+    return len(found | canaries), len(canaries)
+
+
+def trace(platform: Platform, sample: pl.DataFrame, *, actor: str) -> list[TraceMatch]:
+    """Match `sample` against every package; open an incident alert per controller concerned."""
+    with platform.db.transaction() as s:
+        rows = s.execute(
+            select(Package, Instruction.controller_id, Organisation.name)
+            .join(Instruction, Instruction.id == Package.instruction_id)
+            .join(Organisation, Organisation.id == Package.recipient_id)
+            .order_by(Package.created_at)
+        ).all()
+    matches: list[TraceMatch] = []
+    for package, controller, recipient in rows:
+        counts = _match(platform, package, sample)
+        if counts and counts[0]:
+            matches.append(
+                TraceMatch(
+                    package.id,
+                    package.instruction_id,
+                    controller,
+                    recipient,
+                    package.created_at,
+                    package.state,
+                    *counts,
+                )
+            )
+    return _record(platform, matches, sample_rows=sample.height, actor=actor)
+
+
+def _record(
+    platform: Platform, matches: list[TraceMatch], *, sample_rows: int, actor: str
+) -> list[TraceMatch]:
+    recorded: list[TraceMatch] = []
+    with platform.db.transaction() as s:
+        platform.audit.append(
+            s,
+            actor=actor,
+            action=Action.LEAK_TRACE,
+            details={"sample_rows": sample_rows, "packages_matched": len(matches)},
+        )
+        for m in matches:
+            alert = raise_alert(
+                s,
+                platform.audit,
+                kind=AlertKind.LEAK_TRACED,
+                severity=Severity.CRITICAL,
+                organisation_id=m.controller_id,
+                refs={"package": m.package_id, "instruction": m.instruction_id},
+                details={
+                    "sample_rows": sample_rows,
+                    "rows_matched": m.rows_matched,
+                    "canaries_matched": m.canaries_matched,
+                },
+                actor=actor,
+            )
+            recorded.append(replace(m, alert_id=alert))
+    return recorded
