@@ -133,3 +133,27 @@ def test_metrics_in_prometheus_format(
         assert s.execute(
             select(AuditEvent).where(AuditEvent.action == Action.LOGIN_REFUSED)
         ).first()
+
+
+def test_the_supervision_report_for_the_dpo(
+    platform: Platform, people: People, app_client: TestClient
+) -> None:
+    filed = _file(app_client, people.operator, anonymous=True, organisation_id=people.controller)
+    alert = _file(app_client, people.dpo)["alert_id"]
+    app_client.post(
+        f"/v1/alerts/{alert}/acknowledge", json={"reason": "seen"}, headers=people.dpo.auth
+    )
+    since = {"since": (datetime.now(UTC) - timedelta(days=1)).isoformat()}
+    report = app_client.get("/v1/supervision-report", params=since, headers=people.dpo.auth).json()
+    open_reports = [r["report"] for r in report["open_security_reports"]]
+    assert filed["id"] in open_reports and len(open_reports) == 2
+    assert report["alerts_by_kind"] == {"staff:security-report": 2}
+    assert report["median_minutes_to_acknowledge"] is not None
+    assert any(k["key"].startswith("key-encryption key v1") for k in report["keys"])
+    page = app_client.get(
+        "/v1/supervision-report", params={**since, "html": "true"}, headers=people.auditor.auth
+    )
+    assert page.status_code == 200 and "Open security reports" in page.text
+    assert people.operator.email not in page.text  # never who filed a report
+    refused = app_client.get("/v1/supervision-report", params=since, headers=people.operator.auth)
+    assert refused.status_code == 403

@@ -58,6 +58,7 @@ class Action(StrEnum):
     SECURITY_REPORT_FILE = "supervision:security-report:file"
     SECURITY_REPORT_READ = "supervision:security-report:read"
     LEAK_TRACE = "breach:leak:trace"
+    SUPERVISION_REPORT = "supervision:report:write"
     SIGNING_KEY_REGISTER = "crypto:signing-key:register"
     KEK_ROTATE = "crypto:kek:rotate"
     KEK_DESTROY = "crypto:kek:destroy"

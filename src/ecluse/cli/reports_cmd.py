@@ -1,9 +1,11 @@
-"""`ecluse report`: the migration report (HTML and JSON) and the controller's sign-off."""
+"""`ecluse report`: the migration report (HTML and JSON), the controller's sign-off, and the
+supervision report."""
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +19,7 @@ from ecluse.db.models import MigrationSignOff
 from ecluse.identity import Permission
 from ecluse.reports.html import render
 from ecluse.reports.signoff import sign_off, write_report
+from ecluse.reports.supervision import render_supervision, supervision_report
 
 reports = typer.Typer(help="Migration reports and the controller's sign-off.", no_args_is_help=True)
 out = Console()
@@ -58,6 +61,26 @@ def migration_cmd(
             signed = row.report if row else None
     for path in _files(directory, report, signed):
         out.print(str(path))
+
+
+@reports.command("supervision")
+def supervision_cmd(
+    since: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="First day covered (YYYY-MM-DD).")
+    ],
+    directory: Annotated[Path, typer.Option("--output", "-o", help="Directory.")] = Path("."),
+    config: ConfigOpt = None,
+) -> None:
+    """Write the supervision report (HTML and JSON): transfers, alerts and their handling
+    times, open security reports, key ages (a controller's dpo or auditor)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.REPORT_READ)
+        with refusals_audited(platform, p, "report supervision"):
+            report = supervision_report(platform, p, since=since.replace(tzinfo=UTC))
+    stem = directory / f"supervision-{since:%Y-%m-%d}"
+    _write(stem.with_suffix(".json"), json.dumps(report, indent=2, ensure_ascii=False).encode())
+    _write(stem.with_suffix(".html"), render_supervision(report).encode())
+    out.print(str(stem.with_suffix(".html")))
 
 
 @reports.command("sign-off")

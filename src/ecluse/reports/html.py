@@ -122,10 +122,18 @@ def render(report: dict[str, Any]) -> str:
     ]
     if report["sign_off"]:
         sections += ["<h2>Sign-off</h2>", _pairs(report["sign_off"])]
+    return page(f"Écluse migration report {i['id']}", sections)
+
+
+def page(title: str, sections: Sequence[str]) -> str:
+    """A self-contained page around already-escaped sections."""
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'\">"
-        f"<title>Écluse migration report {escape(i['id'])}</title><style>{_STYLE}</style>"
+        f"<title>{escape(title)}</title><style>{_STYLE}</style>"
         f"</head><body>{''.join(sections)}</body></html>\n"
     )
+
+
+table, pairs = _table, _pairs  # for the other reports

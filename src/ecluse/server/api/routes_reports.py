@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from ecluse.access import refusals_audited
 from ecluse.audit import Action
 from ecluse.audit.export import export
 from ecluse.audit.records import verify_database
 from ecluse.identity import Permission, Principal
+from ecluse.identity.accounts import as_utc
 from ecluse.platform import Platform
 from ecluse.reports.html import render
 from ecluse.reports.signoff import sign_off, write_report
+from ecluse.reports.supervision import render_supervision, supervision_report
 from ecluse.server.api.deps import gate, platform_of
 from ecluse.server.api.models import CommentIn
 
@@ -26,6 +30,21 @@ Plat = Annotated[Platform, Depends(platform_of)]
 def _report(platform: Platform, p: Principal, instruction_id: str) -> dict[str, Any]:
     with refusals_audited(platform, p, "report migration", instruction=instruction_id):
         return write_report(platform, p, instruction_id)
+
+
+@router.get("/supervision-report")
+def supervision(
+    since: datetime,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.REPORT_READ))],
+    html: bool = False,
+) -> Response:
+    """Transfers, alerts and their handling times, open security reports, key ages."""
+    with refusals_audited(platform, p, "report supervision"):
+        report = supervision_report(platform, p, since=as_utc(since))
+    if html:
+        return HTMLResponse(render_supervision(report))
+    return JSONResponse(jsonable_encoder(report))
 
 
 @router.get("/reports/{instruction_id}")
