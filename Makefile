@@ -58,6 +58,7 @@ bench: dev
 	$(PY) -m bench.extract
 	$(PY) -m bench.api
 	$(PY) -m bench.sftp
+	$(PY) -m bench.detect
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -82,9 +82,10 @@ def raise_alert(
     details: Mapping[str, JsonValue] | None = None,
     actor: str = "system:ecluse",
     now: datetime | None = None,
+    occurrences: int = 1,
 ) -> str:
-    """Open an alert for `organisation_id` (who must answer it), or count a repeat on the
-    unresolved one with the same cause; return its id."""
+    """Open an alert for `organisation_id` (who must answer it), or count `occurrences`
+    repeats on the unresolved one with the same cause; return its id."""
     now = now or datetime.now(UTC)
     key = group_key(kind, refs)
     existing = session.execute(
@@ -94,7 +95,7 @@ def raise_alert(
         .limit(1)
     ).scalar_one_or_none()
     if existing is not None:
-        existing.occurrences += 1
+        existing.occurrences += occurrences
         existing.last_seen_at = now
         audit.append(
             session,
@@ -114,7 +115,7 @@ def raise_alert(
         details=canonical(dict(details or {})),
         created_at=now,
         group_key=key,
-        occurrences=1,
+        occurrences=occurrences,
         last_seen_at=now,
         level=0,
         level_since=now,

@@ -1,13 +1,13 @@
-"""The supervision loop run by `ecluse serve` (and `ecluse supervise`): every second, read
-the audit stream through the detectors and deliver the outbox; every minute, escalate what
-nobody answered, run the probes and forget expired detector memory. Safe on several nodes."""
+"""The supervision loop run by `ecluse serve` (and `ecluse supervise`): every half second,
+read the audit stream through the detectors and deliver the outbox; every minute, on another
+thread, escalate what nobody answered, run the probes and forget expired detector memory.
+Safe on several nodes."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,33 +44,47 @@ class Supervisor:
         self.sinks = list(sinks or configured_sinks(platform.settings.alerts))
 
     def tick(self, *, slow: bool = False, now: datetime | None = None) -> Tick:
-        """Read until caught up, then deliver; with `slow`, also escalate and probe."""
-        now = now or datetime.now(UTC)
+        """Read until caught up and deliver; with `slow`, first escalate and probe as well."""
+        escalated = self.slow_duties(now=now) if slow else 0
         read = run_detectors(self.platform, self.detectors)
         while read.events == self.platform.settings.detect.batch:  # more waiting
             read = run_detectors(self.platform, self.detectors)
-        escalated = 0
-        if slow:
-            with self.platform.db.transaction() as s:
-                escalated = escalate(s, self.platform.audit, self.platform.settings.alerts, now=now)
-                forget_expired(s, now=now)
-            probe(self.platform, now=now)
-        return Tick(
-            read=read, delivered=dispatch(self.platform, self.sinks, now=now), escalated=escalated
-        )
+        delivered = dispatch(self.platform, self.sinks, now=now)
+        return Tick(read=read, delivered=delivered, escalated=escalated)
+
+    def slow_duties(self, *, now: datetime | None = None) -> int:
+        """Escalate what nobody answered, forget expired memory, probe; return escalations."""
+        now = now or datetime.now(UTC)
+        with self.platform.db.transaction() as s:
+            escalated = escalate(s, self.platform.audit, self.platform.settings.alerts, now=now)
+            forget_expired(s, now=now)
+        probe(self.platform, now=now)
+        return escalated
 
     def run(
-        self, *, stop: threading.Event, interval: float = 1.0, slow_every: float = 60.0
+        self, *, stop: threading.Event, interval: float = 0.5, slow_every: float = 60.0
     ) -> None:
-        """Tick until `stop` is set. A failing tick (database or sink down) is logged by its
-        error's type and tried again: nothing is lost, the outbox and cursor wait."""
-        last_slow = 0.0
-        while not stop.is_set():
-            slow = time.monotonic() - last_slow >= slow_every
-            try:
-                self.tick(slow=slow)
-                if slow:
-                    last_slow = time.monotonic()
-            except Exception as e:
-                log.error("supervision tick failed (%s); retrying", type(e).__name__)
-            stop.wait(interval)
+        """Until `stop` is set: read and deliver every `interval` seconds; escalate and probe
+        every `slow_every` seconds on a thread of their own, so that a long audit-chain
+        verification never delays an alert."""
+        slow = threading.Thread(
+            target=_every,
+            args=(stop, slow_every, self.slow_duties),
+            name="ecluse-supervision-probes",
+            daemon=True,
+        )
+        slow.start()
+        _every(stop, interval, self.tick)
+        slow.join(30)
+
+
+def _every(stop: threading.Event, interval: float, duty: Callable[[], object]) -> None:
+    """Run `duty` every `interval` seconds until `stop`. A failing run (database or sink
+    down) is logged by its error's type and tried again: nothing is lost, the outbox and the
+    cursor wait."""
+    while not stop.is_set():
+        try:
+            duty()
+        except Exception as e:
+            log.error("supervision duty failed (%s); retrying", type(e).__name__)
+        stop.wait(interval)

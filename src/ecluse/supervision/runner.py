@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.orm import Session
 
 from ecluse.audit.canonical import JsonValue, canonical
@@ -31,7 +31,7 @@ from ecluse.db.models import (
     SupervisionCursor,
 )
 from ecluse.platform import Platform
-from ecluse.supervision.alerts import raise_alert
+from ecluse.supervision.alerts import group_key, raise_alert
 from ecluse.supervision.contacts import platform_organisation
 from ecluse.supervision.detectors import Detector, Event, Finding
 from ecluse.supervision.hours import WorkingHours, parse_hours
@@ -45,13 +45,14 @@ class _Memory:
 
     def __init__(self, session: Session) -> None:
         self._s = session
+        self._rows: dict[tuple[str, str], DetectorMemory | None] = {}
         self._cache: dict[tuple[str, str], JsonValue] = {}
         self._dirty: dict[tuple[str, str], datetime] = {}
 
     def get(self, detector: str, key: str) -> JsonValue:
         k = (detector, key[:200])
         if k not in self._cache:
-            row = self._s.get(DetectorMemory, k)
+            row = self._rows[k] = self._s.get(DetectorMemory, k)
             self._cache[k] = json.loads(row.value) if row is not None else None
         return self._cache[k]
 
@@ -62,7 +63,7 @@ class _Memory:
     def flush(self) -> None:
         for (detector, key), until in self._dirty.items():
             value = canonical(self._cache[(detector, key)])
-            row = self._s.get(DetectorMemory, (detector, key))
+            row = self._rows.get((detector, key))
             if row is None:
                 row = DetectorMemory(detector=detector, key=key, value=value, expires_at=until)
                 self._s.add(row)
@@ -111,7 +112,17 @@ class Pass:
     last_event_ts: datetime | None
 
 
-def _event(row: AuditEvent) -> Event:
+_COLUMNS = (
+    AuditEvent.seq,
+    AuditEvent.ts,
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.refs,
+    AuditEvent.details,
+)
+
+
+def _event(row: Row[int, str, str, str, str, str]) -> Event:
     return Event(
         seq=row.seq,
         ts=parse_ts(row.ts),
@@ -122,17 +133,26 @@ def _event(row: AuditEvent) -> Event:
     )
 
 
-def _raise(session: Session, platform: Platform, finding: Finding, *, platform_org: str) -> None:
-    raise_alert(
-        session,
-        platform.audit,
-        kind=finding.kind,
-        severity=finding.severity,
-        organisation_id=finding.organisation_id or platform_org,
-        refs=finding.refs,
-        details=finding.details,
-        actor=ACTOR,
-    )
+def _raise(session: Session, platform: Platform, findings: list[Finding]) -> None:
+    """Raise what was found, the repeats of one cause within the pass counted together."""
+    platform_org = platform_organisation(session)
+    grouped: dict[tuple[str, str], tuple[Finding, int]] = {}
+    for f in findings:
+        key = (f.organisation_id or platform_org, group_key(f.kind, f.refs))
+        n = grouped.get(key, (f, 0))[1]
+        grouped[key] = (f, n + 1)  # the latest details, every occurrence
+    for (org, _), (finding, n) in grouped.items():
+        raise_alert(
+            session,
+            platform.audit,
+            kind=finding.kind,
+            severity=finding.severity,
+            organisation_id=org,
+            refs=finding.refs,
+            details=finding.details,
+            actor=ACTOR,
+            occurrences=n,
+        )
 
 
 def run_detectors(platform: Platform, detectors: Sequence[Detector]) -> Pass:
@@ -142,16 +162,12 @@ def run_detectors(platform: Platform, detectors: Sequence[Detector]) -> Pass:
         if cursor is None:  # the migration made it; recreated only if someone removed it
             cursor = SupervisionCursor(name=CURSOR, seq=0, updated_at=datetime.now(UTC))
             s.add(cursor)
-        rows = (
-            s.execute(
-                select(AuditEvent)
-                .where(AuditEvent.seq > cursor.seq)
-                .order_by(AuditEvent.seq)
-                .limit(platform.settings.detect.batch)
-            )
-            .scalars()
-            .all()
-        )
+        rows = s.execute(
+            select(*_COLUMNS)
+            .where(AuditEvent.seq > cursor.seq)
+            .order_by(AuditEvent.seq)
+            .limit(platform.settings.detect.batch)
+        ).all()
         if not rows:
             return Pass(0, 0, cursor.seq, None)
         memory, directory = _Memory(s), _Directory(s, platform.settings.detect.working_hours)
@@ -167,9 +183,8 @@ def run_detectors(platform: Platform, detectors: Sequence[Detector]) -> Pass:
                 for detector in watchers:
                     findings.extend(detector.observe(event, memory, directory))
         memory.flush()
-        platform_org = platform_organisation(s) if findings else ""
-        for finding in findings:
-            _raise(s, platform, finding, platform_org=platform_org)
+        if findings:
+            _raise(s, platform, findings)
         cursor.seq, cursor.event_ts = rows[-1].seq, rows[-1].ts
         cursor.updated_at = datetime.now(UTC)
         return Pass(len(rows), len(findings), cursor.seq, parse_ts(rows[-1].ts))
