@@ -4,17 +4,18 @@ canary rows, and alerts its controller; nothing of the sample is kept."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from ecluse.breach import read_sample, trace
 from ecluse.db.models import Alert
 from ecluse.packages import delivery
 from ecluse.platform import Platform
 from tests.age_tools import Identity, age_decrypt
+from tests.cli.helpers import ecluse
 from tests.packages.conftest import (
     Migration,
     agreement,
@@ -75,16 +76,14 @@ def test_a_canary_line_is_certain_and_unrelated_lines_match_nothing(
 def test_the_cli_reads_lines_without_a_header(
     migration: Migration, identity: Identity, tmp_path: Path
 ) -> None:
-    from ecluse.cli import app  # noqa: PLC0415
-
     package_id, rows = _opened(migration, identity)
     leaked = tmp_path / "lines.csv"
     leaked.write_text(rows.head(5).write_csv(separator=";", include_header=False))
-    env = {"ECLUSE_HOME": str(migration.platform.settings.home), "COLUMNS": "300"}
-    if migration.platform.settings.database_url:
-        env["ECLUSE_DATABASE_URL"] = migration.platform.settings.database_url
-    result = CliRunner().invoke(
-        app, ["trace", str(leaked), "--columns", ",".join(rows.columns)], env=env
-    )
-    assert result.exit_code == 0, result.output
-    assert package_id in result.output and "5/5" in result.output
+    settings = migration.platform.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECLUSE_")}
+    env |= {"ECLUSE_HOME": str(settings.home), "COLUMNS": "300"}
+    if settings.database_url:
+        env["ECLUSE_DATABASE_URL"] = settings.database_url
+    result = ecluse("trace", str(leaked), "--columns", ",".join(rows.columns), env=env)
+    assert result.returncode == 0, result.stderr
+    assert package_id in result.stdout and "5/5" in result.stdout
