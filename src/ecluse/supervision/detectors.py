@@ -58,11 +58,14 @@ class Detector(Protocol):
     def observe(self, event: Event, memory: Memory, directory: Directory) -> list[Finding]: ...
 
 
+_REMEMBERED = 1000  # occurrences kept per key: a flood counts as "at least this many"
+
+
 def _window(memory: Memory, name: str, key: str, at: datetime, span: timedelta) -> int:
     """Record an occurrence at `at` under `key`; return how many fall within `span`."""
     start = int((at - span).timestamp())
     kept: list[JsonValue] = [t for t in _ints(memory.get(name, key)) if t > start]
-    kept.append(int(at.timestamp()))
+    kept = [*kept[-(_REMEMBERED - 1) :], int(at.timestamp())]
     memory.put(name, key, kept, until=at + span)
     return len(kept)
 
@@ -151,7 +154,8 @@ class NewNetwork:
             return []
         known = memory.get(self.name, account)
         networks = [n for n in known if isinstance(n, str)] if isinstance(known, list) else []
-        memory.put(self.name, account, sorted({*networks, network}), until=event.ts + self.remember)
+        recent: list[JsonValue] = [*(n for n in networks if n != network), network]
+        memory.put(self.name, account, recent[-50:], until=event.ts + self.remember)  # LRU
         if not networks or network in networks:
             return []
         return [

@@ -58,6 +58,8 @@ class _Memory:
 
     def put(self, detector: str, key: str, value: JsonValue, *, until: datetime) -> None:
         k = (detector, key[:200])
+        if k not in self._rows:
+            self.get(detector, key)  # know whether the row exists before writing it
         self._cache[k], self._dirty[k] = value, until
 
     def flush(self) -> None:
