@@ -115,17 +115,23 @@ async def serve_forever(
             details={"https": s.https_port, "sftp": s.sftp_port, "bind": s.bind},
         )
     host = s.bind if ":" not in s.bind else f"[{s.bind}]"
-    if ready is not None:
-        ready(
-            Endpoints(
-                https=f"https://{host}:{s.https_port}/",
-                sftp=f"sftp -P {s.sftp_port} <your e-mail>@{s.bind}",
-                tls_fingerprint=tls_fp,
-                ssh_fingerprint=ssh_key.get_fingerprint("sha256"),
-            )
-        )
+    serving = asyncio.create_task(server.serve())
     try:
-        await server.serve()
+        while not server.started:  # "ready" only once HTTPS listens too
+            if serving.done():
+                await serving  # it failed to start: raise why
+                return
+            await asyncio.sleep(0.02)
+        if ready is not None:
+            ready(
+                Endpoints(
+                    https=f"https://{host}:{s.https_port}/",
+                    sftp=f"sftp -P {s.sftp_port} <your e-mail>@{s.bind}",
+                    tls_fingerprint=tls_fp,
+                    ssh_fingerprint=ssh_key.get_fingerprint("sha256"),
+                )
+            )
+        await serving
     finally:
         stop.set()
         sftp.close()
