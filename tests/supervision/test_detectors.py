@@ -15,18 +15,21 @@ from sqlalchemy import select
 from ecluse.acts import identity as acts
 from ecluse.audit import Action
 from ecluse.config import DetectorSettings, Settings
-from ecluse.db.models import Alert, AuditEvent, Organisation, SupervisionCursor
+from ecluse.db.models import Alert, AuditEvent, Instruction, Organisation, SupervisionCursor
 from ecluse.errors import AuthenticationError, ConfigurationError
 from ecluse.identity import Role, create_account, enrol
 from ecluse.identity.credentials import set_password
+from ecluse.packages import delivery
 from ecluse.platform import Platform
 from ecluse.supervision.alerts import AlertKind
 from ecluse.supervision.detectors import AuthFailures, MassAccess, NewNetwork, OffHours
 from ecluse.supervision.hours import DAYS, parse_hours
 from ecluse.supervision.runner import lag, run_detectors
+from tests.age_tools import Identity
+from tests.packages.conftest import Migration, agreement, export, identity, migration, parties
 from tests.supervision.conftest import People, people
 
-__all__ = ["people"]
+__all__ = ["agreement", "export", "identity", "migration", "parties", "people"]
 PASSWORD = "Lock-Keeper-Opens-9-Gates"
 DEFAULTS = DetectorSettings()
 
@@ -143,9 +146,7 @@ def test_malformed_working_hours_are_refused(spec: str) -> None:
         parse_hours(spec)
 
 
-def test_mass_downloads_alert_the_controller_of_the_package(
-    platform: Platform, people: People
-) -> None:
+def test_mass_listing_alerts_the_platform(platform: Platform, people: People) -> None:
     email = people.operator.email
     with platform.db.transaction() as s:
         for _ in range(3):
@@ -195,3 +196,40 @@ def test_processes_sharing_the_database_judge_each_event_once(
     with platform.db.transaction() as s:
         behind = lag(s, now=datetime.now(UTC) + timedelta(seconds=1))
     assert behind.events >= 0
+
+
+def test_mass_downloads_alert_the_controller_of_the_package(
+    migration: Migration, identity: Identity
+) -> None:
+    platform = migration.platform
+    iid = migration.instruct(expected_rows=migration.export.frame.height)
+    package = migration.run("olga", iid).package_id
+    rita = migration.parties["rita"]
+    for _ in range(3):
+        b"".join(delivery.download(platform, rita, package))
+    run_detectors(platform, [MassAccess(DetectorSettings(downloads_per_hour=3))])
+    with platform.db.transaction() as s:
+        alert = s.execute(select(Alert)).scalar_one()
+        controller = s.execute(
+            select(Instruction.controller_id).where(Instruction.id == iid)
+        ).scalar_one()
+    assert (alert.kind, alert.organisation_id) == (AlertKind.MASS_DOWNLOAD.value, controller)
+
+
+def test_an_sftp_download_counts_once(platform: Platform, people: People) -> None:
+    """SFTP records the opening of the file, then the completed download: one download."""
+    actor = f"account:{people.operator.email}"
+    with platform.db.transaction() as s:
+        for _ in range(2):
+            refs = {"package": "p-1"}
+            platform.audit.append(
+                s, actor=actor, action=Action.SFTP_OPEN, refs=refs, details={"file": "manifest"}
+            )
+            platform.audit.append(
+                s, actor=actor, action=Action.SFTP_OPEN, refs=refs, details={"file": "package"}
+            )
+            platform.audit.append(
+                s, actor=actor, action=Action.PACKAGE_DOWNLOAD, refs=refs, details={"via": "ssh"}
+            )
+    run_detectors(platform, [MassAccess(DetectorSettings(downloads_per_hour=3))])
+    assert _alerts(platform) == []  # two downloads, not four or six

@@ -113,7 +113,7 @@ def download(platform: Platform, principal: Principal, package_id: str) -> Itera
             actor=principal.actor,
             action=Action.PACKAGE_DOWNLOAD,
             refs={"package": package_id, "instruction": package.instruction_id},
-            details={"bytes": sent},
+            details={"bytes": sent, "via": principal.via},
         )
 
 

@@ -203,6 +203,14 @@ class OffHours:
         ]
 
 
+def _download_started(event: Event) -> bool:
+    """One count per download, whatever the channel: SFTP counts the opening of a package
+    file (a download cut short counts too), the others their completed download."""
+    if event.action == Action.SFTP_OPEN:
+        return event.details.get("file") == "package"
+    return event.action == Action.PACKAGE_DOWNLOAD and event.details.get("via") != "ssh"
+
+
 class MassAccess:
     """Listing or downloading packages faster than a person plausibly needs."""
 
@@ -216,10 +224,8 @@ class MassAccess:
     def observe(self, event: Event, memory: Memory, directory: Directory) -> list[Finding]:
         email = _email_of(event.actor)
         package = event.refs.get("package")
-        download = event.action == Action.PACKAGE_DOWNLOAD or (
-            event.action == Action.SFTP_OPEN and package is not None
-        )
-        if email is None or (event.action == Action.SFTP_OPEN and not download):
+        download = _download_started(event)
+        if email is None or (event.action != Action.PACKAGE_LIST and not download):
             return []
         kind = "download" if download else "listing"
         n = _window(memory, self.name, f"{kind}:{email}", event.ts, self.hour)
