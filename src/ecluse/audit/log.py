@@ -48,7 +48,8 @@ def format_ts(moment: datetime) -> str:
 
 
 def parse_ts(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """The inverse of `format_ts` (aware, UTC)."""
+    return datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from ecluse.supervision.detectors import Detector, all_detectors
 from ecluse.supervision.dispatch import Dispatched, dispatch
 from ecluse.supervision.handling import escalate
 from ecluse.supervision.probes import probe
-from ecluse.supervision.runner import Pass, forget_expired, run_detectors
+from ecluse.supervision.runner import Acquaintances, Pass, forget_expired, run_detectors
 from ecluse.supervision.sinks import AlertSink, configured_sinks
 
 log = logging.getLogger("ecluse.supervision")
@@ -42,13 +42,14 @@ class Supervisor:
         self.platform = platform
         self.detectors = list(detectors or all_detectors(platform.settings.detect))
         self.sinks = list(sinks or configured_sinks(platform.settings.alerts))
+        self.known = Acquaintances()
 
     def tick(self, *, slow: bool = False, now: datetime | None = None) -> Tick:
         """Read until caught up and deliver; with `slow`, first escalate and probe as well."""
         escalated = self.slow_duties(now=now) if slow else 0
-        read = run_detectors(self.platform, self.detectors)
+        read = run_detectors(self.platform, self.detectors, known=self.known)
         while read.events == self.platform.settings.detect.batch:  # more waiting
-            read = run_detectors(self.platform, self.detectors)
+            read = run_detectors(self.platform, self.detectors, known=self.known)
         delivered = dispatch(self.platform, self.sinks, now=now)
         return Tick(read=read, delivered=delivered, escalated=escalated)
 

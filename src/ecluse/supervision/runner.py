@@ -37,6 +37,7 @@ from ecluse.supervision.detectors import Detector, Event, Finding
 from ecluse.supervision.hours import WorkingHours, parse_hours
 
 CURSOR = "detectors"
+_PREFETCH_FROM = 500  # events in a pass from which the whole memory is read at once
 ACTOR = "system:supervision"
 
 
@@ -48,13 +49,22 @@ class _Memory:
         self._rows: dict[tuple[str, str], DetectorMemory | None] = {}
         self._cache: dict[tuple[str, str], JsonValue] = {}
         self._dirty: dict[tuple[str, str], datetime] = {}
+        self._complete = False  # every row is loaded: a miss means there is none
 
     def get(self, detector: str, key: str) -> JsonValue:
         k = (detector, key[:200])
         if k not in self._cache:
-            row = self._rows[k] = self._s.get(DetectorMemory, k)
+            row = self._rows[k] = None if self._complete else self._s.get(DetectorMemory, k)
             self._cache[k] = json.loads(row.value) if row is not None else None
         return self._cache[k]
+
+    def prefetch(self, detectors: list[str]) -> None:
+        """Load these detectors' whole memory in one query (worth it for a large batch)."""
+        rows = self._s.execute(select(DetectorMemory).where(DetectorMemory.detector.in_(detectors)))
+        for row in rows.scalars():
+            k = (row.detector, row.key)
+            self._rows[k], self._cache[k] = row, json.loads(row.value)
+        self._complete = True
 
     def put(self, detector: str, key: str, value: JsonValue, *, until: datetime) -> None:
         k = (detector, key[:200])
@@ -73,9 +83,19 @@ class _Memory:
                 row.value, row.expires_at = value, until
 
 
+class Acquaintances:
+    """What the detectors learnt of accounts, kept from one pass to the next by the caller:
+    an account's organisation never changes, nor which account an e-mail names once it
+    exists (what was not found is asked again next pass)."""
+
+    def __init__(self) -> None:
+        self.by_email: dict[str, str] = {}
+        self.organisation: dict[str, str] = {}
+
+
 class _Directory:
-    def __init__(self, session: Session, default_hours: str) -> None:
-        self._s, self._default = session, default_hours
+    def __init__(self, session: Session, default_hours: str, known: Acquaintances) -> None:
+        self._s, self._default, self._known = session, default_hours, known
         self.account = cache(self._account)
         self.organisation_of = cache(self._organisation_of)
         self.working_hours = cache(self._working_hours)
@@ -83,16 +103,27 @@ class _Directory:
 
     def _account(self, *, email: str | None = None, token: str | None = None) -> str | None:
         if email:
-            query = select(Account.id).where(Account.email == email.strip().lower())
-        elif token:
+            email = email.strip().lower()
+            if email in self._known.by_email:
+                return self._known.by_email[email]
+            found = self._s.execute(
+                select(Account.id).where(Account.email == email)
+            ).scalar_one_or_none()
+            if found is not None:
+                self._known.by_email[email] = found
+            return found
+        if token:
             query = select(ApiToken.account_id).where(ApiToken.id == token)
-        else:
-            return None
-        return self._s.execute(query).scalar_one_or_none()
+            return self._s.execute(query).scalar_one_or_none()
+        return None
 
     def _organisation_of(self, account_id: str) -> str | None:
-        account = self._s.get(Account, account_id)
-        return account.organisation_id if account else None
+        if account_id not in self._known.organisation:
+            account = self._s.get(Account, account_id)
+            if account is None:
+                return None
+            self._known.organisation[account_id] = account.organisation_id
+        return self._known.organisation[account_id]
 
     def _working_hours(self, organisation_id: str) -> WorkingHours:
         org = self._s.get(Organisation, organisation_id)
@@ -157,7 +188,9 @@ def _raise(session: Session, platform: Platform, findings: list[Finding]) -> Non
         )
 
 
-def run_detectors(platform: Platform, detectors: Sequence[Detector]) -> Pass:
+def run_detectors(
+    platform: Platform, detectors: Sequence[Detector], *, known: Acquaintances | None = None
+) -> Pass:
     """One pass over at most `detect.batch` unread events."""
     with platform.db.transaction() as s:
         cursor = s.get(SupervisionCursor, CURSOR, with_for_update=True)
@@ -172,7 +205,10 @@ def run_detectors(platform: Platform, detectors: Sequence[Detector]) -> Pass:
         ).all()
         if not rows:
             return Pass(0, 0, cursor.seq, None)
-        memory, directory = _Memory(s), _Directory(s, platform.settings.detect.working_hours)
+        hours = platform.settings.detect.working_hours
+        memory, directory = _Memory(s), _Directory(s, hours, known or Acquaintances())
+        if len(rows) >= _PREFETCH_FROM:
+            memory.prefetch([d.name for d in detectors])
         by_action: dict[str, list[Detector]] = {}
         for detector in detectors:
             for action in detector.actions:
