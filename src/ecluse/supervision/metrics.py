@@ -52,8 +52,10 @@ class _Collector(Collector):
         for state, n in _count_by(s, Package.state):
             packages.add_metric([str(state)], float(n))
         yield packages
-        runs = CounterMetricFamily(
-            "ecluse_extractions", "Extraction runs by outcome", labels=["state"]
+        runs = GaugeMetricFamily(
+            "ecluse_extractions",
+            "Extraction runs by state (running, packaged, failed, stopped)",
+            labels=["state"],
         )
         for state, n in _count_by(s, Extraction.state):
             runs.add_metric([str(state)], float(n))
