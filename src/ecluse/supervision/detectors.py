@@ -93,38 +93,34 @@ class AuthFailures:
         self.per_address = settings.failures_per_address
 
     def observe(self, event: Event, memory: Memory, directory: Directory) -> list[Finding]:
-        found: list[Finding] = []
         email = event.details.get("email") or event.details.get("user")
         account = directory.account(
             email=email if isinstance(email, str) else None, token=event.refs.get("token")
         )
-        window = int(self.span.total_seconds()) // 60
-        if account is not None:
-            n = _window(memory, self.name, f"account:{account}", event.ts, self.span)
-            if n >= self.per_account:
-                found.append(
-                    Finding(
-                        AlertKind.AUTH_BURST_ACCOUNT,
-                        Severity.WARNING,
-                        directory.organisation_of(account),
-                        {"account": account},
-                        {"failures": n, "minutes": window},
-                    )
-                )
         address = event.details.get("address")
+        found = []
+        if account is not None:
+            org = directory.organisation_of(account)
+            found.append(self._burst(event, memory, "account", account, org))
         if isinstance(address, str) and address:
-            n = _window(memory, self.name, f"address:{address}", event.ts, self.span)
-            if n >= self.per_address:
-                found.append(
-                    Finding(
-                        AlertKind.AUTH_BURST_ADDRESS,
-                        Severity.CRITICAL,
-                        None,
-                        {"address": address},
-                        {"failures": n, "minutes": window},
-                    )
-                )
-        return found
+            found.append(self._burst(event, memory, "address", address, None))
+        return [f for f in found if f is not None]
+
+    def _burst(
+        self, event: Event, memory: Memory, what: str, who: str, org: str | None
+    ) -> Finding | None:
+        """A finding once `who` (an account, an address) failed often enough in the window."""
+        n = _window(memory, self.name, f"{what}:{who}", event.ts, self.span)
+        account = what == "account"
+        if n < (self.per_account if account else self.per_address):
+            return None
+        return Finding(
+            AlertKind.AUTH_BURST_ACCOUNT if account else AlertKind.AUTH_BURST_ADDRESS,
+            Severity.WARNING if account else Severity.CRITICAL,
+            org,
+            {what: who},
+            {"failures": n, "minutes": int(self.span.total_seconds()) // 60},
+        )
 
 
 def network_of(address: str, settings: DetectorSettings) -> str | None:

@@ -196,30 +196,3 @@ class ConcernIn(In):
     text: Annotated[str, Field(min_length=1, max_length=20_000)]
     anonymous: bool = False
     organisation_id: Annotated[str | None, Field(max_length=36)] = None
-
-
-class ConcernOut(BaseModel):
-    id: str
-    organisation_id: str
-    alert_id: str
-    state: str
-    created_at: datetime
-    anonymous: bool
-    reporter: str | None = None
-    subject: str | None = None
-    text: str | None = None
-
-
-class AlertOut(BaseModel):
-    id: str
-    kind: str
-    severity: str
-    state: str
-    organisation_id: str
-    occurrences: int
-    level: int
-    created_at: datetime
-    last_seen_at: datetime | None
-    refs: dict[str, str | int | bool | None]
-    details: dict[str, object]
-    changes: list[dict[str, str]]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 
 from ecluse.acts import supervision as acts
+from ecluse.acts.supervision import AlertView
 from ecluse.identity import Permission, Principal
 from ecluse.platform import Platform
 from ecluse.server.api.deps import gate, platform_of
-from ecluse.server.api.models import AlertChangeIn, AlertOut, ConcernIn, ConcernOut, ContactIn
+from ecluse.server.api.models import AlertChangeIn, ConcernIn, ContactIn
 from ecluse.supervision.alerts import ACKNOWLEDGED, RESOLVED
+from ecluse.supervision.concerns import Concern
 from ecluse.supervision.metrics import CONTENT_TYPE, exposition
 
 router = APIRouter(tags=["supervision"])
@@ -24,14 +25,14 @@ Reporter = Annotated[Principal, Depends(gate(Permission.CONCERN_FILE))]
 
 
 @router.get("/v1/alerts")
-def list_alerts(platform: Plat, p: Reader, resolved: bool = False) -> list[AlertOut]:
+def list_alerts(platform: Plat, p: Reader, resolved: bool = False) -> list[AlertView]:
     """Alerts you may see (an admin: all; a dpo or auditor: its organisation's)."""
-    return [AlertOut(**asdict(a)) for a in acts.list_alerts(platform, p, include_resolved=resolved)]
+    return acts.list_alerts(platform, p, include_resolved=resolved)
 
 
 @router.get("/v1/alerts/{alert_id}")
-def show_alert(alert_id: str, platform: Plat, p: Reader) -> AlertOut:
-    return AlertOut(**asdict(acts.show_alert(platform, p, alert_id)))
+def show_alert(alert_id: str, platform: Plat, p: Reader) -> AlertView:
+    return acts.show_alert(platform, p, alert_id)
 
 
 @router.post("/v1/alerts/{alert_id}/{action}")
@@ -64,9 +65,9 @@ def set_contact(
 
 
 @router.post("/v1/security-reports", status_code=201)
-def file_report(body: ConcernIn, platform: Plat, p: Reporter) -> ConcernOut:
+def file_report(body: ConcernIn, platform: Plat, p: Reporter) -> Concern:
     """File a security concern; anonymous toward everyone but the controller's dpo."""
-    c = acts.file_report(
+    return acts.file_report(
         platform,
         p,
         subject=body.subject,
@@ -74,17 +75,16 @@ def file_report(body: ConcernIn, platform: Plat, p: Reporter) -> ConcernOut:
         anonymous=body.anonymous,
         organisation_id=body.organisation_id,
     )
-    return ConcernOut(**asdict(c))
 
 
 @router.get("/v1/security-reports")
-def list_reports(platform: Plat, p: Reporter) -> list[ConcernOut]:
-    return [ConcernOut(**asdict(c)) for c in acts.list_reports(platform, p)]
+def list_reports(platform: Plat, p: Reporter) -> list[Concern]:
+    return acts.list_reports(platform, p)
 
 
 @router.get("/v1/security-reports/{report_id}")
-def show_report(report_id: str, platform: Plat, p: Reporter) -> ConcernOut:
-    return ConcernOut(**asdict(acts.show_report(platform, p, report_id)))
+def show_report(report_id: str, platform: Plat, p: Reporter) -> Concern:
+    return acts.show_report(platform, p, report_id)
 
 
 @router.get("/metrics", response_class=Response)
