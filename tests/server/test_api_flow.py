@@ -61,9 +61,9 @@ def test_a_migration_over_https(migration: Migration, identity: Identity) -> Non
     weak = client.post("/v1/session", json={"email": rita.email, "password": PASSWORD})
     assert weak.status_code == 401 and PASSWORD not in weak.text
     secret = _totp_secret_of(migration)
+    once = code(secret, steps_ahead=1)  # kept: the replay below must be this very code
     strong = client.post(
-        "/v1/session",
-        json={"email": rita.email, "password": PASSWORD, "code": code(secret, steps_ahead=1)},
+        "/v1/session", json={"email": rita.email, "password": PASSWORD, "code": once}
     )
     assert strong.status_code == 201 and strong.json()["second_factor"] is True
     auth = {"Authorization": f"Bearer {strong.json()['session']}"}
@@ -93,7 +93,7 @@ def test_a_migration_over_https(migration: Migration, identity: Identity) -> Non
     assert ok.status_code == 200, ok.text
     replayed = client.post(  # the code of the session above, seen once, never again
         "/v1/session",
-        json={"email": rita.email, "password": PASSWORD, "code": code(secret, steps_ahead=1)},
+        json={"email": rita.email, "password": PASSWORD, "code": once},
     )
     assert replayed.status_code == 401
     runs = client.get(f"/v1/instructions/{instruction}/extractions", headers=olga).json()
