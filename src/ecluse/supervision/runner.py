@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from functools import cache
 
 from sqlalchemy import Row, delete, func, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from ecluse.audit.canonical import JsonValue, canonical
@@ -30,6 +31,7 @@ from ecluse.db.models import (
     Package,
     SupervisionCursor,
 )
+from ecluse.errors import present
 from ecluse.platform import Platform
 from ecluse.supervision.alerts import group_key, raise_alert
 from ecluse.supervision.contacts import platform_organisation
@@ -188,15 +190,28 @@ def _raise(session: Session, platform: Platform, findings: list[Finding]) -> Non
         )
 
 
+def _locked_cursor(session: Session) -> SupervisionCursor:
+    """The cursor row, locked. The migration made it; if someone removed it, the first of
+    several processes to get here makes it again (the others find theirs refused, then lock
+    the one made)."""
+    cursor = session.get(SupervisionCursor, CURSOR, with_for_update=True)
+    if cursor is not None:
+        return cursor
+    try:
+        with session.begin_nested():
+            session.add(SupervisionCursor(name=CURSOR, seq=0, updated_at=datetime.now(UTC)))
+    except sa_exc.IntegrityError:
+        pass  # another process made it first
+    made = session.get(SupervisionCursor, CURSOR, with_for_update=True, populate_existing=True)
+    return present(made, "supervision cursor")
+
+
 def run_detectors(
     platform: Platform, detectors: Sequence[Detector], *, known: Acquaintances | None = None
 ) -> Pass:
     """One pass over at most `detect.batch` unread events."""
     with platform.db.transaction() as s:
-        cursor = s.get(SupervisionCursor, CURSOR, with_for_update=True)
-        if cursor is None:  # the migration made it; recreated only if someone removed it
-            cursor = SupervisionCursor(name=CURSOR, seq=0, updated_at=datetime.now(UTC))
-            s.add(cursor)
+        cursor = _locked_cursor(s)
         rows = s.execute(
             select(*_COLUMNS)
             .where(AuditEvent.seq > cursor.seq)
