@@ -160,9 +160,7 @@ def serve(
     config: ConfigOpt = None,
 ) -> None:
     """Run the HTTPS API, the SFTP server and the worker until SIGTERM or Ctrl-C."""
-    import asyncio  # noqa: PLC0415 - only the servers need these
-
-    from ecluse.server.run import Endpoints, serve_forever  # noqa: PLC0415
+    from ecluse.server.run import Endpoints, run_servers  # noqa: PLC0415 - only serve needs it
 
     def ready(e: Endpoints) -> None:
         out.print(
@@ -172,7 +170,7 @@ def serve(
         out.print("ready; stop with Ctrl-C", soft_wrap=True)
 
     with open_platform(config) as platform:
-        asyncio.run(serve_forever(platform, worker_interval=interval, ready=ready))
+        run_servers(platform, worker_interval=interval, ready=ready)
 
 
 @app.command()

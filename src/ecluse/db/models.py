@@ -161,7 +161,6 @@ class Blob(Base):
     state: Mapped[str] = mapped_column(String(20), index=True)  # stored | shredded
     plaintext_bytes: Mapped[int] = mapped_column(BigInteger)
     ciphertext_bytes: Mapped[int] = mapped_column(BigInteger)
-    ciphertext_sha256: Mapped[str] = mapped_column(String(64))
     kek_version: Mapped[int | None] = mapped_column(Integer, index=True)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import asyncssh
 import uvicorn
+import uvloop
 
 from ecluse.audit import Action
 from ecluse.platform import Platform
 from ecluse.server.api import create_app
 from ecluse.server.sftp import EcluseSFTP
 from ecluse.server.ssh_auth import Gatekeeper
+from ecluse.server.ssh_listener import SlicedListener
 from ecluse.server.tls import certificate
 from ecluse.supervision.loop import Supervisor
 from ecluse.worker import run as run_worker
@@ -49,6 +51,19 @@ def host_key(path: Path) -> asyncssh.SSHKey:
     return asyncssh.read_private_key(path)
 
 
+def run_servers(
+    platform: Platform,
+    *,
+    worker_interval: float = 30.0,
+    ready: Callable[[Endpoints], None] | None = None,
+) -> None:
+    """Serve until cancelled, on uvloop's event loop: asyncssh's work for each SSH packet
+    (reads, timers, writes) takes about half the time it does on asyncio's own loop, and
+    an upload's speed is bound by it."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve_forever(platform, worker_interval=worker_interval, ready=ready))
+
+
 async def serve_forever(
     platform: Platform,
     *,
@@ -65,6 +80,8 @@ async def serve_forever(
         server_factory=lambda: Gatekeeper(platform),
         sftp_factory=functools.partial(EcluseSFTP, platform=platform),
         allow_scp=False,
+        line_editor=False,  # SFTP only: no shell session to edit lines for
+        tunnel=SlicedListener(),  # asyncssh copies less when fed packet-sized reads
         encryption_algs=CIPHERS,
         window=8 << 20,  # bytes in flight per session: uploads stream without stalls
         max_pktsize=256 << 10,  # one SSH packet per SFTP write of OpenSSH's client

@@ -59,13 +59,14 @@ class QuarantineUpload:
         arrive; at most `IN_FLIGHT` pieces wait (back-pressure on a slow disk)."""
         while len(self.pending) >= IN_FLIGHT:
             await self.pending.popleft()
-        piece = b"".join(self.held)
+        piece = self.held
         self.held, self.held_bytes = [], 0
         loop = asyncio.get_running_loop()
         self.pending.append(loop.run_in_executor(self.encryptor, self._write, piece))
 
-    def _write(self, piece: bytes) -> None:
-        self.writer.write(piece)
+    def _write(self, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            self.writer.write(piece)
 
     async def close(self) -> BlobInfo:
         """Seal and record the upload, then start its extraction."""
