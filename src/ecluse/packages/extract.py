@@ -175,12 +175,12 @@ def _stream(
     mapping: Mapping[str, str] | None,
     progress: Progress | None,
 ) -> None:
-    """Reading and governing here; the quarantine and the package written by background
-    stages, so that the three overlap."""
+    """Reading here; governing, the quarantine and the package on background stages, so
+    that the four overlap (the reader's byte work holds the GIL, the others mostly not)."""
     quarantine = Stage[bytes](
         "quarantine", out.quarantine.write, finish=out.quarantine.finish, depth=64
     )
-    package: Stage[pl.DataFrame] | None = None
+    stages: list[Stage[Any]] = [quarantine]
     try:
         reader = SourceReader(source, sink=quarantine.put, encoding=encoding)
         engine = out.engine = Engine(plan.rules, headers=reader.headers, mapping=mapping)
@@ -191,28 +191,54 @@ def _stream(
             digests=out.digests,
             trace_key=out.trace_key,
         )
-        package = Stage("package", writer.write, finish=writer.finish)
-        canaries_due = platform.settings.canary_rows
+        package = Stage[pl.DataFrame]("package", writer.write, finish=writer.finish)
+        stages.append(package)
+        governor = _Governor(
+            engine, writer, package, canaries=platform.settings.canary_rows, out=out
+        )
+        govern = Stage[pl.DataFrame]("govern", governor)
+        stages.insert(1, govern)  # stopped before the package it feeds
         for batch in reader.batches(engine.needed):
             _still_signed(platform, plan.instruction_id)
-            rows = engine.apply(batch)
-            if canaries_due and rows.height:
-                seed = secrets.randbits(63)
-                canaries = canary_rows(engine, batch, count=canaries_due, seed=seed)
-                out.canary_digests, canaries_due = writer.digester.digests(canaries), 0
-                rows = _mix(rows, canaries)
-            package.put(rows)
+            govern.put(batch)
             if progress:
                 progress(reader.bytes_read)
         quarantine.end()
+        govern.close()  # every batch governed and handed to the package
         package.end()
         quarantine.close()
         package.close()
     except BaseException:
-        for stage in (quarantine, package):
-            if stage is not None:
-                stage.stop()
+        for stage in stages:
+            stage.stop()
         raise
+
+
+class _Governor:
+    """Applies the policy to each batch, mixes the canary rows into the first one with rows,
+    and hands the result to the package stage."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        writer: PackageWriter,
+        package: Stage[pl.DataFrame],
+        *,
+        canaries: int,
+        out: _Output,
+    ) -> None:
+        self.engine, self.writer, self.package = engine, writer, package
+        self.canaries_due, self.out = canaries, out
+
+    def __call__(self, batch: pl.DataFrame) -> None:
+        rows = self.engine.apply(batch)
+        if self.canaries_due and rows.height:
+            seed = secrets.randbits(63)
+            canaries = canary_rows(self.engine, batch, count=self.canaries_due, seed=seed)
+            self.out.canary_digests = self.writer.digester.digests(canaries)
+            self.canaries_due = 0
+            rows = _mix(rows, canaries)
+        self.package.put(rows)
 
 
 def _manifest(plan: _Plan, out: _Output, package_id: str, deadline: datetime) -> dict[str, Any]:
