@@ -59,10 +59,9 @@ class QuarantineUpload:
         arrive; at most `IN_FLIGHT` pieces wait (back-pressure on a slow disk)."""
         while len(self.pending) >= IN_FLIGHT:
             await self.pending.popleft()
-        piece = self.held
-        self.held, self.held_bytes = [], 0
+        pieces, self.held, self.held_bytes = self.held, [], 0
         loop = asyncio.get_running_loop()
-        self.pending.append(loop.run_in_executor(self.encryptor, self._write, piece))
+        self.pending.append(loop.run_in_executor(self.encryptor, self._write, pieces))
 
     def _write(self, pieces: list[bytes]) -> None:
         for piece in pieces:
