@@ -11,7 +11,6 @@ import re
 from collections import Counter
 from enum import StrEnum
 
-import numpy as np
 import polars as pl
 
 from ecluse.synth.nir import is_valid_nir
@@ -56,17 +55,37 @@ def _mixed(tokens: pl.Series) -> pl.Series:
     return tokens.str.contains("[a-z]") & tokens.str.contains("[A-Z]") & tokens.str.contains(r"\d")
 
 
-def _password_like(text: pl.Series) -> pl.Series:
-    """Per value: a password cue ("mdp: …"), or a long token mixing letter cases and digits.
-    One pass finds the values with a token holding all three; only those are split."""
-    candidates = text.str.contains(_MIXED_TOKEN).arg_true()
-    mixed = np.zeros(text.len(), dtype=bool)
+def _mixed_rows(text: pl.Series, candidates: pl.Series) -> pl.Series:
+    """Per value: a token of 8 to 64 characters mixing letter cases and digits. Only the
+    `candidates` (rows where one pass of `_MIXED_TOKEN` found all three) are split."""
+    found = pl.repeat(False, text.len(), eager=True)
     if candidates.len():
         tokens = pl.DataFrame(
             {"row": candidates, "tok": text.gather(candidates).str.extract_all(_TOKEN.pattern)}
         ).explode("tok")
-        mixed[tokens.filter(_mixed(tokens["tok"].fill_null("")))["row"].to_numpy()] = True
-    return text.str.contains(_PASSWORD_CUE) | pl.Series(mixed)
+        rows = tokens.filter(_mixed(tokens["tok"].fill_null("")))["row"]
+        if rows.len():
+            found = found.scatter(rows, True)
+    return found
+
+
+_T = pl.col("t")
+
+
+def _flags(text: pl.Series, **columns: pl.Expr) -> pl.DataFrame:
+    """`columns` computed over `text` (named "t") side by side: Polars runs the expressions
+    of one `select` in parallel."""
+    return pl.DataFrame({"t": text}).lazy().select(**columns).collect()
+
+
+def _password_like(text: pl.Series, flags: pl.DataFrame | None = None) -> pl.Series:
+    """Per value: a password cue ("mdp: …"), or a long token mixing letter cases and digits.
+    `flags`: `cue` and `mixed` already matched for `text`."""
+    if flags is None:
+        flags = _flags(
+            text, cue=_T.str.contains(_PASSWORD_CUE), mixed=_T.str.contains(_MIXED_TOKEN)
+        )
+    return flags["cue"] | _mixed_rows(text, flags["mixed"].arg_true())
 
 
 CREDENTIAL_REMOVED = "[credential removed]"
@@ -95,14 +114,21 @@ def mask_credentials(values: pl.Series) -> pl.Series:
 def screen(values: pl.Series) -> Counter[Screen]:
     """How many values fall in each category (a value may count in several)."""
     text = values.cast(pl.Utf8).fill_null("")
-    found: Counter[Screen] = Counter()
-    health = text.str.to_lowercase().str.contains(HEALTH_TERMS)
-    found[Screen.HEALTH] = int((health | text.str.contains(_WEEKS_OF_AMENORRHOEA)).sum())
-    for category, pattern in _PATTERNS.items():
-        found[category] = int(text.str.contains(pattern).sum())
-    found[Screen.PASSWORD] = int(_password_like(text).sum())
-    with_nir = text.filter(text.str.contains(_NIR_CANDIDATE))
-    candidates = with_nir.str.extract_all(_NIR_CANDIDATE).to_list()
+    by_category = {
+        Screen.HEALTH: _T.str.to_lowercase().str.contains(HEALTH_TERMS)
+        | _T.str.contains(_WEEKS_OF_AMENORRHOEA),
+        **{category: _T.str.contains(pattern) for category, pattern in _PATTERNS.items()},
+    }
+    flags = _flags(
+        text,
+        **{str(category): expr for category, expr in by_category.items()},
+        cue=_T.str.contains(_PASSWORD_CUE),
+        mixed=_T.str.contains(_MIXED_TOKEN),
+        nir=_T.str.contains(_NIR_CANDIDATE),
+    )
+    found = Counter({category: int(flags[str(category)].sum()) for category in by_category})
+    found[Screen.PASSWORD] = int(_password_like(text, flags).sum())
+    candidates = text.filter(flags["nir"]).str.extract_all(_NIR_CANDIDATE).to_list()
     found[Screen.NIR] = sum(1 for m in candidates if any(is_valid_nir(x) for x in m))
     return +found
 
