@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecluse.errors import ValidationError
-from ecluse.packages.source import SourceReader
+from ecluse.packages.source import SourceReader, count_byte
 
 HEADERS = ["A", "B", "C"]
 _FIELD = st.one_of(
@@ -115,3 +115,10 @@ def test_a_record_running_past_the_limit_is_refused_wherever_the_pieces_fall() -
         )
         with pytest.raises(ValidationError, match="longer than 50 bytes"):
             list(reader.batches())
+
+
+def test_byte_counts_across_spans() -> None:
+    data = (b'ab;"c"\n' * 400_000) + b";"  # 2.8 MB: several spans, a partial last one
+    for byte in (b";", b'"', b"\n", b"z"):
+        assert count_byte(data, byte) == data.count(byte)
+    assert count_byte(b"", b";") == 0

@@ -11,6 +11,7 @@ from ecluse.errors import ValidationError
 from ecluse.governance import map_headers
 from ecluse.governance.scope import parse_scope
 from ecluse.policy import scope_filter
+from ecluse.policy.scope import as_date
 from ecluse.synth import synthesise
 
 
@@ -63,6 +64,18 @@ def test_unparseable_dates_are_out_of_scope() -> None:
     for text in ("last_visit >= '2017-05-07'", "not (last_visit < '2017-05-07')"):
         kept = frame.filter(scope_filter(parse_scope(text), cols))
         assert kept["DATE_DERNIERE_VISITE"].to_list() == ["07/05/2017", "2017-05-08"]
+
+
+def test_dates_in_either_format_side_by_side() -> None:
+    """Each value parses in whichever accepted format it has, whatever its neighbours use."""
+    text = [" 2017-05-08 ", "07/05/2017", None, "", "31/02/2017", "7/5/2017", "2017-5-9", "soon"]
+    parsed = pl.select(as_date(pl.lit(pl.Series(text, dtype=pl.Utf8)))).to_series().to_list()
+    assert parsed == [
+        date(2017, 5, 8), date(2017, 5, 7), None, None, None, date(2017, 5, 7),
+        date(2017, 5, 9), None,
+    ]  # fmt: skip
+    only_iso = pl.select(as_date(pl.lit(pl.Series(["2020-01-31", "2020-02-30"]))))
+    assert only_iso.to_series().to_list() == [date(2020, 1, 31), None]
 
 
 def test_refusals(columns: dict[str, str]) -> None:
