@@ -21,7 +21,7 @@ from ecluse.governance.scope import fields_of
 from ecluse.policy.keyed import KeyedHash
 from ecluse.policy.rules import Rules, Transform
 from ecluse.policy.scope import as_date, scope_filter
-from ecluse.policy.screening import Screen, looks_like_credentials, mask_credentials, screen
+from ecluse.policy.screening import Screen, looks_like_credentials, mask_credentials, screened
 
 REDACTED = "[redacted]"
 CONTENT_SAMPLE = 20_000  # first rows whose content is checked for credentials
@@ -101,15 +101,18 @@ class Engine:
         self._free_text = [
             r.field for r in rules.output_fields if DICTIONARY[r.field].kind == Kind.FREE_TEXT
         ]
+        # kept free text loses its credentials (after screening, which finds where they are)
+        self._masked = [
+            r.field
+            for r in rules.output_fields
+            if r.field in self._free_text and r.transform == Transform.KEEP
+        ]
         self._checked = False
 
     def _expr(self, name: str, transform: Transform) -> pl.Expr:
         col = pl.col(self.columns[name]).cast(pl.Utf8).fill_null("").str.strip_chars()
-        keep = col
-        if DICTIONARY[name].kind == Kind.FREE_TEXT:  # kept free text loses its credentials
-            keep = col.map_batches(mask_credentials, return_dtype=pl.Utf8)
         expr = {
-            Transform.KEEP: keep,
+            Transform.KEEP: col,
             Transform.PSEUDONYMISE: _pseudonym(col, self._keyed),
             Transform.YEAR: as_date(col).dt.strftime("%Y"),
             Transform.MONTH: as_date(col).dt.strftime("%Y-%m"),
@@ -146,10 +149,13 @@ class Engine:
         self.findings.rows_in_scope += kept.height
         if self.findings.rows_in_scope > self.rules.max_rows:
             raise VolumeExceeded(in_scope=self.findings.rows_in_scope, allowed=self.rules.max_rows)
+        masked = []
         for name, alias in raw.items():
-            counts = screen(kept[alias])
+            counts, suspects = screened(kept[alias])
             self.findings.screening.setdefault(name, Counter()).update(counts)
-        return kept.drop(raw.values())
+            if name in self._masked:
+                masked.append(mask_credentials(kept[name], suspects=suspects))
+        return kept.drop(raw.values()).with_columns(masked)
 
     def in_scope(self, batch: pl.DataFrame) -> pl.DataFrame:
         """The batch's rows in scope, untransformed (nothing counted)."""
@@ -157,7 +163,8 @@ class Engine:
 
     def transform(self, rows: pl.DataFrame) -> pl.DataFrame:
         """Source-shaped rows as governed output columns (nothing counted or checked)."""
-        return rows.select(self._select)
+        out = rows.select(self._select)
+        return out.with_columns(mask_credentials(out[f]) for f in self._masked)
 
     def run(self, batches: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         for batch in batches:

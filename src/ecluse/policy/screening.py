@@ -78,13 +78,9 @@ def _flags(text: pl.Series, **columns: pl.Expr) -> pl.DataFrame:
     return pl.DataFrame({"t": text}).lazy().select(**columns).collect()
 
 
-def _password_like(text: pl.Series, flags: pl.DataFrame | None = None) -> pl.Series:
+def _password_like(text: pl.Series, flags: pl.DataFrame) -> pl.Series:
     """Per value: a password cue ("mdp: …"), or a long token mixing letter cases and digits.
-    `flags`: `cue` and `mixed` already matched for `text`."""
-    if flags is None:
-        flags = _flags(
-            text, cue=_T.str.contains(_PASSWORD_CUE), mixed=_T.str.contains(_MIXED_TOKEN)
-        )
+    `flags`: `cue` and `mixed` matched for `text`."""
     return flags["cue"] | _mixed_rows(text, flags["mixed"].arg_true())
 
 
@@ -100,19 +96,31 @@ def _mask_tokens(value: str) -> str:
     return _TOKEN.sub(one, value)
 
 
-def mask_credentials(values: pl.Series) -> pl.Series:
-    """Free text with password-like tokens replaced: credentials never travel, not even
-    inside a comment the instruction keeps."""
-    text = values.cast(pl.Utf8).fill_null("").str.replace_all(_PASSWORD_CUE, CREDENTIAL_REMOVED)
-    hits = _password_like(text).arg_true()
-    if hits.len() == 0:
+def _suspects(flags: pl.DataFrame) -> pl.Series:
+    """Rows that may hold a credential: a password cue, or a run of characters mixing letter
+    cases and digits. Masking changes no other row."""
+    return (flags["cue"] | flags["mixed"]).arg_true()
+
+
+def mask_credentials(values: pl.Series, *, suspects: pl.Series | None = None) -> pl.Series:
+    """Free text with password cues and password-like tokens replaced: credentials never
+    travel, not even inside a comment the instruction keeps. `suspects`: the rows to look
+    at, from `screened`, when the text was screened already."""
+    text = values.cast(pl.Utf8).fill_null("")
+    if suspects is None:
+        suspects = _suspects(
+            _flags(text, cue=_T.str.contains(_PASSWORD_CUE), mixed=_T.str.contains(_MIXED_TOKEN))
+        )
+    if suspects.len() == 0:
         return text
-    fixed = pl.Series([_mask_tokens(v) for v in text.gather(hits).to_list()], dtype=pl.Utf8)
-    return text.scatter(hits, fixed)
+    cued = text.gather(suspects).str.replace_all(_PASSWORD_CUE, CREDENTIAL_REMOVED)
+    fixed = pl.Series([_mask_tokens(v) for v in cued.to_list()], dtype=pl.Utf8)
+    return text.scatter(suspects, fixed)
 
 
-def screen(values: pl.Series) -> Counter[Screen]:
-    """How many values fall in each category (a value may count in several)."""
+def screened(values: pl.Series) -> tuple[Counter[Screen], pl.Series]:
+    """How many values fall in each category (a value may count in several), and the rows
+    `mask_credentials` needs to look at."""
     text = values.cast(pl.Utf8).fill_null("")
     by_category = {
         Screen.HEALTH: _T.str.to_lowercase().str.contains(HEALTH_TERMS)
@@ -130,7 +138,12 @@ def screen(values: pl.Series) -> Counter[Screen]:
     found[Screen.PASSWORD] = int(_password_like(text, flags).sum())
     candidates = text.filter(flags["nir"]).str.extract_all(_NIR_CANDIDATE).to_list()
     found[Screen.NIR] = sum(1 for m in candidates if any(is_valid_nir(x) for x in m))
-    return +found
+    return +found, _suspects(flags)
+
+
+def screen(values: pl.Series) -> Counter[Screen]:
+    """How many values fall in each category (a value may count in several)."""
+    return screened(values)[0]
 
 
 def looks_like_credentials(values: pl.Series, *, share: float = 0.5) -> bool:
