@@ -18,7 +18,6 @@ policy stopped it (volume beyond the instruction, credentials, revocation).
 from __future__ import annotations
 
 import contextlib
-import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from ecluse.db.models import Agreement, Extraction, Instruction, Package
 from ecluse.errors import EcluseError, PolicyViolation, ValidationError, present
 from ecluse.governance.instructions import Content, governed_rules
 from ecluse.identity import Permission, Principal, require
-from ecluse.packages.canaries import canary_rows
+from ecluse.packages.canaries import Canaries, mix
 from ecluse.packages.manifest import (
     DIGEST_SIZE,
     FORMAT,
@@ -153,18 +152,6 @@ def _still_signed(platform: Platform, instruction_id: str) -> None:
             )
 
 
-def _mix(rows: pl.DataFrame, canaries: pl.DataFrame) -> pl.DataFrame:
-    """`rows` with the canaries at random places."""
-    places = [2 * secrets.randbelow(rows.height + 1) for _ in range(canaries.height)]
-    keyed = pl.concat(
-        [
-            rows.with_columns(pl.int_range(1, 2 * rows.height + 1, 2).alias("_at")),
-            canaries.with_columns(pl.Series("_at", places, dtype=pl.Int64)),
-        ]
-    )
-    return keyed.sort("_at").drop("_at")
-
-
 def _stream(
     platform: Platform,
     plan: _Plan,
@@ -194,7 +181,7 @@ def _stream(
         package = Stage[pl.DataFrame]("package", writer.write, finish=writer.finish)
         stages.append(package)
         governor = _Governor(
-            engine, writer, package, canaries=platform.settings.canary_rows, out=out
+            engine, writer, package, canaries=Canaries(platform.settings.canary_rows), out=out
         )
         govern = Stage[pl.DataFrame]("govern", governor)
         stages.insert(1, govern)  # stopped before the package it feeds
@@ -224,20 +211,20 @@ class _Governor:
         writer: PackageWriter,
         package: Stage[pl.DataFrame],
         *,
-        canaries: int,
+        canaries: Canaries,
         out: _Output,
     ) -> None:
         self.engine, self.writer, self.package = engine, writer, package
-        self.canaries_due, self.out = canaries, out
+        self.canaries: Canaries | None = canaries if canaries.count else None
+        self.out = out
 
     def __call__(self, batch: pl.DataFrame) -> None:
         rows = self.engine.apply(batch)
-        if self.canaries_due and rows.height:
-            seed = secrets.randbits(63)
-            canaries = canary_rows(self.engine, batch, count=self.canaries_due, seed=seed)
+        if self.canaries is not None and rows.height:
+            canaries = self.canaries.rows(self.engine, batch)
             self.out.canary_digests = self.writer.digester.digests(canaries)
-            self.canaries_due = 0
-            rows = _mix(rows, canaries)
+            self.canaries = None
+            rows = mix(rows, canaries)
         self.package.put(rows)
 
 
