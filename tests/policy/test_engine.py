@@ -13,7 +13,13 @@ from ecluse.errors import ValidationError
 from ecluse.governance.scope import parse_scope
 from ecluse.policy.engine import REDACTED, CredentialsRefused, Engine, VolumeExceeded
 from ecluse.policy.rules import FieldRule, Rules, Transform
-from ecluse.policy.screening import CREDENTIAL_REMOVED, Screen, mask_credentials, screen
+from ecluse.policy.screening import (
+    CREDENTIAL_REMOVED,
+    Screen,
+    credential_like,
+    mask_credentials,
+    screen,
+)
 from ecluse.synth import synthesise
 
 KEY = bytes(range(32))
@@ -235,3 +241,17 @@ def test_screening_categories_on_written_examples() -> None:
         Screen.NIR: 1,
         Screen.PASSWORD: 2,
     }
+
+
+def test_credential_like_columns_by_content() -> None:
+    frame = pl.DataFrame(
+        {
+            "passwords": ["Abc123xy", "qW3rty99", " Zz9zz9zz ", "hello world"],
+            "logins": ["jdupont", "mmartin", "lbernard", "pdurand"],
+            "empty": ["", None, "", ""],
+            "comments": ["vu le 12/03", "RAS", "HbA1c à contrôler", ""],
+        }
+    )
+    assert credential_like(frame) == ["passwords"]
+    assert credential_like(frame, share=0.8) == []
+    assert credential_like(frame.head(0)) == []

@@ -21,7 +21,7 @@ from ecluse.governance.scope import fields_of
 from ecluse.policy.keyed import KeyedHash
 from ecluse.policy.rules import Rules, Transform
 from ecluse.policy.scope import as_date, scope_filter
-from ecluse.policy.screening import Screen, looks_like_credentials, mask_credentials, screened
+from ecluse.policy.screening import Screen, credential_like, mask_credentials, screened
 
 REDACTED = "[redacted]"
 CONTENT_SAMPLE = 20_000  # first rows whose content is checked for credentials
@@ -122,13 +122,13 @@ class Engine:
         return expr.fill_null("").alias(name)
 
     def _check_content(self, batch: pl.DataFrame) -> None:
-        sample = batch.head(CONTENT_SAMPLE)
-        for rule in self.rules.output_fields:
-            if looks_like_credentials(sample[self.columns[rule.field]]):
-                raise CredentialsRefused(
-                    f"column {self.columns[rule.field]!r} (instructed as {rule.field!r}) looks "
-                    "like credentials: extraction stopped"
-                )
+        instructed = {self.columns[r.field]: r.field for r in self.rules.output_fields}
+        refused = credential_like(batch.head(CONTENT_SAMPLE).select(list(instructed)))
+        if refused:
+            raise CredentialsRefused(
+                f"column {refused[0]!r} (instructed as {instructed[refused[0]]!r}) looks "
+                "like credentials: extraction stopped"
+            )
 
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
         """One governed batch; raises (and the caller discards everything) when it must stop.

@@ -146,12 +146,16 @@ def screen(values: pl.Series) -> Counter[Screen]:
     return screened(values)[0]
 
 
-def looks_like_credentials(values: pl.Series, *, share: float = 0.5) -> bool:
-    """A column whose non-empty values are mostly single tokens mixing cases and digits."""
-    text = values.cast(pl.Utf8).fill_null("").str.strip_chars()
-    filled = text.filter(text != "")
-    if filled.len() == 0:
-        return False
-    single = filled.str.contains(r"^[^\s@]{6,64}$")
-    mixed = filled.str.contains("[a-z]") & filled.str.contains(r"[A-Z\d]")
-    return float((single & mixed).mean() or 0.0) >= share  # type: ignore[arg-type]
+def credential_like(frame: pl.DataFrame, *, share: float = 0.5) -> list[str]:
+    """The columns whose non-empty values are mostly single tokens mixing cases and digits
+    (all columns measured in one query)."""
+
+    def hits(name: str) -> pl.Expr:
+        text = pl.col(name).cast(pl.Utf8).fill_null("").str.strip_chars()
+        filled = text != ""
+        single = text.str.contains(r"^[^\s@]{6,64}$")
+        mixed = text.str.contains("[a-z]") & text.str.contains(r"[A-Z\d]")
+        return ((filled & single & mixed).sum() / filled.sum()).alias(name)
+
+    shares = frame.select(hits(c) for c in frame.columns).row(0, named=True) if frame.width else {}
+    return [c for c, x in shares.items() if x is not None and x >= share]  # 0/0 is NaN: not
