@@ -36,9 +36,11 @@ def digest_fields(columns: Sequence[str]) -> tuple[str, ...]:
     return identity or tuple(columns)
 
 
-def normalise(values: pl.Expr) -> pl.Expr:
-    """How a field's text is compared when tracing: trimmed, case-folded."""
-    return values.cast(pl.Utf8).fill_null("").str.strip_chars().str.to_lowercase()
+def _joined(fields: Sequence[str]) -> pl.Expr:
+    """A row's fields as compared when tracing: each trimmed, then joined and case-folded
+    (folding the joined text once folds each field: the separator has no case)."""
+    trimmed = [pl.col(f).cast(pl.Utf8).fill_null("").str.strip_chars() for f in fields]
+    return pl.concat_str(trimmed, separator=_UNIT).str.to_lowercase()
 
 
 class RowDigester:
@@ -50,8 +52,7 @@ class RowDigester:
     def digests(self, rows: pl.DataFrame) -> bytes:
         if rows.height == 0:
             return b""
-        joined = pl.concat_str([normalise(pl.col(f)) for f in self.fields], separator=_UNIT)
-        hexed = rows.select(self._keyed.expr(joined).str.join("")).item()
+        hexed = rows.select(self._keyed.expr(_joined(self.fields)).str.join("")).item()
         return bytes.fromhex(hexed)
 
 

@@ -64,7 +64,7 @@ def _pseudonym(col: pl.Expr, keyed: KeyedHash) -> pl.Expr:
 
 def _department(col: pl.Expr) -> pl.Expr:
     overseas = col.str.starts_with("97") | col.str.starts_with("98")
-    return pl.when(overseas).then(col.str.slice(0, 3)).otherwise(col.str.slice(0, 2))
+    return col.str.slice(0, pl.when(overseas).then(3).otherwise(2))
 
 
 class Engine:
