@@ -122,3 +122,20 @@ def test_byte_counts_across_spans() -> None:
     for byte in (b";", b'"', b"\n", b"z"):
         assert count_byte(data, byte) == data.count(byte)
     assert count_byte(b"", b";") == 0
+
+
+def _auto(data: bytes) -> SourceReader:
+    return SourceReader(io.BytesIO(data), sink=_Sink().write, batch_bytes=1, read_size=8)
+
+
+def test_auto_encoding_settles_on_the_first_block_that_is_not_ascii() -> None:
+    ascii_rows = b"".join(b"%d;DUPONT;Jean\n" % i for i in range(50))
+    latin = _auto(b"A;B;C\n" + ascii_rows + "1;LEFÈVRE;Zoé\n".encode("latin-1"))
+    assert list(latin.batches())[-1].row(-1) == ("1", "LEFÈVRE", "Zoé")
+    assert latin.encoding == "latin-1"
+    utf8 = _auto(b"A;B;C\n" + ascii_rows + "1;LEFÈVRE;Zoé\n".encode())
+    assert list(utf8.batches())[-1].row(-1) == ("1", "LEFÈVRE", "Zoé")
+    assert utf8.encoding == "utf-8"
+    mixed = _auto(b"A;B;C\n" + "1;LEFÈVRE;Zoé\n".encode() + "2;LEFÈVRE;Zoé\n".encode("latin-1"))
+    with pytest.raises(ValidationError, match="not valid UTF-8 after line 2"):
+        list(mixed.batches())

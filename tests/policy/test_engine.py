@@ -132,6 +132,30 @@ def test_credentials_under_another_name_are_refused(export: pl.DataFrame) -> Non
         list(engine.run(batches(export)))
 
 
+def test_credentials_are_looked_for_over_the_first_rows_whatever_the_batches(
+    export: pl.DataFrame,
+) -> None:
+    """A first batch of clean rows does not end the check: credentials arriving in the next
+    batches, still among the first rows sampled, stop the extraction."""
+    disguised = {"MDP_PORTAIL": "comment_p", "COMMENTAIRE_P": "results"}
+    rules = Rules(
+        fields=(FieldRule("nir", T.PSEUDONYMISE), FieldRule("comment_p", T.KEEP)),
+        expected_rows=export.height,
+        tolerance=0.0,
+        pseudonym_key=KEY,
+    )
+    frame = export.with_columns(
+        pl.when(pl.int_range(pl.len()) < 500)
+        .then(pl.lit(""))
+        .otherwise(pl.col("MDP_PORTAIL"))
+        .alias("MDP_PORTAIL")
+    )
+    engine = Engine(rules, headers=frame.columns, mapping=disguised)
+    with pytest.raises(CredentialsRefused, match="MDP_PORTAIL"):
+        list(engine.run(batches(frame, size=500)))
+    assert engine.findings.rows_read == 500  # the clean first batch went through the check
+
+
 def test_free_text_is_screened_and_redaction_leaves_nothing(export: pl.DataFrame) -> None:
     rules = Rules(
         fields=(

@@ -27,6 +27,7 @@ Encoding = Literal["auto", "utf-8", "latin-1"]
 SEPARATOR = ";"
 READ_SIZE = 1 << 20
 BATCH_BYTES = 32 << 20
+FIRST_BATCH_BYTES = 4 << 20  # a small first batch: governing starts while the rest is read
 MAX_RECORD = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 _NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
@@ -124,11 +125,14 @@ class SourceReader:
         return b"".join(pieces)
 
     def _decode(self, block: bytes, *, settle: bool = True) -> bytes:
-        """The block as UTF-8. `auto` settles on the first block of records: UTF-8 if it is
-        valid UTF-8, else Latin-1; after that, invalid UTF-8 is an error."""
+        """The block as UTF-8. `auto` settles on the first block of records that is not plain
+        ASCII: UTF-8 if it is valid UTF-8, else Latin-1; after that, invalid UTF-8 is an
+        error."""
         if self.encoding == "latin-1":
             return block.decode("latin-1").encode()
         if self.encoding == "utf-8":  # settled: the CSV parser refuses invalid UTF-8 itself
+            return block
+        if block.isascii():  # the same text in either encoding: nothing to settle yet
             return block
         try:
             block.decode("utf-8")
@@ -241,7 +245,9 @@ class SourceReader:
         checked for their encoding either: they are not sent anywhere."""
         wanted = list(self.headers if columns is None else columns)
         indices = [self.headers.index(c) for c in wanted]
-        while block := self._records(self._batch_bytes):
+        size = min(self._batch_bytes, FIRST_BATCH_BYTES)
+        while block := self._records(size):
+            size = self._batch_bytes
             text = self._decode(block)
             frame = self._fast(text, indices) if columns is not None else None
             if frame is None:

@@ -24,7 +24,7 @@ from ecluse.policy.scope import as_date, scope_filter
 from ecluse.policy.screening import Screen, credential_like, mask_credentials, screened
 
 REDACTED = "[redacted]"
-CONTENT_SAMPLE = 20_000  # first rows whose content is checked for credentials
+CONTENT_SAMPLE = 20_000  # first rows whose content is checked for credentials, batch by batch
 
 
 class VolumeExceeded(PolicyViolation):
@@ -107,7 +107,7 @@ class Engine:
             for r in rules.output_fields
             if r.field in self._free_text and r.transform == Transform.KEEP
         ]
-        self._checked = False
+        self._sampled = 0  # rows whose content was checked
 
     def _expr(self, name: str, transform: Transform) -> pl.Expr:
         col = pl.col(self.columns[name]).cast(pl.Utf8).fill_null("").str.strip_chars()
@@ -123,7 +123,9 @@ class Engine:
 
     def _check_content(self, batch: pl.DataFrame) -> None:
         instructed = {self.columns[r.field]: r.field for r in self.rules.output_fields}
-        refused = credential_like(batch.head(CONTENT_SAMPLE).select(list(instructed)))
+        sample = batch.head(CONTENT_SAMPLE - self._sampled).select(list(instructed))
+        self._sampled += sample.height
+        refused = credential_like(sample)
         if refused:
             raise CredentialsRefused(
                 f"column {refused[0]!r} (instructed as {instructed[refused[0]]!r}) looks "
@@ -135,9 +137,8 @@ class Engine:
         Filtered and transformed in one Polars query: only the columns used are gathered."""
         if not set(self.needed) <= set(batch.columns):
             raise ValidationError("a batch lacks source columns the instruction uses")
-        if not self._checked:
+        if self._sampled < CONTENT_SAMPLE:
             self._check_content(batch)
-            self._checked = True
         raw = {f: f"\x00raw {f}" for f in self._free_text}
         kept = (
             batch.lazy()
