@@ -21,7 +21,13 @@ from ecluse.governance.scope import fields_of
 from ecluse.policy.keyed import KeyedHash
 from ecluse.policy.rules import Rules, Transform
 from ecluse.policy.scope import as_date, scope_filter
-from ecluse.policy.screening import Screen, credential_like, mask_credentials, screened
+from ecluse.policy.screening import (
+    Screen,
+    credential_like,
+    mask_credentials,
+    screened,
+    screening_flags,
+)
 
 REDACTED = "[redacted]"
 CONTENT_SAMPLE = 20_000  # first rows whose content is checked for credentials, batch by batch
@@ -101,6 +107,15 @@ class Engine:
         self._free_text = [
             r.field for r in rules.output_fields if DICTIONARY[r.field].kind == Kind.FREE_TEXT
         ]
+        # free text is screened in the query that transforms it: its source text, and what
+        # screening matched in it, under names no source column has
+        self._screening: list[pl.Expr] = []
+        for f in self._free_text:
+            source = pl.col(self.columns[f])
+            self._screening += [
+                source.alias(f"\x00text {f}"),
+                pl.struct(screening_flags(source)).alias(f"\x00flags {f}"),
+            ]
         # kept free text loses its credentials (after screening, which finds where they are)
         self._masked = [
             r.field
@@ -134,29 +149,25 @@ class Engine:
 
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
         """One governed batch; raises (and the caller discards everything) when it must stop.
-        Filtered and transformed in one Polars query: only the columns used are gathered."""
+        Filtered, transformed and screened in one Polars query: only the columns used are
+        gathered."""
         if not set(self.needed) <= set(batch.columns):
             raise ValidationError("a batch lacks source columns the instruction uses")
         if self._sampled < CONTENT_SAMPLE:
             self._check_content(batch)
-        raw = {f: f"\x00raw {f}" for f in self._free_text}
-        kept = (
-            batch.lazy()
-            .filter(self._filter)
-            .select(*self._select, *(pl.col(self.columns[f]).alias(a) for f, a in raw.items()))
-            .collect()
-        )
+        kept = batch.lazy().filter(self._filter).select(*self._select, *self._screening).collect()
         self.findings.rows_read += batch.height
         self.findings.rows_in_scope += kept.height
         if self.findings.rows_in_scope > self.rules.max_rows:
             raise VolumeExceeded(in_scope=self.findings.rows_in_scope, allowed=self.rules.max_rows)
         masked = []
-        for name, alias in raw.items():
-            counts, suspects = screened(kept[alias])
+        for name in self._free_text:
+            text, flags = kept[f"\x00text {name}"], kept[f"\x00flags {name}"].struct.unnest()
+            counts, suspects = screened(text, flags)
             self.findings.screening.setdefault(name, Counter()).update(counts)
             if name in self._masked:
                 masked.append(mask_credentials(kept[name], suspects=suspects))
-        return kept.drop(raw.values()).with_columns(masked)
+        return kept.select(r.field for r in self.rules.output_fields).with_columns(masked)
 
     def in_scope(self, batch: pl.DataFrame) -> pl.DataFrame:
         """The batch's rows in scope, untransformed (nothing counted)."""

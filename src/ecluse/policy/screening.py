@@ -72,10 +72,18 @@ def _mixed_rows(text: pl.Series, candidates: pl.Series) -> pl.Series:
 _T = pl.col("t")
 
 
-def _flags(text: pl.Series, **columns: pl.Expr) -> pl.DataFrame:
+def _flags(text: pl.Series, *columns: pl.Expr) -> pl.DataFrame:
     """`columns` computed over `text` (named "t") side by side: Polars runs the expressions
     of one `select` in parallel."""
-    return pl.DataFrame({"t": text}).lazy().select(**columns).collect()
+    return pl.DataFrame({"t": text}).lazy().select(*columns).collect()
+
+
+def _cue(text: pl.Expr) -> pl.Expr:
+    return text.str.contains(_PASSWORD_CUE).alias("cue")
+
+
+def _mixed_token(text: pl.Expr) -> pl.Expr:
+    return text.str.contains(_MIXED_TOKEN).alias("mixed")
 
 
 def _password_like(text: pl.Series, flags: pl.DataFrame) -> pl.Series:
@@ -108,9 +116,7 @@ def mask_credentials(values: pl.Series, *, suspects: pl.Series | None = None) ->
     at, from `screened`, when the text was screened already."""
     text = values.cast(pl.Utf8).fill_null("")
     if suspects is None:
-        suspects = _suspects(
-            _flags(text, cue=_T.str.contains(_PASSWORD_CUE), mixed=_T.str.contains(_MIXED_TOKEN))
-        )
+        suspects = _suspects(_flags(text, _cue(_T), _mixed_token(_T)))
     if suspects.len() == 0:
         return text
     cued = text.gather(suspects).str.replace_all(_PASSWORD_CUE, CREDENTIAL_REMOVED)
@@ -118,23 +124,36 @@ def mask_credentials(values: pl.Series, *, suspects: pl.Series | None = None) ->
     return text.scatter(suspects, fixed)
 
 
-def screened(values: pl.Series) -> tuple[Counter[Screen], pl.Series]:
-    """How many values fall in each category (a value may count in several), and the rows
-    `mask_credentials` needs to look at."""
+_MATCHED = (Screen.HEALTH, *_PATTERNS)  # categories counted from one match per value
+
+
+def screening_flags(values: pl.Expr) -> list[pl.Expr]:
+    """The per-value matches `screened` counts from, as expressions over `values`: a caller
+    can compute them in its own query, beside its other columns."""
     text = values.cast(pl.Utf8).fill_null("")
+    health = text.str.to_lowercase().str.contains(HEALTH_TERMS)
     by_category = {
-        Screen.HEALTH: _T.str.to_lowercase().str.contains(HEALTH_TERMS)
-        | _T.str.contains(_WEEKS_OF_AMENORRHOEA),
-        **{category: _T.str.contains(pattern) for category, pattern in _PATTERNS.items()},
+        Screen.HEALTH: health | text.str.contains(_WEEKS_OF_AMENORRHOEA),
+        **{category: text.str.contains(pattern) for category, pattern in _PATTERNS.items()},
     }
-    flags = _flags(
-        text,
-        **{str(category): expr for category, expr in by_category.items()},
-        cue=_T.str.contains(_PASSWORD_CUE),
-        mixed=_T.str.contains(_MIXED_TOKEN),
-        nir=_T.str.contains(_NIR_CANDIDATE),
-    )
-    found = Counter({category: int(flags[str(category)].sum()) for category in by_category})
+    return [
+        *(expr.alias(str(category)) for category, expr in by_category.items()),
+        _cue(text),
+        _mixed_token(text),
+        text.str.contains(_NIR_CANDIDATE).alias("nir"),
+    ]
+
+
+def screened(
+    values: pl.Series, flags: pl.DataFrame | None = None
+) -> tuple[Counter[Screen], pl.Series]:
+    """How many values fall in each category (a value may count in several), and the rows
+    `mask_credentials` needs to look at. `flags`: `screening_flags` of `values`, if the
+    caller computed them already."""
+    text = values.cast(pl.Utf8).fill_null("")
+    if flags is None:
+        flags = _flags(text, *screening_flags(_T))
+    found = Counter({category: int(flags[str(category)].sum()) for category in _MATCHED})
     found[Screen.PASSWORD] = int(_password_like(text, flags).sum())
     candidates = text.filter(flags["nir"]).str.extract_all(_NIR_CANDIDATE).to_list()
     found[Screen.NIR] = sum(1 for m in candidates if any(is_valid_nir(x) for x in m))
