@@ -17,6 +17,7 @@ from ecluse.policy.screening import (
     CREDENTIAL_REMOVED,
     Screen,
     credential_like,
+    credential_shares,
     mask_credentials,
     screen,
 )
@@ -276,6 +277,7 @@ def test_credential_like_columns_by_content() -> None:
             "comments": ["vu le 12/03", "RAS", "HbA1c à contrôler", ""],
         }
     )
-    assert credential_like(frame) == ["passwords"]
-    assert credential_like(frame, share=0.8) == []
-    assert credential_like(frame.head(0)) == []
+    shares = credential_shares(frame.lazy()).collect()
+    assert credential_like(shares) == ["passwords"]
+    assert credential_like(shares, share=0.8) == []
+    assert credential_like(credential_shares(frame.head(0).lazy()).collect()) == []

@@ -24,6 +24,7 @@ from ecluse.policy.scope import as_date, scope_filter
 from ecluse.policy.screening import (
     Screen,
     credential_like,
+    credential_shares,
     mask_credentials,
     screened,
     screening_flags,
@@ -136,26 +137,31 @@ class Engine:
         }[transform]
         return expr.fill_null("").alias(name)
 
-    def _check_content(self, batch: pl.DataFrame) -> None:
+    def _governed(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """The batch filtered, transformed and screened in one Polars query (only the columns
+        used are gathered); over the first rows, their content is checked for credentials in
+        a second query run beside it."""
+        query = batch.lazy().filter(self._filter).select(*self._select, *self._screening)
+        if self._sampled >= CONTENT_SAMPLE:
+            return query.collect()
         instructed = {self.columns[r.field]: r.field for r in self.rules.output_fields}
-        sample = batch.head(CONTENT_SAMPLE - self._sampled).select(list(instructed))
-        self._sampled += sample.height
-        refused = credential_like(sample)
+        sample = batch.lazy().head(CONTENT_SAMPLE - self._sampled).select(list(instructed))
+        kept, shares = pl.collect_all([query, credential_shares(sample)])
+        self._sampled += min(batch.height, CONTENT_SAMPLE - self._sampled)
+        refused = credential_like(shares)
         if refused:
             raise CredentialsRefused(
                 f"column {refused[0]!r} (instructed as {instructed[refused[0]]!r}) looks "
                 "like credentials: extraction stopped"
             )
+        return kept
 
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
-        """One governed batch; raises (and the caller discards everything) when it must stop.
-        Filtered, transformed and screened in one Polars query: only the columns used are
-        gathered."""
+        """One governed batch; raises (and the caller discards everything) when it must
+        stop."""
         if not set(self.needed) <= set(batch.columns):
             raise ValidationError("a batch lacks source columns the instruction uses")
-        if self._sampled < CONTENT_SAMPLE:
-            self._check_content(batch)
-        kept = batch.lazy().filter(self._filter).select(*self._select, *self._screening).collect()
+        kept = self._governed(batch)
         self.findings.rows_read += batch.height
         self.findings.rows_in_scope += kept.height
         if self.findings.rows_in_scope > self.rules.max_rows:

@@ -165,16 +165,22 @@ def screen(values: pl.Series) -> Counter[Screen]:
     return screened(values)[0]
 
 
-def credential_like(frame: pl.DataFrame, *, share: float = 0.5) -> list[str]:
-    """The columns whose non-empty values are mostly single tokens mixing cases and digits
-    (all columns measured in one query)."""
+def credential_shares(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Per column, the share of its non-empty values that are single tokens mixing cases and
+    digits (NaN for a column with none): one row, all columns in one query."""
 
-    def hits(name: str) -> pl.Expr:
+    def share(name: str) -> pl.Expr:
         text = pl.col(name).cast(pl.Utf8).fill_null("").str.strip_chars()
         filled = text != ""
         single = text.str.contains(r"^[^\s@]{6,64}$")
         mixed = text.str.contains("[a-z]") & text.str.contains(r"[A-Z\d]")
         return ((filled & single & mixed).sum() / filled.sum()).alias(name)
 
-    shares = frame.select(hits(c) for c in frame.columns).row(0, named=True) if frame.width else {}
-    return [c for c, x in shares.items() if x is not None and x >= share]  # 0/0 is NaN: not
+    return frame.select(share(c) for c in frame.collect_schema().names())
+
+
+def credential_like(shares: pl.DataFrame, *, share: float = 0.5) -> list[str]:
+    """The columns of `credential_shares` whose values mostly look like credentials."""
+    if shares.height == 0:
+        return []
+    return [c for c, x in shares.row(0, named=True).items() if x is not None and x >= share]
