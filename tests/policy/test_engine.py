@@ -120,15 +120,20 @@ def test_volume_beyond_instruction_stops_everything(export: pl.DataFrame) -> Non
     assert e.value.allowed == int(int(truth / 1.2) * 1.1) and e.value.in_scope > e.value.allowed
 
 
-def test_credentials_under_another_name_are_refused(export: pl.DataFrame) -> None:
-    disguised = {"MDP_PORTAIL": "comment_p", "COMMENTAIRE_P": "results"}
+def _disguised(frame: pl.DataFrame) -> Engine:
+    """An engine keeping `comment_p`, which the mapping points at the portal passwords."""
     rules = Rules(
         fields=(FieldRule("nir", T.PSEUDONYMISE), FieldRule("comment_p", T.KEEP)),
-        expected_rows=export.height,
+        expected_rows=frame.height,
         tolerance=0.0,
         pseudonym_key=KEY,
     )
-    engine = Engine(rules, headers=export.columns, mapping=disguised)
+    disguised = {"MDP_PORTAIL": "comment_p", "COMMENTAIRE_P": "results"}
+    return Engine(rules, headers=frame.columns, mapping=disguised)
+
+
+def test_credentials_under_another_name_are_refused(export: pl.DataFrame) -> None:
+    engine = _disguised(export)
     with pytest.raises(CredentialsRefused, match="MDP_PORTAIL"):
         list(engine.run(batches(export)))
 
@@ -138,20 +143,13 @@ def test_credentials_are_looked_for_over_the_first_rows_whatever_the_batches(
 ) -> None:
     """A first batch of clean rows does not end the check: credentials arriving in the next
     batches, still among the first rows sampled, stop the extraction."""
-    disguised = {"MDP_PORTAIL": "comment_p", "COMMENTAIRE_P": "results"}
-    rules = Rules(
-        fields=(FieldRule("nir", T.PSEUDONYMISE), FieldRule("comment_p", T.KEEP)),
-        expected_rows=export.height,
-        tolerance=0.0,
-        pseudonym_key=KEY,
-    )
     frame = export.with_columns(
         pl.when(pl.int_range(pl.len()) < 500)
         .then(pl.lit(""))
         .otherwise(pl.col("MDP_PORTAIL"))
         .alias("MDP_PORTAIL")
     )
-    engine = Engine(rules, headers=frame.columns, mapping=disguised)
+    engine = _disguised(frame)
     with pytest.raises(CredentialsRefused, match="MDP_PORTAIL"):
         list(engine.run(batches(frame, size=500)))
     assert engine.findings.rows_read == 500  # the clean first batch went through the check
