@@ -213,7 +213,7 @@ class StreamEncryptor:
         salt, self._prefix = random_bytes(AES256_KEY_SIZE), random_bytes(NONCE_PREFIX_SIZE)
         self._gcm = aead._derive(salt, aad)
         self._dst = dst
-        self._buf = bytearray(aead.plaintext_size)
+        self._buf = memoryview(bytearray(aead.plaintext_size))  # assigned through a view: one copy
         self._cap = aead.first_plaintext_size
         self._full_cap = aead.plaintext_size
         self._fill = 0
@@ -225,7 +225,7 @@ class StreamEncryptor:
 
     def _emit(self, *, last: bool) -> None:
         nonce = _nonce(self._prefix, self._index, last)
-        w = self._gcm.seal_into(nonce, memoryview(self._buf)[: self._fill], self._out)
+        w = self._gcm.seal_into(nonce, self._buf[: self._fill], self._out)
         self._dst.write(memoryview(self._out)[:w])
         self._index += 1
         self._fill = 0

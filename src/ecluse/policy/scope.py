@@ -27,14 +27,19 @@ def _date_literal(value: Value) -> date:
     raise ValidationError(f"scope: {value!r} is not a date (yyyy-mm-dd or dd/mm/yyyy)")
 
 
+def _strptime(text: pl.Series, fmt: str) -> pl.Series:
+    # no cache of converted values: with dates this varied, keeping it costs twice the parse
+    return text.str.strptime(pl.Date, fmt, strict=False, cache=False)
+
+
 def _parse_dates(values: pl.Series) -> pl.Series:
     """Each format tried only on the values no earlier one parsed: a failed parse is slow."""
     text = values.str.strip_chars()
-    dates = text.str.strptime(pl.Date, _DATE_FORMATS[0], strict=False)
+    dates = _strptime(text, _DATE_FORMATS[0])
     for fmt in _DATE_FORMATS[1:]:
         todo = (dates.is_null() & (text != "")).arg_true()
         if todo.len():
-            dates = dates.scatter(todo, text.gather(todo).str.strptime(pl.Date, fmt, strict=False))
+            dates = dates.scatter(todo, _strptime(text.gather(todo), fmt))
     return dates
 
 
