@@ -227,16 +227,18 @@ def test_short_pseudonymisation_key_is_refused() -> None:
         )
 
 
-def test_dates_generalise_to_month() -> None:
-    frame = pl.DataFrame({"DATE_NAISSANCE": ["07/05/1984", "1990-12-31", "unknown"]})
+def test_dates_generalise_to_month_and_year() -> None:
+    dates = ["07/05/1984", "1990-12-31", "unknown", " 01/02/2003\t", "", None]
+    frame = pl.DataFrame({"DATE_NAISSANCE": dates, "DATE_DERNIERE_VISITE": dates})
     rules = Rules(
-        fields=(FieldRule("birth_date", T.MONTH),),
-        expected_rows=3,
+        fields=(FieldRule("birth_date", T.MONTH), FieldRule("last_visit", T.YEAR)),
+        expected_rows=len(dates),
         tolerance=0.0,
         pseudonym_key=KEY,
     )
     out = Engine(rules, headers=frame.columns).apply(frame)
-    assert out["birth_date"].to_list() == ["1984-05", "1990-12", ""]
+    assert out["birth_date"].to_list() == ["1984-05", "1990-12", "", "2003-02", "", ""]
+    assert out["last_visit"].to_list() == ["1984", "1990", "", "2003", "", ""]
     assert datetime.strptime(out["birth_date"][0], "%Y-%m")
 
 

@@ -126,12 +126,13 @@ class Engine:
         self._sampled = 0  # rows whose content was checked
 
     def _expr(self, name: str, transform: Transform) -> pl.Expr:
-        col = pl.col(self.columns[name]).cast(pl.Utf8).fill_null("").str.strip_chars()
+        raw = pl.col(self.columns[name])
+        col = raw.cast(pl.Utf8).fill_null("").str.strip_chars()
         expr = {
             Transform.KEEP: col,
             Transform.PSEUDONYMISE: _pseudonym(col, self._keyed),
-            Transform.YEAR: as_date(col).dt.strftime("%Y"),
-            Transform.MONTH: as_date(col).dt.strftime("%Y-%m"),
+            Transform.YEAR: as_date(raw).dt.strftime("%Y"),  # as_date trims itself
+            Transform.MONTH: as_date(raw).dt.strftime("%Y-%m"),
             Transform.DEPARTMENT: _department(col),
             Transform.REDACT: pl.when(col != "").then(pl.lit(REDACTED)).otherwise(pl.lit("")),
         }[transform]
