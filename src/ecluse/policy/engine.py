@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import polars as pl
 
@@ -72,6 +73,9 @@ def _pseudonym(col: pl.Expr, keyed: KeyedHash) -> pl.Expr:
 def _department(col: pl.Expr) -> pl.Expr:
     overseas = col.str.starts_with("97") | col.str.starts_with("98")
     return col.str.slice(0, pl.when(overseas).then(3).otherwise(2))
+
+
+_ENGINE: Final = "in-memory"
 
 
 class Engine:
@@ -141,13 +145,15 @@ class Engine:
     def _governed(self, batch: pl.DataFrame) -> pl.DataFrame:
         """The batch filtered, transformed and screened in one Polars query (only the columns
         used are gathered); over the first rows, their content is checked for credentials in
-        a second query run beside it."""
+        a second query run beside it. The in-memory engine evaluates the query's columns side
+        by side on every core; the streaming one would run a batch this size as one morsel,
+        on one core."""
         query = batch.lazy().filter(self._filter).select(*self._select, *self._screening)
         if self._sampled >= CONTENT_SAMPLE:
-            return query.collect()
+            return query.collect(engine=_ENGINE)
         instructed = {self.columns[r.field]: r.field for r in self.rules.output_fields}
         sample = batch.lazy().head(CONTENT_SAMPLE - self._sampled).select(list(instructed))
-        kept, shares = pl.collect_all([query, credential_shares(sample)])
+        kept, shares = pl.collect_all([query, credential_shares(sample)], engine=_ENGINE)
         self._sampled += min(batch.height, CONTENT_SAMPLE - self._sampled)
         refused = credential_like(shares)
         if refused:
