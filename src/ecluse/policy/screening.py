@@ -74,8 +74,8 @@ _T = pl.col("t")
 
 def _flags(text: pl.Series, *columns: pl.Expr) -> pl.DataFrame:
     """`columns` computed over `text` (named "t") side by side: Polars runs the expressions
-    of one `select` in parallel."""
-    return pl.DataFrame({"t": text}).lazy().select(*columns).collect()
+    of one eager `select` in parallel."""
+    return pl.DataFrame({"t": text}).select(*columns)
 
 
 def _cue(text: pl.Expr) -> pl.Expr:
