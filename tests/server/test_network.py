@@ -208,10 +208,17 @@ def _answered(sock: ssl.SSLSocket) -> bool:
         return False
 
 
-def test_connections_per_address_are_capped(platform: Platform, tmp_path: Path) -> None:
-    with running(
-        platform.settings, tmp_path, ECLUSE_HTTPS_MAX_CONNECTIONS_PER_ADDRESS="3"
-    ) as server:
+@pytest.mark.parametrize(
+    ("trusted", "capped"),
+    [(None, True), ('["127.0.0.1"]', False)],  # a trusted proxy carries many clients: not capped
+)
+def test_connections_per_address_are_capped(
+    platform: Platform, tmp_path: Path, trusted: str | None, capped: bool
+) -> None:
+    env = {"ECLUSE_HTTPS_MAX_CONNECTIONS_PER_ADDRESS": "3"}
+    if trusted:
+        env["ECLUSE_TRUSTED_PROXIES"] = trusted
+    with running(platform.settings, tmp_path, **env) as server:
         held = [_tls(server.https_port) for _ in range(3)]
         time.sleep(0.5)  # the server has counted them
         with _tls(server.https_port) as fourth:
@@ -222,7 +229,7 @@ def test_connections_per_address_are_capped(platform: Platform, tmp_path: Path) 
             admitted = _answered(after)
         for sock in held:
             sock.close()
-    assert refused and admitted
+    assert refused is capped and admitted
 
 
 def _login_address(platform: Platform, server: Running) -> str:
