@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     upload_max_bytes: int = Field(default=20 << 30, ge=1)  # one source export
     client_timeout_seconds: float = Field(default=60.0, gt=0)  # silent clients are dropped
+    https_header_timeout_seconds: float = Field(default=30.0, gt=0)  # slowloris: closed after
+    https_max_connections_per_address: int = Field(default=20, ge=1)  # open at once
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()  # peers whose X-Forwarded-For is believed
     alerts: AlertSettings = AlertSettings()
     detect: DetectorSettings = DetectorSettings()
 

@@ -9,11 +9,13 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from ecluse.db.models import AuditEvent, Blob, Credential, Package
+from ecluse.identity import Role, create_account, enrol
 from ecluse.identity.credentials import set_password
 from ecluse.identity.ssh_keys import add_ssh_key
 from ecluse.platform import Platform
@@ -209,3 +211,74 @@ def test_an_upload_over_the_cap_leaves_nothing(
     with platform.db.transaction() as s:
         assert s.execute(select(Blob).where(Blob.state == "stored")).scalars().all() == []
     assert not [p for p in (platform.settings.store_dir).rglob("*") if p.is_file()]
+
+
+def _operator_without_second_factor(platform: Platform, migration: Migration, tmp: Path) -> Any:
+    """Another operator of the processor, enrolled with a key but no TOTP."""
+    with platform.db.transaction() as s:
+        new = create_account(
+            s,
+            organisation_id=migration.parties["processor"],
+            email="otto@processor.example",
+            full_name="Otto Operator",
+            roles={Role.OPERATOR},
+        )
+        enrol(s, email=new.email, code=new.enrolment_code)
+    ident = ssh_identity(tmp, name="id_otto")
+    with platform.db.transaction() as s:
+        add_ssh_key(s, new.id, ident.recipient, label="laptop")
+    return new.email, ident.path
+
+
+def test_refusals_say_permission_denied_where_the_path_exists(
+    migration: Migration, world: dict[str, object], tmp_path: Path
+) -> None:
+    platform, parties = migration.platform, migration.parties
+    keys: dict[str, Path] = world["keys"]  # type: ignore[assignment]
+    source, iid = world["source"], world["instruction"]
+    today = datetime.now(UTC).date()
+    expired = migration.instruct(
+        valid_from=str(today - timedelta(days=30)), valid_until=str(today - timedelta(days=1))
+    )
+    nowhere = "0b5f0000-0000-4000-8000-000000000000"
+    olga, rita = parties["olga"].email, parties["rita"].email
+    # (who, batch, what OpenSSH's client must print)
+    table = [
+        ("rita", f"put {source} /outbox/x.csv\n", "Permission denied"),
+        ("rita", f"put {source} /x.csv\n", "Permission denied"),
+        ("rita", "ls /inbox\n", "Permission denied"),
+        ("rita", f"put {source} /inbox/{iid}/export.csv\n", "Permission denied"),
+        ("olga", "ls /outbox\n", "Permission denied"),
+        ("olga", f"put {source} /inbox/{expired}/export.csv\n", "Permission denied"),
+        ("olga", f"put {source} /inbox/{nowhere}/export.csv\n", "No such file"),
+        ("olga", "get /etc/passwd\n", "not found"),
+    ]
+    with running(platform.settings, tmp_path) as server:
+        answers = [
+            sftp(
+                server, {"rita": rita, "olga": olga}[who], batch, key=keys[who], directory=tmp_path
+            )
+            for who, batch, _ in table
+        ]
+    for (who, batch, expected), answer in zip(table, answers, strict=True):
+        assert answer.returncode != 0, (who, batch)
+        assert expected in answer.stderr, (who, batch, answer.stderr)
+
+
+def test_without_a_second_factor_the_login_says_why_the_tree_is_empty(
+    migration: Migration, world: dict[str, object], tmp_path: Path
+) -> None:
+    platform = migration.platform
+    otto, key = _operator_without_second_factor(platform, migration, tmp_path)
+    olga_key: Path = world["keys"]["olga"]  # type: ignore[index]
+    with running(platform.settings, tmp_path) as server:
+        empty = sftp(server, otto, "ls /\n", key=key, directory=tmp_path)
+        inbox = sftp(server, otto, "ls /inbox\n", key=key, directory=tmp_path)
+        olga = sftp(server, migration.parties["olga"].email, "ls /\n", key=olga_key,
+                    directory=tmp_path)  # fmt: skip
+    assert empty.returncode == 0, empty.stderr
+    told = " ".join(empty.stderr.split())
+    assert "no second factor" in told and "ecluse totp enable" in told
+    assert "inbox" not in empty.stdout.replace("ls /", "")
+    assert inbox.returncode != 0 and "Permission denied" in inbox.stderr
+    assert "no second factor" not in olga.stderr  # TOTP on: nothing to explain

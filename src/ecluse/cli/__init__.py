@@ -192,7 +192,7 @@ def main() -> None:
         if os.environ.get("ECLUSE_DEBUG") == "1":
             raise
         err.print(
-            f"[red]internal error[/] ({type(e).__name__}); nothing was committed. "
+            f"[red]internal error[/] ({type(e).__name__}); the change in progress was rolled back. "
             "Re-run with ECLUSE_DEBUG=1 on a test instance for details."
         )
         sys.exit(70)

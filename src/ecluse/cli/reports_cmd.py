@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from ecluse.access import refusals_audited
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
 from ecluse.db.models import MigrationSignOff
+from ecluse.errors import StorageError, ValidationError
 from ecluse.identity import Permission
 from ecluse.reports.html import render
 from ecluse.reports.signoff import sign_off, write_report
@@ -45,6 +47,35 @@ def _files(directory: Path, report: dict[str, Any], signed: str | None) -> list[
     return written
 
 
+def _writable(directory: Path) -> None:
+    """Refuse, before anything is committed, a directory the report files cannot go to."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".ecluse-probe-", dir=directory)
+    except OSError as e:
+        raise ValidationError(
+            f"cannot write into {directory} ({e.strerror or type(e).__name__}): "
+            "nothing was done; choose another --output directory"
+        ) from e
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _files_after_sign_off(
+    directory: Path, report: dict[str, Any], signed: str | None, instruction_id: str
+) -> list[Path]:
+    """The report files of a sign-off already committed: a failure says so, and how to get
+    them again."""
+    try:
+        return _files(directory, report, signed)
+    except OSError as e:
+        raise StorageError(
+            f"the sign-off of migration {instruction_id} is committed (the migration is "
+            f"closed), but writing its report files into {directory} failed "
+            f"({e.strerror or type(e).__name__}). Write them again with "
+            f"`ecluse report migration {instruction_id} -o DIR`."
+        ) from e
+
+
 @reports.command("migration")
 def migration_cmd(
     instruction_id: Annotated[str, typer.Argument(help="Instruction id of the migration.")],
@@ -52,6 +83,7 @@ def migration_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Write the migration's report as HTML and JSON (the controller's dpo, auditors)."""
+    _writable(directory)
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_READ)
         with refusals_audited(platform, p, "report migration", instruction=instruction_id):
@@ -91,6 +123,7 @@ def sign_off_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Sign off and close the migration (a dpo of the controller, once nothing is left)."""
+    _writable(directory)  # before committing: a sign-off is not undone
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_SIGN_OFF)
         with refusals_audited(platform, p, "report sign-off", instruction=instruction_id):
@@ -99,5 +132,5 @@ def sign_off_cmd(
             row = s.get(MigrationSignOff, instruction_id)
             signed = row.report if row else None
     out.print(f"[green]migration {instruction_id} signed off and closed[/]")
-    for path in _files(directory, report, signed):
+    for path in _files_after_sign_off(directory, report, signed, instruction_id):
         out.print(str(path))

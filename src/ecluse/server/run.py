@@ -13,23 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncssh
-import uvicorn
 import uvloop
 
 from ecluse.audit import Action
 from ecluse.platform import Platform
 from ecluse.server.api import create_app
+from ecluse.server.https import https_server
 from ecluse.server.sftp import EcluseSFTP
+from ecluse.server.ssh_algorithms import CIPHERS, KEX, MACS, SIGNATURES
 from ecluse.server.ssh_auth import Gatekeeper
 from ecluse.server.ssh_listener import SlicedListener
-from ecluse.server.tls import certificate
+from ecluse.server.tls import certificate, server_context
 from ecluse.supervision.loop import Supervisor
 from ecluse.worker import run as run_worker
-
-HEADER_LIMIT = 16 << 10  # bytes of request line and headers; more is refused
-#: AES-GCM only: it runs on the processor's AES instructions (asyncssh computes
-#: ChaCha20-Poly1305, which OpenSSH's client prefers, in two slower passes)
-CIPHERS = ["aes256-gcm@openssh.com", "aes128-gcm@openssh.com"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +78,10 @@ async def serve_forever(
         allow_scp=False,
         line_editor=False,  # SFTP only: no shell session to edit lines for
         tunnel=SlicedListener(),  # asyncssh copies less when fed packet-sized reads
+        kex_algs=KEX,
         encryption_algs=CIPHERS,
+        mac_algs=MACS,
+        signature_algs=SIGNATURES,
         window=8 << 20,  # bytes in flight per session: uploads stream without stalls
         max_pktsize=256 << 10,  # one SSH packet per SFTP write of OpenSSH's client
         agent_forwarding=False,
@@ -92,22 +91,7 @@ async def serve_forever(
         keepalive_interval=s.client_timeout_seconds / 3,
         keepalive_count_max=3,
     )
-    config = uvicorn.Config(
-        create_app(platform),
-        host=s.bind,
-        port=s.https_port,
-        ssl_certfile=str(cert),
-        ssl_keyfile=str(key),
-        log_level="warning",
-        access_log=False,  # the audit trail records who did what; no query strings in logs
-        timeout_keep_alive=5,
-        timeout_graceful_shutdown=10,
-        http="h11",  # its header limit applies (httptools has none to set)
-        h11_max_incomplete_event_size=HEADER_LIMIT,
-        server_header=False,
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
+    server = https_server(create_app(platform), s, server_context(cert, key))
     stop = threading.Event()
     worker = threading.Thread(
         target=run_worker,

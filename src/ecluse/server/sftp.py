@@ -10,29 +10,26 @@ falls through to its default, the server's own filesystem (a test checks this).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import asyncssh
-from sqlalchemy import select
 
-from ecluse import acts
 from ecluse.audit import Action
-from ecluse.db.models import Agreement, Blob, Extraction, Instruction
 from ecluse.errors import EcluseError
 from ecluse.identity import Permission
+from ecluse.identity.permissions import permissions_of
 from ecluse.packages import delivery
 from ecluse.platform import Platform
 from ecluse.server.sftp_download import PackageReader
-from ecluse.server.sftp_tree import Node, normalise, resolve
+from ecluse.server.sftp_queries import TreeQueries
+from ecluse.server.sftp_tree import Node, normalise, parent, resolve
 from ecluse.server.sftp_upload import QuarantineUpload
 from ecluse.server.ssh_auth import Gatekeeper
 
-DIR_READ, DIR_WRITE, FILE_READ = 0o40500, 0o40300, 0o100400
+DIR_READ, DIR_WRITE, DIR_CLOSED, FILE_READ = 0o40500, 0o40300, 0o40000, 0o100400
 _WRITE_FLAGS = asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC
 
 
@@ -74,6 +71,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         if principal is None:  # authentication always precedes a channel; fail closed
             raise asyncssh.DisconnectError(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "no")
         self.platform, self.principal = platform, principal
+        self.trees = TreeQueries(platform=platform, principal=principal)
         self.open_files: set[_Open] = set()
 
     # helpers
@@ -104,88 +102,42 @@ class EcluseSFTP(asyncssh.SFTPServer):
         await self._audited(Action.SFTP_REFUSED, refs, operation=operation, reason=why)
         _denied(why)
 
-    async def _node(self, path: bytes, operation: str) -> Node:
-        """The node `path` names, if the caller may see it; a path outside the tree (a
-        traversal attempt, say) or out of the caller's reach is audited, then not found."""
+    async def _node(self, path: bytes, operation: str, *, writing: bool = False) -> Node:
+        """The node `path` names, if the caller may see it. Refused (audited): a directory of
+        the tree the caller's permissions do not open, and writing a new name into a
+        directory that takes none. Not found (audited): a path outside the tree (a
+        traversal attempt, say)."""
         try:
             node = resolve(path)
         except asyncssh.SFTPNoSuchFile:
+            if writing and parent(path) is not None:
+                await self._refuse(operation, None, "nothing can be written here")
             await self._audited(Action.SFTP_REFUSED, {}, operation=operation, reason="no such path")
             raise
-        inbox = node.kind in ("inbox", "instruction", "upload")
-        outbox = node.kind in ("outbox", "package", "manifest")
-        if (inbox and not self._may(Permission.EXTRACTION_RUN)) or (
-            outbox and not self._may(Permission.PACKAGE_DOWNLOAD)
-        ):
-            await self._audited(
-                Action.SFTP_REFUSED, {}, operation=operation, reason=f"{node.kind} not permitted"
-            )
-            raise asyncssh.SFTPNoSuchFile("no such file or directory")
+        if node.kind in ("inbox", "instruction", "upload"):
+            await self._opens(Permission.EXTRACTION_RUN, "inbox", operation)
+        elif node.kind in ("outbox", "package", "manifest"):
+            await self._opens(Permission.PACKAGE_DOWNLOAD, "outbox", operation)
         return node
 
-    def _inbox(self) -> list[str]:
-        """Signed instructions, valid today, of agreements the caller's organisation
-        processes."""
-        today = datetime.now(UTC).date().isoformat()
-        with self.platform.db.transaction() as s:
-            rows = s.execute(
-                select(Instruction.id, Instruction.content)
-                .join(Agreement, Agreement.id == Instruction.agreement_id)
-                .where(
-                    Agreement.processor_id == self.principal.organisation_id,
-                    Instruction.state == "signed",
-                )
-                .order_by(Instruction.id)
-            ).all()
-        valid = []
-        for instruction_id, content in rows:
-            window = json.loads(content)
-            if window["valid_from"] <= today <= window["valid_until"]:
-                valid.append(instruction_id)
-        return valid
+    async def _opens(self, needed: Permission, directory: str, operation: str) -> None:
+        if self._may(needed):
+            return
+        if needed in permissions_of(self.principal.roles):
+            await self._refuse(operation, None, f"the {directory} needs a second-factor login")
+        await self._refuse(operation, None, f"the {directory} is not for your roles")
 
-    def _runs(self, instruction_id: str) -> dict[str, bytes]:
-        """The caller's extractions under an instruction, as `<id>.json`: state and counts."""
-        with self.platform.db.transaction() as s:
-            rows = s.execute(
-                select(Extraction)
-                .where(
-                    Extraction.instruction_id == instruction_id,
-                    Extraction.operator_id == self.principal.account_id,
-                )
-                .order_by(Extraction.started_at)
-            ).scalars()
-            return {
-                f"{r.id}.json": json.dumps(
-                    {
-                        "extraction": r.id,
-                        "state": r.state,
-                        "started_at": r.started_at.isoformat(),
-                        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-                        "source_bytes": r.source_bytes,
-                        "error": r.error,
-                    },
-                    indent=1,
-                ).encode()
-                for r in rows
-            }
-
-    def _outbox(self, *, listing: bool = False) -> list[tuple[str, int, float, int]]:
-        """(id, size, time, manifest size) of the organisation's packages; a listing is
-        audited, a look at one file's attributes is not."""
-        if listing:
-            packages = acts.list_packages(self.platform, self.principal, channel="sftp")
-        else:
-            with self.platform.db.transaction() as s:
-                packages = delivery.list_packages(s, self.principal)
-        out = []
-        with self.platform.db.transaction() as s:
-            for p in packages:
-                blob = s.get(Blob, p.blob_id)
-                if p.state != "shredded" and blob is not None:
-                    created = p.created_at.timestamp()
-                    out.append((p.id, blob.plaintext_bytes, created, len(p.manifest.encode())))
-        return out
+    async def _in_inbox(self, node: Node, operation: str) -> None:
+        """An instruction of the caller's inbox today; one of an agreement the caller's
+        organisation processes but not open now (not signed yet, closed, outside its dates)
+        is refused; any other is not found (another organisation's instructions are not
+        part of this tree)."""
+        if node.id in await self._query(self.trees.inbox):
+            return
+        if await self._query(lambda: self.trees.processed_here(node.id)):
+            await self._refuse(operation, node, "this instruction is not open for uploads today")
+        await self._audited(Action.SFTP_REFUSED, {}, operation=operation, reason="no such path")
+        raise asyncssh.SFTPNoSuchFile("no such file or directory")
 
     async def _query(self, fn: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(None, fn)
@@ -201,19 +153,23 @@ class EcluseSFTP(asyncssh.SFTPServer):
         return normalise(path).encode()
 
     async def stat(self, path: bytes) -> asyncssh.SFTPAttrs:
-        node = await self._node(path, "stat")
+        try:
+            node = await self._node(path, "stat")
+        except asyncssh.SFTPPermissionDenied:
+            if resolve(path).kind in ("inbox", "outbox"):  # there, closed to this person
+                return _dir(DIR_CLOSED)
+            raise
         if node.kind == "root" or node.kind in ("inbox", "outbox"):
             return _dir(DIR_READ)
         if node.kind == "instruction":
-            if node.id not in await self._query(self._inbox):
-                raise asyncssh.SFTPNoSuchFile("no such file or directory")
+            await self._in_inbox(node, "stat")
             return _dir(DIR_WRITE)
         if node.kind == "upload":
-            runs = await self._query(lambda: self._runs(node.id))
+            runs = await self._query(lambda: self.trees.runs(node.id))
             if node.name in runs:
                 return _file(len(runs[node.name]), time.time())
         if node.kind in ("package", "manifest"):
-            for pid, size, mtime, manifest_size in await self._query(self._outbox):
+            for pid, size, mtime, manifest_size in await self._query(self.trees.outbox):
                 if pid == node.id:
                     return _file(size if node.kind == "package" else manifest_size, mtime)
         raise asyncssh.SFTPNoSuchFile("no such file or directory")
@@ -237,12 +193,14 @@ class EcluseSFTP(asyncssh.SFTPServer):
             if self._may(Permission.PACKAGE_DOWNLOAD):
                 entries.append(("outbox", _dir(DIR_READ)))
         elif node.kind == "inbox":
-            entries += [(i, _dir(DIR_WRITE)) for i in await self._query(self._inbox)]
+            entries += [(i, _dir(DIR_WRITE)) for i in await self._query(self.trees.inbox)]
         elif node.kind == "instruction":
-            runs = await self._query(lambda: self._runs(node.id))
+            runs = await self._query(lambda: self.trees.runs(node.id))
+            if not runs:  # runs of one's own stay readable once the instruction is over
+                await self._in_inbox(node, "list")
             entries += [(name, _file(len(body), time.time())) for name, body in runs.items()]
         elif node.kind == "outbox":
-            listed = await self._query(lambda: self._outbox(listing=True))
+            listed = await self._query(lambda: self.trees.outbox(listing=True))
             for pid, size, mtime, manifest_size in listed:
                 entries.append((f"{pid}.csv.age", _file(size, mtime)))
                 entries.append((f"{pid}.manifest.json", _file(manifest_size, mtime)))
@@ -260,14 +218,14 @@ class EcluseSFTP(asyncssh.SFTPServer):
 
     # files
     async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
-        node = await self._node(path, "open")
         writing = bool(pflags & _WRITE_FLAGS)
+        node = await self._node(path, "open", writing=writing)
         if node.kind == "upload" and writing and not pflags & asyncssh.FXF_READ:
             return await self._open_upload(node)
         if node.kind in ("package", "manifest") and not writing:
             return await self._open_package(node)
         if node.kind == "upload" and not writing:
-            runs = await self._query(lambda: self._runs(node.id))
+            runs = await self._query(lambda: self.trees.runs(node.id))
             if node.name in runs:
                 handle = _Open(node, body=runs[node.name])
                 self.open_files.add(handle)
@@ -280,8 +238,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         )
 
     async def _open_upload(self, node: Node) -> _Open:
-        if node.id not in await self._query(self._inbox):
-            await self._refuse("open", node, "no signed instruction of yours with this id")
+        await self._in_inbox(node, "open")
         handle = _Open(
             node,
             upload=QuarantineUpload(

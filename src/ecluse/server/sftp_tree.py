@@ -65,3 +65,13 @@ def resolve(path: bytes) -> Node:
         case ["outbox", name] if m := _OUTBOX_FILE.match(name):
             return Node("package" if m.group(2) == "csv.age" else "manifest", _uuid(m.group(1)))
     raise asyncssh.SFTPNoSuchFile("no such file or directory")
+
+
+def parent(path: bytes) -> Node | None:
+    """The directory of the tree `path` would be in, if it is one (a name written there is
+    refused, not "not found": the directory exists)."""
+    try:
+        node = resolve(posixpath.dirname(normalise(path)).encode())
+    except asyncssh.SFTPNoSuchFile:
+        return None
+    return node if node.kind in ("root", "inbox", "instruction", "outbox") else None

@@ -24,10 +24,17 @@ from ecluse.db.models import Account, Credential, SshKey
 from ecluse.errors import AuthenticationError
 from ecluse.identity import Principal
 from ecluse.identity.accounts import usable
+from ecluse.identity.permissions import HEALTH_DATA, permissions_of
 from ecluse.identity.tokens import principal_of, totp_enabled
 from ecluse.platform import Platform
 
 CHANNEL = "sftp"
+NO_SECOND_FACTOR = (
+    "Ecluse: this login has no second factor, so your inbox and outbox (health data) stay\r\n"
+    "hidden and the tree you see is empty. Turn TOTP on (`ecluse totp enable`, then\r\n"
+    "`ecluse totp confirm`), then log in again with your key, or with your password and\r\n"
+    "the code of your authenticator app.\r\n"
+)
 log = logging.getLogger("ecluse.sftp")
 
 
@@ -42,8 +49,11 @@ class Gatekeeper(asyncssh.SSHServer):
         self.principal: Principal | None = None
         self.address = "unknown"
         self._key: str | None = None  # the fingerprint of the key that logged in
+        self._conn: asyncssh.SSHServerConnection | None = None
+        self._told = False
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
         peer = conn.get_extra_info("peername")
         self.address = str(peer[0]) if peer else "unknown"
 
@@ -69,7 +79,16 @@ class Gatekeeper(asyncssh.SSHServer):
             await self._run(self._refused, username, "public key", fingerprint)
             return False
         self.principal, self._key = principal, fingerprint
+        self._explain(principal)
         return True
+
+    def _explain(self, principal: Principal) -> None:
+        """Why the tree will be empty, shown by the client before the session starts (an
+        SSH authentication banner: OpenSSH's clients print it)."""
+        held_back = (permissions_of(principal.roles) & HEALTH_DATA) - principal.permissions
+        if held_back and not self._told and self._conn is not None:
+            self._conn.send_auth_banner(NO_SECOND_FACTOR)
+            self._told = True
 
     def auth_completed(self) -> None:
         """A key login is recorded once proven (a password login records itself)."""
@@ -127,6 +146,7 @@ class Gatekeeper(asyncssh.SSHServer):
         except AuthenticationError:
             return False  # audited by the login itself
         self.principal, self._key = done, None
+        self._explain(done)
         return True
 
     def _log_in(self, username: str, password: str, code: str) -> Principal:

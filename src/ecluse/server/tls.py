@@ -4,6 +4,7 @@ the home (self-signed, for localhost), whose fingerprint `serve` prints."""
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 
 from ecluse.config import Settings
@@ -37,3 +38,23 @@ def certificate(settings: Settings) -> tuple[Path, Path, str]:
         return cert, key, certificate_sha256(cert.read_bytes())
     except (OSError, ValueError) as e:
         raise ConfigurationError(f"cannot read the TLS certificate {cert}") from e
+
+
+#: TLS 1.2 suites offered: ephemeral ECDH with an AEAD cipher only (no RSA key exchange, no
+#: CBC, no 3DES); TLS 1.3's suites are all of that kind already.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+
+def server_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """TLS 1.2 and 1.3 only, the suites above, no compression, no renegotiation."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(TLS12_CIPHERS)
+    context.options |= (
+        ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE | ssl.OP_NO_RENEGOTIATION
+    )
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as e:
+        raise ConfigurationError(f"cannot load the TLS certificate {cert} and its key") from e
+    return context
