@@ -1,4 +1,4 @@
-"""A run that a crash cut short: the worker records it as failed and removes what it half
+"""A run whose lease ended: the worker records it as abandoned and removes what it half
 wrote; were it to wake up after all, it could not commit."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def _temporaries(root: Path) -> list[Path]:
     return list(root.glob("*/.*.tmp"))
 
 
-def test_an_abandoned_run_is_failed_and_its_temporaries_removed(
+def test_a_run_whose_lease_ended_is_abandoned_and_its_temporaries_removed(
     migration: Migration, identity: Identity
 ) -> None:
     platform = migration.platform
@@ -44,17 +44,17 @@ def test_an_abandoned_run_is_failed_and_its_temporaries_removed(
     store = platform.settings.store_dir
     assert len(_temporaries(store)) == 3  # quarantine, package, row digests: being written
 
-    assert sweep(platform).abandoned == 0  # a run of a few seconds is not abandoned
-    later = datetime.now(UTC) + timedelta(hours=platform.settings.quarantine_ttl_hours + 1)
-    assert sweep(platform, now=later).abandoned == 1
+    assert sweep(platform).abandoned == 0  # its lease runs, its process is alive
+    later = datetime.now(UTC) + timedelta(seconds=platform.settings.extraction_lease_seconds + 1)
+    assert sweep(platform, now=later).abandoned == 1  # not renewed in time: taken away
     assert _temporaries(store) == []
     with platform.db.transaction() as s:
         run_row = s.execute(select(Extraction)).scalar_one()
-        assert run_row.state == "failed" and run_row.error.startswith("abandoned")
-        failed = s.execute(
-            select(AuditEvent).where(AuditEvent.action == "packages:extraction:failed")
+        assert run_row.state == "abandoned" and run_row.error.startswith("abandoned")
+        event = s.execute(
+            select(AuditEvent).where(AuditEvent.action == "packages:extraction:abandoned")
         ).scalar_one()
-        assert "Abandoned" in failed.details
+        assert '"lease ended"' in event.details and '"files_removed":3' in event.details
 
     resume.set()  # it wakes up after all: it cannot commit anything
     thread.join(30)
@@ -63,5 +63,5 @@ def test_an_abandoned_run_is_failed_and_its_temporaries_removed(
     with platform.db.transaction() as s:
         assert s.execute(select(Package)).all() == []
         assert s.execute(select(Blob.kind).where(Blob.kind != "selfcheck")).all() == []
-        assert s.execute(select(Extraction.state)).scalar_one() == "failed"
+        assert s.execute(select(Extraction.state)).scalar_one() == "abandoned"
     assert [p for p in store.rglob("*") if p.is_file()] == []
