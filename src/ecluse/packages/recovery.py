@@ -29,7 +29,7 @@ from ecluse.audit import Action
 from ecluse.db.models import Account, Blob, Credential, Extraction
 from ecluse.errors import EcluseError
 from ecluse.identity import Principal
-from ecluse.identity.accounts import usable
+from ecluse.identity.accounts import as_utc, usable
 from ecluse.identity.tokens import principal_of, totp_enabled
 from ecluse.packages.extract import extract
 from ecluse.packages.lease import Holder, death, run_tag
@@ -65,15 +65,17 @@ class _Dead:
 def recover(platform: Platform, *, now: datetime, actor: str) -> Recovered:
     """Abandon the dead runs, remove what they and dead uploads left, extract again the
     uploads whose extraction was cut short."""
-    dead = _abandon(platform, now=now, actor=actor)
+    abandoned = _abandon(platform, now=now, actor=actor)
     _remove_dead_uploads(platform)
     cutoff = now - timedelta(hours=platform.settings.quarantine_ttl_hours)
     platform.store.remove_stale_temporaries(older_than=cutoff)
-    resumed = sum(_resume(platform, d, actor=actor) for d in dead if d.quarantine_id)
-    return Recovered(abandoned=len(dead), resumed=resumed)
+    resumed = 0
+    while (dead := _claim(platform)) is not None:  # this sweep's, or one a failure left
+        resumed += _resume(platform, dead, actor=actor)
+    return Recovered(abandoned=abandoned, resumed=resumed)
 
 
-def _abandon(platform: Platform, *, now: datetime, actor: str) -> list[_Dead]:
+def _abandon(platform: Platform, *, now: datetime, actor: str) -> int:
     legacy = now - timedelta(hours=platform.settings.quarantine_ttl_hours)
     with platform.db.transaction() as s:
         running = (
@@ -85,7 +87,7 @@ def _abandon(platform: Platform, *, now: datetime, actor: str) -> list[_Dead]:
             .scalars()
             .all()
         )
-        dead = []
+        dead = 0
         for row in running:
             reason = death(row, now=now, legacy_cutoff=legacy)
             if reason is None:
@@ -101,12 +103,30 @@ def _abandon(platform: Platform, *, now: datetime, actor: str) -> list[_Dead]:
                 refs={"extraction": row.id, "instruction": row.instruction_id},
                 details={"reason": reason, "files_removed": removed},
             )
-            dead.append(
-                _Dead(
-                    row.id, row.instruction_id, row.operator_id, row.source_name, row.quarantine_id
-                )
-            )
+            dead += 1
         return dead
+
+
+def _claim(platform: Platform) -> _Dead | None:
+    """An abandoned run over an upload that nobody has taken up yet, taken (by one node)."""
+    with platform.db.transaction() as s:
+        row = s.execute(
+            select(Extraction)
+            .where(
+                Extraction.state == "abandoned",
+                Extraction.error == ABANDONED,
+                Extraction.quarantine_id.is_not(None),
+            )
+            .order_by(Extraction.started_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        row.error = f"{ABANDONED}; being extracted again from its quarantine"
+        return _Dead(
+            row.id, row.instruction_id, row.operator_id, row.source_name, row.quarantine_id
+        )
 
 
 def _remove_dead_uploads(platform: Platform) -> None:
@@ -148,7 +168,7 @@ def _resume(platform: Platform, d: _Dead, *, actor: str) -> bool:
             .where(Extraction.quarantine_id == quarantine_id, Extraction.state == "abandoned")
         ).scalar_one()
         info = platform.store.info(s, quarantine_id) if blob is not None else None
-    expired = info is not None and info.expires_at is not None and info.expires_at <= now()
+    expired = info is not None and info.expires_at is not None and as_utc(info.expires_at) <= now()
     if info is None or info.state != "stored" or expired:
         _note(platform, d, "its upload is no longer in the quarantine")
         return False
