@@ -4,21 +4,27 @@ wrote; were it to wake up after all, it could not commit."""
 from __future__ import annotations
 
 import errno
+import io
 import os
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+import pytest
 from sqlalchemy import select
 
 from ecluse.audit.records import verify_database
-from ecluse.db.models import AuditEvent, Blob, Extraction, Package
+from ecluse.db.models import Account, AuditEvent, Blob, Extraction, Package
 from ecluse.errors import ValidationError
+from ecluse.governance import instructions as ins
 from ecluse.identity import issue
+from ecluse.packages.lease import HOST, process_tag
 from ecluse.platform import Platform
 from ecluse.worker import sweep
 from tests.age_tools import Identity
@@ -170,3 +176,131 @@ def test_a_killed_extraction_is_abandoned_at_the_next_sweep_not_a_day_later(
     assert verify_database(platform.db.engine).ok
     markers = plaintext_markers(rows)
     assert files_in_clear([platform.settings.home, scratch], markers) == []
+
+
+# -- who is dead, and what becomes of an upload whose extraction died --------------------------
+def _dead_pid() -> int:
+    done = subprocess.Popen(["true"])
+    done.wait()
+    return done.pid
+
+
+def _run_row(
+    platform: Platform,
+    migration: Migration,
+    iid: str,
+    *,
+    owner: str | None,
+    lease_left: timedelta = timedelta(seconds=20),
+    age: timedelta = timedelta(seconds=5),
+    quarantine_id: str | None = None,
+    state: str = "running",
+) -> str:
+    now = datetime.now(UTC)
+    with platform.db.transaction() as s:
+        row = Extraction(
+            id=str(uuid.uuid4()),
+            instruction_id=iid,
+            operator_id=migration.parties["olga"].account_id,
+            state=state,
+            source_name="export.csv",
+            started_at=now - age,
+            quarantine_id=quarantine_id,
+            lease_owner=owner,
+            lease_expires_at=now + lease_left if owner else None,
+        )
+        s.add(row)
+    return row.id
+
+
+@pytest.mark.parametrize(
+    ("owner", "lease_left", "age", "dead"),
+    [
+        ("this process", timedelta(seconds=20), timedelta(seconds=5), False),
+        ("this process", timedelta(seconds=-1), timedelta(seconds=40), True),  # not renewed
+        ("a process gone", timedelta(seconds=20), timedelta(seconds=5), True),  # kill -9
+        ("another host", timedelta(seconds=20), timedelta(seconds=5), False),  # cannot tell
+        ("another host", timedelta(seconds=-1), timedelta(seconds=40), True),
+        (None, timedelta(0), timedelta(hours=1), False),  # before leases: the old rule
+        (None, timedelta(0), timedelta(hours=25), True),
+    ],
+)
+def test_a_run_is_dead_when_its_lease_ended_or_its_process_is_gone(
+    migration: Migration, owner: str | None, lease_left: timedelta, age: timedelta, dead: bool
+) -> None:
+    platform = migration.platform
+    iid = migration.instruct(expected_rows=migration.export.frame.height)
+    owners = {
+        "this process": f"{HOST}:{os.getpid()}:00",
+        "a process gone": f"{HOST}:{_dead_pid()}:00",
+        "another host": "node-b.example:1:00",
+    }
+    run_id = _run_row(
+        platform, migration, iid, owner=owners.get(owner or ""), lease_left=lease_left, age=age
+    )
+    assert sweep(platform).abandoned == int(dead)
+    with platform.db.transaction() as s:
+        assert s.get(Extraction, run_id).state == ("abandoned" if dead else "running")
+
+
+def test_the_pieces_of_an_upload_whose_server_died_are_removed(migration: Migration) -> None:
+    store = migration.platform.store
+    dead = store.writer(kind="quarantine", tag=process_tag(_dead_pid()))
+    alive = store.writer(kind="quarantine", tag=process_tag())
+    for w in (dead, alive):
+        w.write(os.urandom(100_000))
+    sweep(migration.platform)
+    assert temporaries(migration.platform) == [store.temporary_of(alive.id, process_tag())]
+    alive.abort()
+    dead.abort()
+
+
+def _revoke(m: Migration, iid: str) -> None:
+    with m.platform.db.transaction() as s:
+        ins.revoke(s, m.parties["dora"], iid, reason="the laboratory withdrew")
+
+
+def _disable(m: Migration, iid: str) -> None:
+    with m.platform.db.transaction() as s:
+        s.get(Account, m.parties["olga"].account_id).state = "disabled"
+
+
+def _died_before(m: Migration, iid: str, quarantine_id: str) -> None:
+    _run_row(m.platform, m, iid, owner=None, quarantine_id=quarantine_id, state="abandoned")
+
+
+@pytest.mark.parametrize(
+    ("change", "outcome"),
+    [
+        (None, "extracted again from its quarantine as"),
+        (_revoke, "not extracted again: extracting it again failed (instruction is revoked"),
+        (_disable, "not extracted again: the person who uploaded it can no longer extract"),
+        (_died_before, "not extracted again: its process ended 2 times"),
+    ],
+)
+def test_an_upload_whose_extraction_died_is_extracted_again_or_its_failure_shown(
+    migration: Migration, identity: Identity, change: Any, outcome: str
+) -> None:
+    platform = migration.platform
+    iid = migration.instruct(expected_rows=migration.export.frame.height)
+    with platform.db.transaction() as s:
+        expires = datetime.now(UTC) + timedelta(hours=1)
+        held = platform.store.put(
+            s, io.BytesIO(migration.export.data), kind="quarantine", expires_at=expires
+        ).id
+    cut = _run_row(platform, migration, iid, owner=f"{HOST}:{_dead_pid()}:00", quarantine_id=held)
+    if change is _died_before:
+        change(migration, iid, held)
+    elif change is not None:
+        change(migration, iid)
+    result = sweep(platform)
+    assert result.abandoned == 1 and result.resumed == int(change is None)
+    assert sweep(platform).resumed == 0  # once
+    with platform.db.transaction() as s:
+        row = s.get(Extraction, cut)
+        assert row.state == "abandoned" and outcome in row.error
+        packaged = s.execute(select(Package)).all()
+        blob = s.get(Blob, held)
+    assert len(packaged) == int(change is None)
+    assert blob.state == ("stored" if change is None else "shredded")  # nothing waits 24 h
+    assert temporaries(platform) == []
