@@ -24,7 +24,7 @@ from ecluse.db.models import Account, AuditEvent, Blob, Extraction, Package
 from ecluse.errors import ValidationError
 from ecluse.governance import instructions as ins
 from ecluse.identity import issue
-from ecluse.packages.lease import HOST, process_tag
+from ecluse.packages.lease import HOST, RunAbandoned, process_tag
 from ecluse.platform import Platform
 from ecluse.worker import sweep
 from tests.age_tools import Identity
@@ -304,3 +304,41 @@ def test_an_upload_whose_extraction_died_is_extracted_again_or_its_failure_shown
     assert len(packaged) == int(change is None)
     assert blob.state == ("stored" if change is None else "shredded")  # nothing waits 24 h
     assert temporaries(platform) == []
+
+
+def test_a_working_run_renews_its_lease_and_stops_once_it_was_taken_away(
+    migration: Migration, identity: Identity
+) -> None:
+    """A lease of 3 s, renewed every second: a run that hangs 5 s is still alive; once a
+    sweep took it away (with a clock past its lease), the run stops at its next batch."""
+    platform = migration.platform
+    platform.settings = platform.settings.model_copy(update={"extraction_lease_seconds": 3})
+    data = migration.export.data + migration.export.data.split(b"\n", 1)[1] * 5  # 2 batches
+    iid = migration.instruct(expected_rows=migration.export.frame.height * 6)
+    stuck, resume = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hang(_: int) -> None:
+        stuck.set()
+        resume.wait(30)
+
+    def run() -> None:
+        try:
+            migration.run("olga", iid, data=data, progress=hang)
+        except BaseException as e:  # the test inspects it
+            errors.append(e)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert stuck.wait(30)
+    time.sleep(5)
+    assert sweep(platform).abandoned == 0  # renewed meanwhile, though 3 s have passed
+    later = datetime.now(UTC) + timedelta(seconds=4)
+    assert sweep(platform, now=later).abandoned == 1
+    time.sleep(1.5)  # its next renewal finds it taken away
+    resume.set()
+    thread.join(30)
+    assert len(errors) == 1 and isinstance(errors[0], RunAbandoned)  # before the commit
+    assert temporaries(platform) == []
+    with platform.db.transaction() as s:
+        assert s.execute(select(Extraction.state)).scalar_one() == "abandoned"
