@@ -342,3 +342,29 @@ def test_a_working_run_renews_its_lease_and_stops_once_it_was_taken_away(
     assert temporaries(platform) == []
     with platform.db.transaction() as s:
         assert s.execute(select(Extraction.state)).scalar_one() == "abandoned"
+
+
+def test_an_object_put_in_place_but_never_committed_goes_a_committed_one_stays(
+    migration: Migration,
+) -> None:
+    """The process died between renaming an object into place and its commit: no row in the
+    store's table, so it goes; an object of the store with its row is never touched."""
+    platform, store = migration.platform, migration.platform.store
+    iid = migration.instruct(expected_rows=migration.export.frame.height)
+    with platform.db.transaction() as s:
+        kept = store.put(s, io.BytesIO(os.urandom(10_000)), kind="quarantine").id
+    orphan = str(uuid.uuid4())
+    store.path_of(orphan).parent.mkdir(mode=0o700, exist_ok=True)
+    store.path_of(orphan).write_bytes(os.urandom(10_000))  # ciphertext, its key never saved
+    run_id = _run_row(platform, migration, iid, owner=f"{HOST}:{_dead_pid()}:00")
+    with platform.db.transaction() as s:
+        s.get(Extraction, run_id).writing = f"{kept} {orphan}"
+    assert sweep(platform).abandoned == 1
+    assert not store.path_of(orphan).exists()
+    assert store.path_of(kept).exists()
+    with platform.db.transaction() as s:
+        assert b"".join(store.open(s, kept))
+        event = s.execute(
+            select(AuditEvent).where(AuditEvent.action == "packages:extraction:abandoned")
+        ).scalar_one()
+    assert '"files_removed":1' in event.details
