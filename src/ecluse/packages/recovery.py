@@ -39,10 +39,6 @@ from ecluse.platform import Platform
 log = logging.getLogger("ecluse.packages")
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 ABANDONED = "abandoned: the process running it ended before it finished"
 ATTEMPTS = 2  # runs over one upload: the first, and one extracted again after it died
 
@@ -168,7 +164,11 @@ def _resume(platform: Platform, d: _Dead, *, actor: str) -> bool:
             .where(Extraction.quarantine_id == quarantine_id, Extraction.state == "abandoned")
         ).scalar_one()
         info = platform.store.info(s, quarantine_id) if blob is not None else None
-    expired = info is not None and info.expires_at is not None and as_utc(info.expires_at) <= now()
+    expired = (
+        info is not None
+        and info.expires_at is not None
+        and as_utc(info.expires_at) <= datetime.now(UTC)
+    )
     if info is None or info.state != "stored" or expired:
         _note(platform, d, "its upload is no longer in the quarantine")
         return False
