@@ -88,6 +88,8 @@ class Settings(BaseSettings):
 
     quarantine_ttl_hours: int = Field(default=24, ge=1, le=24 * 7)  # raw sources, encrypted
     canary_rows: int = Field(default=3, ge=0, le=100)  # invented patients per package
+    # a run's lease, renewed every third of it: a run whose lease ran out is abandoned
+    extraction_lease_seconds: int = Field(default=30, ge=3, le=3600)
 
     session_idle_minutes: int = Field(default=15, ge=1, le=120)  # login sessions
     session_hours: int = Field(default=12, ge=1, le=24)  # absolute end of a session

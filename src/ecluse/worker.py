@@ -2,8 +2,9 @@
 
 Each sweep shreds the packages whose deadline passed without a receipt (and alerts the
 controller) or whose retention after receipt ended, then every stored object whose time to
-live has passed (quarantines first of all), records extractions a crash cut short as failed
-(removing what they half wrote), forgets failed logins that no longer count, and signs the
+live has passed (quarantines first of all), records extractions whose process died as
+abandoned (removing what they half wrote, and extracting an SFTP upload again from its
+quarantine: `ecluse.packages.recovery`), forgets failed logins that no longer count, and signs the
 audit chain's head when unsigned events have waited longer than the checkpoint interval. On
 start it catches up on everything overdue.
 """
@@ -36,7 +37,8 @@ class Sweep:
     checkpoint_seq: int | None
     deadlines_missed: int = 0  # packages shredded unconfirmed, alerted
     retentions_ended: int = 0  # confirmed packages shredded
-    abandoned: int = 0  # extractions a crash cut short, recorded as failed
+    abandoned: int = 0  # extractions whose process died, recorded as abandoned
+    resumed: int = 0  # of their uploads, extracted again from the quarantine and packaged
 
 
 def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
@@ -44,7 +46,7 @@ def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
     now = now or datetime.now(UTC)
     # packages first: a package's object expires at its deadline, and the package must know
     missed, ended = enforce(platform, now=now)
-    abandoned = recover(platform, now=now, actor=ACTOR)
+    recovered = recover(platform, now=now, actor=ACTOR)
     shredded = 0
     while True:
         with platform.db.transaction() as s:
@@ -81,7 +83,8 @@ def sweep(platform: Platform, *, now: datetime | None = None) -> Sweep:
         checkpoint_seq=checkpoint.seq if checkpoint else None,
         deadlines_missed=missed,
         retentions_ended=ended,
-        abandoned=abandoned,
+        abandoned=recovered.abandoned,
+        resumed=recovered.resumed,
     )
 
 

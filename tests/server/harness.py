@@ -32,6 +32,7 @@ class Running:
     sftp_port: int
     output: Path
     home: Path
+    pid: int = 0  # the server process (a test may kill it)
 
     def known_hosts(self, directory: Path) -> Path:
         """The server's host key, pinned as a user would after checking its fingerprint."""
@@ -79,7 +80,7 @@ def running(settings: Settings, tmp: Path, **extra_env: str) -> Iterator[Running
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"ecluse serve did not start: {output.read_text()}")
             time.sleep(0.1)
-        yield Running(https_port, sftp_port, output, settings.home)
+        yield Running(https_port, sftp_port, output, settings.home, proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -69,3 +69,5 @@ class Action(StrEnum):
     AUDIT_EXPORT = "audit:log:export"
     AUDIT_PURGE = "audit:log:purge"
     SELFCHECK = "cli:instance:selfcheck"
+    # recovery within a minute (issue 15, item 9): a run whose process died
+    EXTRACTION_ABANDONED = "packages:extraction:abandoned"

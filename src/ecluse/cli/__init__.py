@@ -143,6 +143,7 @@ def worker(
             out.print(
                 f"packages shredded: {r.deadlines_missed} past their deadline (alerted), "
                 f"{r.retentions_ended} after retention; {r.shredded} expired objects shredded; "
+                f"{r.abandoned} abandoned extractions cleaned up, {r.resumed} extracted again; "
                 f"checkpoint: {r.checkpoint_seq if r.checkpoint_seq is not None else 'not due'}"
             )
             return

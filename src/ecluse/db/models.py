@@ -234,7 +234,8 @@ class Extraction(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instruction_id: Mapped[str] = mapped_column(ForeignKey("instructions.id"), index=True)
     operator_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
-    state: Mapped[str] = mapped_column(String(20), index=True)  # running|packaged|failed|stopped
+    # running | packaged | failed | stopped | abandoned (its process ended before it finished)
+    state: Mapped[str] = mapped_column(String(20), index=True)
     source_name: Mapped[str] = mapped_column(String(255))
     source_bytes: Mapped[int | None] = mapped_column(BigInteger)
     quarantine_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"))
@@ -242,6 +243,10 @@ class Extraction(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the process running it (host:pid:nonce), renewing its lease while it works
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    writing: Mapped[str | None] = mapped_column(String(120))  # ids of the objects it writes
 
 
 class Package(Base):

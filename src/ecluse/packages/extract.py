@@ -38,6 +38,7 @@ from ecluse.errors import EcluseError, PolicyViolation, ValidationError, present
 from ecluse.governance.instructions import Content, governed_rules
 from ecluse.identity import Permission, Principal, require
 from ecluse.packages.canaries import Canaries, mix
+from ecluse.packages.lease import Lease, new_owner, run_tag
 from ecluse.packages.manifest import (
     DIGEST_SIZE,
     FORMAT,
@@ -94,10 +95,16 @@ class _Output:
     engine: Engine | None = None
     writer: PackageWriter | None = None
     canary_digests: bytes = b""
+    lease: Lease | None = None
 
     def abort(self) -> None:
         for writer in (self.quarantine, self.package, self.digests):
             writer.abort()
+
+    def own_ids(self) -> list[str]:
+        """The objects this run writes (not an upload it reads from the quarantine)."""
+        writers = (self.quarantine, self.package, self.digests)
+        return [w.id for w in writers if isinstance(w, LocalWriter)]
 
 
 def _check_uuid(value: str, what: str) -> str:
@@ -107,7 +114,15 @@ def _check_uuid(value: str, what: str) -> str:
         raise ValidationError(f"{what} must be an id such as 0b5f…-…") from e
 
 
-def _start(platform: Platform, principal: Principal, instruction_id: str, name: str) -> _Plan:
+def _start(
+    platform: Platform,
+    principal: Principal,
+    instruction_id: str,
+    name: str,
+    *,
+    owner: str,
+    held: BlobInfo | None,
+) -> _Plan:
     with platform.db.transaction() as s:
         require(principal.permissions, Permission.EXTRACTION_RUN)
         content, rules = governed_rules(s, platform.keys, instruction_id)
@@ -123,6 +138,10 @@ def _start(platform: Platform, principal: Principal, instruction_id: str, name: 
             state="running",
             source_name=PurePath(name).name[:255] or "source",
             started_at=datetime.now(UTC),
+            quarantine_id=held.id if held else None,  # an upload: extracted again if cut short
+            lease_owner=owner,
+            lease_expires_at=datetime.now(UTC)
+            + timedelta(seconds=platform.settings.extraction_lease_seconds),
         )
         s.add(row)
         s.flush()
@@ -187,6 +206,8 @@ def _stream(
         stages.insert(1, govern)  # stopped before the package it feeds
         for batch in reader.batches(engine.needed):
             _still_signed(platform, plan.instruction_id)
+            if out.lease is not None:
+                out.lease.check()
             govern.put(batch)
             if progress:
                 progress(reader.bytes_read)
@@ -342,7 +363,7 @@ def _finish(
     row = present(s.get(Extraction, extraction_id), "extraction")
     row.state, row.finished_at = state, datetime.now(UTC)
     row.source_bytes = out.quarantine.plaintext_bytes
-    row.quarantine_id = quarantine_id
+    row.quarantine_id = quarantine_id or row.quarantine_id
     if out.engine is not None:
         row.findings = canonical(findings_json(out.engine.findings))
     s.flush()
@@ -368,6 +389,9 @@ def _fail(
         f = out.engine.findings
         counts = {"rows_read": f.rows_read, "rows_in_scope": f.rows_in_scope}
     with platform.db.transaction() as s:
+        current = s.get(Extraction, plan.extraction_id, with_for_update=True)
+        if current is None or current.state != "running":
+            return  # recorded as abandoned by whoever found its lease ended
         row = _finish(s, plan.extraction_id, "stopped" if stopped else "failed", out)
         row.error = reason[:500]
         platform.audit.append(
@@ -405,15 +429,16 @@ def _refused(
         )
 
 
-def _open_output(platform: Platform, deadline_days: int, held: BlobInfo | None) -> _Output:
+def _open_output(platform: Platform, plan: _Plan, held: BlobInfo | None) -> _Output:
     now, store = datetime.now(UTC), platform.store
+    deadline, tag = now + timedelta(days=plan.content.deadline_days), run_tag(plan.extraction_id)
     opened: list[LocalWriter] = []
     try:
         if held is None:
             expires = now + timedelta(hours=platform.settings.quarantine_ttl_hours)
-            opened.append(store.writer(kind="quarantine", expires_at=expires))
-        opened.append(store.writer(kind="package", expires_at=now + timedelta(days=deadline_days)))
-        opened.append(store.writer(kind="row-digests"))
+            opened.append(store.writer(kind="quarantine", expires_at=expires, tag=tag))
+        opened.append(store.writer(kind="package", expires_at=deadline, tag=tag))
+        opened.append(store.writer(kind="row-digests", tag=tag))
     except BaseException:
         for w in opened:
             w.abort()
@@ -437,14 +462,17 @@ def extract(
 ) -> Outcome:
     """Run one extraction; raise (having recorded why, and left nothing) if it cannot finish.
     `quarantined`: the source is that blob, already in the quarantine (`source` reads it)."""
-    instruction_id = _check_uuid(instruction_id, "the instruction")
+    instruction_id, owner = _check_uuid(instruction_id, "the instruction"), new_owner()
     try:
-        plan = _start(platform, principal, instruction_id, source_name)
+        plan = _start(
+            platform, principal, instruction_id, source_name, owner=owner, held=quarantined
+        )
     except EcluseError as e:
         _refused(platform, principal, instruction_id, e)
         raise
-    out = _open_output(platform, plan.content.deadline_days, quarantined)
+    out = _open_output(platform, plan, quarantined)
     try:
+        out.lease = Lease(platform, plan.extraction_id, owner).start(holding=out.own_ids())
         _stream(
             platform,
             plan,
@@ -460,3 +488,6 @@ def extract(
         with contextlib.suppress(EcluseError):  # the first error is the one to report
             _fail(platform, principal, plan, out, e)
         raise
+    finally:
+        if out.lease is not None:
+            out.lease.stop()

@@ -16,6 +16,7 @@ from ecluse.audit import Action
 from ecluse.errors import EcluseError, ValidationError
 from ecluse.identity import Principal
 from ecluse.packages.extract import extract
+from ecluse.packages.lease import process_tag
 from ecluse.packages.pipe import ChunkReader
 from ecluse.platform import Platform
 from ecluse.store.interfaces import BlobInfo
@@ -32,7 +33,9 @@ class QuarantineUpload:
         self.platform, self.principal = platform, principal
         self.instruction_id, self.name = instruction_id, name
         ttl = timedelta(hours=platform.settings.quarantine_ttl_hours)
-        self.writer = platform.store.writer(kind="quarantine", expires_at=datetime.now(UTC) + ttl)
+        self.writer = platform.store.writer(  # tagged: removed at once if the server dies
+            kind="quarantine", expires_at=datetime.now(UTC) + ttl, tag=process_tag()
+        )
         self.held: list[bytes] = []  # received, not yet handed to the writer
         self.held_bytes = 0
         self.pending: collections.deque[asyncio.Future[None]] = collections.deque()

@@ -2,17 +2,20 @@
 
 Only ciphertext ever touches the disk: data is encrypted as it streams in, into a temporary
 file in the object's own directory (0600, O_EXCL), fsynced, then renamed into place. If the
-caller's transaction does not commit, the file is removed. Shredding destroys the wrapped data
-key in the database and removes the file: the ciphertext, wherever a copy of it went, can no
-longer be decrypted by anything the system holds.
+caller's transaction does not commit, the file is removed. A temporary file's name carries
+its writer's tag (the extraction run, or the process of an upload), so that what a killed
+process left half written can be found and removed at once, and only that. Shredding
+destroys the wrapped data key in the database and removes the file: the ciphertext,
+wherever a copy of it went, can no longer be decrypted by anything the system holds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +33,7 @@ from ecluse.store.interfaces import BlobInfo
 STORED, SHREDDED = "stored", "shredded"
 
 
+_TAG = re.compile(r"[A-Za-z0-9._@-]{0,100}")
 WRITEBACK_EVERY = 32 << 20  # bytes written between starts of write-back, so commit is quick
 
 
@@ -77,12 +81,14 @@ def _info(row: Blob) -> BlobInfo:
 class LocalWriter:
     """A `BlobWriter` that encrypts into a temporary file and renames it on commit."""
 
-    def __init__(self, store: LocalBlobStore, *, kind: str, expires_at: datetime | None) -> None:
+    def __init__(
+        self, store: LocalBlobStore, *, kind: str, expires_at: datetime | None, tag: str = ""
+    ) -> None:
         self._store = store
         self._kind, self._expires_at = kind, expires_at
         self.id = str(uuid.uuid4())
         self._final = store.path_of(self.id)
-        self._tmp = self._final.with_name(f".{self.id}.tmp")
+        self._tmp = store.temporary_of(self.id, tag)
         try:
             self._final.parent.mkdir(mode=0o700, exist_ok=True)
             fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -155,10 +161,18 @@ class LocalBlobStore:
     def path_of(self, blob_id: str) -> Path:
         return self.root / blob_id[:2] / f"{blob_id}.blob"
 
-    def writer(self, *, kind: str, expires_at: datetime | None = None) -> LocalWriter:
+    def temporary_of(self, blob_id: str, tag: str = "") -> Path:
+        """Where an object is written before its commit: `.<id>[.<tag>].tmp` beside it."""
+        if not _TAG.fullmatch(tag):
+            raise StorageError("a writer's tag is letters, digits and . _ @ - only")
+        return self.path_of(blob_id).with_name(f".{blob_id}{'.' if tag else ''}{tag}.tmp")
+
+    def writer(
+        self, *, kind: str, expires_at: datetime | None = None, tag: str = ""
+    ) -> LocalWriter:
         """An encrypting writer; nothing is recorded until `commit(session)`, so a long write
-        holds no transaction open."""
-        return LocalWriter(self, kind=kind, expires_at=expires_at)
+        holds no transaction open. `tag` names who writes it (see `remove_temporaries`)."""
+        return LocalWriter(self, kind=kind, expires_at=expires_at, tag=tag)
 
     def put(
         self, session: Session, source: BinaryIO, *, kind: str, expires_at: datetime | None = None
@@ -205,6 +219,25 @@ class LocalBlobStore:
         session.flush()
         self.path_of(blob_id).unlink(missing_ok=True)
         return _info(row)
+
+    def temporaries(self, tag: str) -> list[Path]:
+        """The temporary files of the writers whose tag matches `tag` (a glob pattern)."""
+        return list(self.root.glob(f"*/.*.{tag}.tmp"))
+
+    def remove_unfinished(self, session: Session, *, tag: str, blob_ids: Iterable[str]) -> int:
+        """Remove what a dead writer left: its temporary files (found by its tag), and those
+        of `blob_ids` that reached their place in the store but not its table (the process
+        died between the rename and the commit). The number of files removed."""
+        found = self.temporaries(tag)
+        for blob_id in blob_ids:
+            if session.get(Blob, blob_id) is None:
+                found += [self.path_of(blob_id), self.temporary_of(blob_id)]
+        removed = 0
+        for path in found:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+        return removed
 
     def remove_stale_temporaries(self, *, older_than: datetime) -> int:
         """Remove what a writer cut short by a crash left behind: ciphertext whose data key

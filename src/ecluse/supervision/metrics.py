@@ -54,7 +54,7 @@ class _Collector(Collector):
         yield packages
         runs = GaugeMetricFamily(
             "ecluse_extractions",
-            "Extraction runs by state (running, packaged, failed, stopped)",
+            "Extraction runs by state (running, packaged, failed, stopped, abandoned)",
             labels=["state"],
         )
         for state, n in _count_by(s, Extraction.state):
