@@ -69,3 +69,5 @@ class Action(StrEnum):
     AUDIT_EXPORT = "audit:log:export"
     AUDIT_PURGE = "audit:log:purge"
     SELFCHECK = "cli:instance:selfcheck"
+    # issue 15 item 5: a trail nobody can cut (the witness log)
+    AUDIT_WITNESS_START = "audit:witness:start"
