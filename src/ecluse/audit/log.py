@@ -275,7 +275,11 @@ class AuditLog:
             return 0
         try:
             with Session(engine) as s:
-                pending = _records(s, after=witness.state.last_seq)
+                last = witness.state
+                head = s.get(AuditCheckpoint, last.last_seq) if last.last_seq else None
+                if last.last_seq and (head is None or head.head_hash != last.last_hash):
+                    raise AuditWriteError("the database differs from its witness")
+                pending = _records(s, after=last.last_seq)
             written = witness.publish(pending)
         except (OSError, EcluseError) as e:
             self.failing = type(e).__name__

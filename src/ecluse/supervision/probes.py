@@ -101,6 +101,7 @@ def _chain_due(platform: Platform, *, now: datetime) -> bool:
 def check_chain(platform: Platform) -> bool:
     """Verify the chain, then the database against its witness log; alert on a break."""
     now = datetime.now(UTC)
+    platform.audit.publish(platform.db.engine)  # what other nodes signed since this one did
     report = verify_database(platform.db.engine)
     findings = check_witnesses(
         platform.db.engine,
