@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(default=1000, ge=1)
     audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
     audit_retention_days: int = Field(default=365, ge=1)
+    # Where every signed checkpoint is also written (default `<home>/witness`): put it on
+    # another volume, one the database's writer cannot rewrite.
+    audit_witness_dir: Path | None = None
 
     quarantine_ttl_hours: int = Field(default=24, ge=1, le=24 * 7)  # raw sources, encrypted
     canary_rows: int = Field(default=3, ge=0, le=100)  # invented patients per package
@@ -122,6 +125,10 @@ class Settings(BaseSettings):
     def server_dir(self) -> Path:
         """Made on first `ecluse serve`: TLS certificate and key, SSH host key."""
         return self.home / "server"
+
+    @property
+    def witness_dir(self) -> Path:
+        return self.audit_witness_dir or self.home / "witness"
 
     @property
     def key_file(self) -> Path:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from ecluse.audit import Action
 from ecluse.audit.records import verify_database
+from ecluse.audit.witness import FILE_NAME, WitnessLog
 from ecluse.config import Settings
 from ecluse.crypto._primitives import random_bytes
 from ecluse.db import migrate
@@ -39,6 +40,12 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
         raise ConfigurationError(
             f"{settings.home} already holds an Écluse instance; refusing to initialise it again"
         )
+    witnessed = settings.witness_dir / FILE_NAME
+    if witnessed.is_file() and witnessed.stat().st_size:
+        raise ConfigurationError(
+            f"the audit witness {witnessed} already holds another instance's checkpoints: "
+            "give this instance its own witness directory"
+        )
     created = create_home(settings)
     db = keys = None
     try:
@@ -48,7 +55,8 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
             if s.execute(select(func.count()).select_from(AuditEvent)).scalar():
                 raise ConfigurationError("the database already holds an Écluse instance")
         keys = open_key_manager(settings, create=True)
-        platform = Platform.assemble(settings=settings, db=db, keys=keys)
+        witness = WitnessLog.open(settings.witness_dir, create=True)
+        platform = Platform.assemble(settings=settings, db=db, keys=keys, witness=witness)
         with db.transaction() as s:
             org = create_organisation(s, name="Écluse platform", kind=OrgKind.PLATFORM)
             admin = create_account(

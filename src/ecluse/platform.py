@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Self
 
 from ecluse.audit import AuditLog
+from ecluse.audit.witness import WitnessLog
 from ecluse.config import Settings
 from ecluse.crypto.envelope import Envelope
 from ecluse.crypto.interfaces import KeyManager
@@ -58,9 +59,14 @@ class Platform:
     store: LocalBlobStore
     audit: AuditLog
 
+    @property
+    def witness(self) -> WitnessLog | None:
+        return self.audit.witness
+
     @classmethod
-    def open(cls, settings: Settings) -> Self:
-        """Open an initialised instance; refuse loudly if anything is off."""
+    def open(cls, settings: Settings, *, start_witness: bool = False) -> Self:
+        """Open an initialised instance; refuse loudly if anything is off (a missing or
+        broken audit witness too, unless `start_witness` starts a missing one)."""
         check_home(settings)
         db = open_database(settings)
         try:
@@ -72,18 +78,27 @@ class Platform:
                     f"database schema is at {revision}, this version needs {head}: "
                     "run `ecluse db upgrade`"
                 )
+            witness = WitnessLog.open(settings.witness_dir, create=start_witness)
             keys = open_key_manager(settings)
         except BaseException:
             db.dispose()
             raise
-        return cls.assemble(settings=settings, db=db, keys=keys)
+        return cls.assemble(settings=settings, db=db, keys=keys, witness=witness)
 
     @classmethod
-    def assemble(cls, *, settings: Settings, db: Database, keys: KeyManager) -> Self:
+    def assemble(
+        cls,
+        *,
+        settings: Settings,
+        db: Database,
+        keys: KeyManager,
+        witness: WitnessLog | None = None,
+    ) -> Self:
         audit = AuditLog(
             signer=keys.signer(),
             checkpoint_every=settings.audit_checkpoint_every,
             checkpoint_seconds=settings.audit_checkpoint_seconds,
+            witness=witness,
         )
         store = LocalBlobStore(root=settings.store_dir, envelope=Envelope(keys))
         return cls(settings=settings, db=db, keys=keys, store=store, audit=audit)

@@ -103,7 +103,7 @@ def test_the_webhook_body_is_signed(
     alert = _alert(platform, people.controller)
     settings = AlertSettings(webhook_url=webhook_receiver.url, webhook_secret=SecretStr(SECRET))
     assert dispatch(platform, [WebhookSink(settings=settings)]).sent == 1
-    [(headers, body)] = webhook_receiver.requests
+    [(headers, body)] = [(h, b) for h, b in webhook_receiver.requests if b'"alert_id"' in b]
     stamp = headers[TIMESTAMP_HEADER]
     expected = hmac.new(SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers[SIGNATURE_HEADER], f"sha256={expected}")
@@ -136,9 +136,9 @@ def test_syslog_frames_follow_rfc5424(
     sink = SyslogSink(settings=AlertSettings(syslog=syslog_listener.address))
     assert dispatch(platform, [sink]).sent == 1
     deadline = time.monotonic() + 5
-    while not syslog_listener.frames and time.monotonic() < deadline:
+    while len(syslog_listener.frames) < 2 and time.monotonic() < deadline:  # alert, checkpoint
         time.sleep(0.01)
-    [frame] = syslog_listener.frames
+    [frame] = [f for f in syslog_listener.frames if b"[ecluse@32473 " in f]
     header = (
         rb"<34>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \S+ ecluse - package:other-organisation "
     )
@@ -185,7 +185,7 @@ def test_a_failing_sink_is_retried_alerted_on_and_loses_nothing(
     webhook_receiver.status = 200
     later = dispatch(platform, sinks, now=now + timedelta(minutes=10))
     assert later.failed == 0
-    received = [as_json(body)["alert_id"] for _, body in webhook_receiver.requests]
+    received = [as_json(body).get("alert_id") for _, body in webhook_receiver.requests]
     assert received.count(alert) == 3
     with platform.db.transaction() as s:
         pending = s.execute(select(AlertDelivery).where(AlertDelivery.state == "pending"))

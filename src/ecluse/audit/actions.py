@@ -71,3 +71,5 @@ class Action(StrEnum):
     SELFCHECK = "cli:instance:selfcheck"
     # recovery within a minute (issue 15, item 9): a run whose process died
     EXTRACTION_ABANDONED = "packages:extraction:abandoned"
+    # issue 15 item 5: a trail nobody can cut (the witness log)
+    AUDIT_WITNESS_START = "audit:witness:start"

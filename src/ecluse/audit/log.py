@@ -4,15 +4,23 @@ The append runs in the same transaction as the action it records, so if the even
 written the action does not happen (fail closed). Appends are serialised across threads and
 processes: SQLite transactions start with BEGIN IMMEDIATE (see `ecluse.db.session`);
 PostgreSQL takes a transaction-scoped advisory lock before reading the chain head.
+
+With a witness (`ecluse.audit.witness`), every checkpoint is published to it once the
+transaction that signed it has committed (never before: a rolled-back checkpoint is never
+witnessed). Fail closed: a checkpoint is not signed, so its transaction and the act it records
+do not happen, while the witness cannot be written, or while the database is behind or differs
+from what the witness saw (the chain was cut or rewritten). A publication that fails after the
+commit is logged as critical, and the next checkpoint is refused until a retry succeeds.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from ecluse.audit import canonical
@@ -24,9 +32,14 @@ from ecluse.audit.chain import (
     checkpoint_message,
     seal_event,
 )
+from ecluse.audit.witness import WitnessLog
 from ecluse.crypto.interfaces import Signer
 from ecluse.db.models import AuditCheckpoint, AuditEvent, SigningKey
-from ecluse.errors import AuditWriteError, ValidationError
+from ecluse.errors import AuditWriteError, EcluseError, ValidationError
+
+log = logging.getLogger("ecluse.audit")
+_HOOKED = "ecluse.witness.hooked"
+_PENDING = "ecluse.witness.pending"
 
 ADVISORY_LOCK_KEY = 0x45434C55534531  # "ECLUSE1"
 # Statements built once (immutable): an append runs them on every transaction.
@@ -72,8 +85,11 @@ class AuditLog:
         checkpoint_every: int = 1000,
         checkpoint_seconds: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
+        witness: WitnessLog | None = None,
     ) -> None:
         self._signer = signer
+        self.witness = witness
+        self.failing: str | None = None  # why the last publication to the witness failed
         self._every = checkpoint_every
         self._interval = timedelta(seconds=checkpoint_seconds)
         self._clock = clock
@@ -162,6 +178,12 @@ class AuditLog:
 
     def _head(self, session: Session) -> tuple[int, str]:
         row = session.execute(_HEAD).first()
+        witnessed = self.witness.state.last_seq if self.witness is not None else 0
+        if (int(row.seq) if row is not None else 0) < witnessed:
+            raise AuditWriteError(
+                f"the audit chain ends before event {witnessed}, which its witness saw: the "
+                "newest events were deleted; refusing to write (run `ecluse audit verify`)"
+            )
         if row is not None:
             return int(row.seq), str(row.hash)
         if session.execute(_LAST_CHECKPOINT).first() is not None:
@@ -183,6 +205,7 @@ class AuditLog:
 
     def sign_checkpoint(self, session: Session, *, seq: int, head_hash: str) -> CheckpointRecord:
         """Sign the statement "event `seq` has hash `head_hash`" (the caller holds the lock)."""
+        self._check_witness(session)
         kid = self.register_signer(session)
         ts = format_ts(self._clock())
         signature = self._signer.sign(
@@ -192,7 +215,82 @@ class AuditLog:
             insert(AuditCheckpoint),
             [{"seq": seq, "head_hash": head_hash, "ts": ts, "kid": kid, "signature": signature}],
         )
-        return CheckpointRecord(seq=seq, head_hash=head_hash, ts=ts, kid=kid, signature=signature)
+        record = CheckpointRecord(seq=seq, head_hash=head_hash, ts=ts, kid=kid, signature=signature)
+        if self.witness is not None:
+            self._publish_after_commit(session, record)
+        return record
+
+    # -- witness -----------------------------------------------------------------------------
+    def _check_witness(self, session: Session) -> None:
+        """Refuse to sign what the witness could not take, or on top of a cut chain."""
+        witness = self.witness
+        if witness is None:
+            return
+        try:
+            witness.check_writable()
+            if self.failing:  # the last publication failed: catch up first, or refuse
+                witness.publish(_records(session, after=witness.state.last_seq))
+                self.failing = None
+        except (OSError, EcluseError) as e:
+            log.critical("audit witness %s cannot be written (%s)", witness.path, type(e).__name__)
+            raise AuditWriteError(
+                f"the audit witness {witness.path} cannot be written ({type(e).__name__}): "
+                "refusing audited acts until it can"
+            ) from e
+        state = witness.state
+        head = session.execute(
+            select(AuditCheckpoint.head_hash).where(AuditCheckpoint.seq == state.last_seq)
+        ).scalar()
+        if state.last_seq and head != state.last_hash:
+            raise AuditWriteError(
+                f"the checkpoint at seq {state.last_seq}, which the witness saw, is missing or "
+                "different in the database; refusing to write (run `ecluse audit verify`)"
+            )
+
+    def _publish_after_commit(self, session: Session, record: CheckpointRecord) -> None:
+        session.info.setdefault(_PENDING, []).append(record)
+        if session.info.get(_HOOKED):
+            return
+        session.info[_HOOKED] = True
+        engine = session.get_bind()
+
+        def committed(s: Session) -> None:
+            if s.info.pop(_PENDING, None):
+                self.publish(engine)  # type: ignore[arg-type]
+
+        def rolled_back(s: Session) -> None:
+            s.info.pop(_PENDING, None)
+
+        event.listen(session, "after_commit", committed)
+        event.listen(session, "after_rollback", rolled_back)
+
+    def publish(self, engine: Engine) -> int:
+        """Publish to the witness every committed checkpoint it lacks; never raises.
+
+        Return how many were written, or -1 when the witness could not take them (logged as
+        critical; the next checkpoint is refused until a retry succeeds).
+        """
+        witness = self.witness
+        if witness is None:
+            return 0
+        try:
+            with Session(engine) as s:
+                last = witness.state
+                head = s.get(AuditCheckpoint, last.last_seq) if last.last_seq else None
+                if last.last_seq and (head is None or head.head_hash != last.last_hash):
+                    raise AuditWriteError("the database differs from its witness")
+                pending = _records(s, after=last.last_seq)
+            written = witness.publish(pending)
+        except (OSError, EcluseError) as e:
+            self.failing = type(e).__name__
+            log.critical(
+                "audit checkpoints committed but not witnessed in %s (%s)",
+                witness.path,
+                self.failing,
+            )
+            return -1
+        self.failing = None
+        return written
 
 
 def _prepare(event: PendingEvent) -> tuple[str, str, str, str]:
@@ -205,6 +303,18 @@ def _prepare(event: PendingEvent) -> tuple[str, str, str, str]:
         canonical.canonical(dict(event.refs)),
         canonical.canonical(dict(event.details)),
     )
+
+
+def _records(session: Session, *, after: int) -> list[CheckpointRecord]:
+    rows = session.execute(
+        select(AuditCheckpoint).where(AuditCheckpoint.seq > after).order_by(AuditCheckpoint.seq)
+    ).scalars()
+    return [
+        CheckpointRecord(
+            seq=c.seq, head_hash=c.head_hash, ts=c.ts, kid=c.kid, signature=bytes(c.signature)
+        )
+        for c in rows
+    ]
 
 
 def _row(r: EventRecord) -> dict[str, object]:

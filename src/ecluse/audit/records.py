@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ecluse.audit.chain import CheckpointRecord
 from ecluse.audit.verify import EventRow, Segment, VerifyReport, combine, walk_segment
+from ecluse.audit.witness import FILE_NAME, WitnessLog
+from ecluse.audit.witnessing import DatabaseView, WitnessFinding, compare, read_capture
 from ecluse.db.models import AuditCheckpoint, AuditEvent, SigningKey
 from ecluse.db.session import make_engine
+from ecluse.errors import EcluseError
 
 _BATCH = 20_000
 PARALLEL_FROM = 200_000  # events; below this a worker's start-up costs more than it saves
@@ -97,3 +101,53 @@ def _walk_range(url: str, bounds: tuple[int, int], heads: dict[int, str]) -> Seg
         return walk_segment(iter_events(engine, after=bounds[0] - 1, until=bounds[1]), heads)
     finally:
         engine.dispose()
+
+
+def database_view(engine: Engine, witnessed: Iterable[CheckpointRecord]) -> DatabaseView:
+    """The database's checkpoints and bounds, and the events at witnessed seqs that lost
+    their checkpoint (to tell a deleted checkpoint from a rewritten event)."""
+    with Session(engine) as session:
+        cps = {c.seq: c for c in checkpoints(session)}
+        lo, hi = session.execute(select(func.min(AuditEvent.seq), func.max(AuditEvent.seq))).one()
+        orphans = [c.seq for c in witnessed if c.seq not in cps]
+        hashes: dict[int, str] = {}
+        for start in range(0, len(orphans), 500):
+            rows = session.execute(
+                select(AuditEvent.seq, AuditEvent.hash).where(
+                    AuditEvent.seq.in_(orphans[start : start + 500])
+                )
+            )
+            hashes.update({int(r.seq): str(r.hash) for r in rows})
+    return DatabaseView(checkpoints=cps, first_seq=lo, last_seq=hi, event_hashes=hashes)
+
+
+def check_witnesses(
+    engine: Engine,
+    *,
+    witness_dir: Path | None,
+    captures: Sequence[Path] = (),
+    pinned: dict[str, bytes] | None = None,
+    tolerate_since: str | None = None,
+) -> list[WitnessFinding]:
+    """The database against its witness log (complete) and each capture given (partial)."""
+    sources: list[tuple[str, bool, Callable[[], list[CheckpointRecord]]]] = []
+    if witness_dir is not None:
+        path = witness_dir / FILE_NAME
+        sources.append((str(path), True, lambda: WitnessLog.open(witness_dir).checkpoints()))
+    sources += [(str(p), False, lambda p=p: read_capture(p)) for p in captures]  # type: ignore[misc]
+    with Session(engine) as session:
+        keys = pinned if pinned is not None else public_keys(session)
+    findings = []
+    for name, complete, read in sources:
+        try:
+            witnessed = read()
+        except EcluseError as e:
+            findings.append(
+                WitnessFinding(name, ok=False, checkpoints=0, last_seq=None, problems=(str(e),))
+            )
+            continue
+        view = database_view(engine, witnessed)
+        findings.append(
+            compare(name, witnessed, view, keys, complete=complete, tolerate_since=tolerate_since)
+        )
+    return findings

@@ -1,4 +1,5 @@
-"""`ecluse audit`: verify, export, checkpoint, purge."""
+"""`ecluse audit`: verify (the chain, and the database against its witnesses), export,
+checkpoint, purge, witness-start."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from rich.console import Console
 from ecluse.audit import Action, VerifyReport
 from ecluse.audit.export import export as export_trail
 from ecluse.audit.export import verify_export
-from ecluse.audit.records import verify_database
+from ecluse.audit.records import check_witnesses, verify_database
 from ecluse.audit.retention import purge as purge_trail
-from ecluse.cli.common import ConfigOpt, local_actor, open_platform
+from ecluse.audit.witnessing import WitnessFinding
+from ecluse.cli.common import ConfigOpt, local_actor, open_platform, settings_from
 from ecluse.crypto.interfaces import key_id
-from ecluse.errors import ValidationError
+from ecluse.errors import AuditWriteError, ValidationError
+from ecluse.platform import Platform
 
 app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 out = Console()
@@ -37,10 +40,30 @@ def _pinned(public_key: str | None) -> dict[str, bytes] | None:
     return {key_id(raw): raw}
 
 
-def _show(report: VerifyReport, as_json: bool) -> None:
+def _show(
+    report: VerifyReport,
+    as_json: bool,
+    findings: list[WitnessFinding] | None = None,
+    refused: str | None = None,
+) -> None:
+    findings = findings or []
+    ok = report.ok and all(f.ok for f in findings) and refused is None
     if as_json:
-        out.print_json(json.dumps(asdict(report)))
-    elif report.ok:
+        doc = asdict(report) | {
+            "ok": ok,
+            "chain_ok": report.ok,
+            "witnesses": [asdict(f) for f in findings],
+            "refused": refused,
+        }
+        out.print_json(json.dumps(doc))
+    else:
+        _print_text(report, findings, refused)
+    if not ok:
+        raise typer.Exit(5)
+
+
+def _print_text(report: VerifyReport, findings: list[WitnessFinding], refused: str | None) -> None:
+    if report.ok:
         out.print(
             f"[green]audit chain verified[/]: events {report.first_seq}..{report.last_seq} "
             f"({report.events}), {report.checkpoints} signed checkpoints, last at seq "
@@ -48,8 +71,16 @@ def _show(report: VerifyReport, as_json: bool) -> None:
         )
     else:
         out.print(f"[red]audit chain BROKEN at seq {report.broken_seq}[/]: {report.reason}")
-    if not report.ok:
-        raise typer.Exit(5)
+    for f in findings:
+        if f.ok:
+            out.print(
+                f"[green]witness agrees[/]: {f.witness} ({f.checkpoints} checkpoints, last at "
+                f"seq {f.last_seq})" + "".join(f"; {n}" for n in f.notes)
+            )
+        for problem in f.problems:
+            out.print(f"[red]witness {f.witness} DISAGREES[/]: {problem}")
+    if refused:
+        out.print(f"[red]this verification could not be audited[/]: {refused}")
 
 
 @app.command()
@@ -62,22 +93,53 @@ def verify(
         str | None,
         typer.Option(help="Trust only this Ed25519 public key (hex), e.g. from a printed record."),
     ] = None,
+    witness: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--witness",
+            help="Also check against this file: a copy of a witness log, or what the syslog or "
+            "webhook sink received (one message a line). Repeatable.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Check every hash link and checkpoint signature; name the first broken sequence number."""
+    """Check every hash link and checkpoint signature, then the database against its witness
+    log and every `--witness` file; name the first broken seq and any missing range."""
+    pinned = _pinned(public_key)
     if export_file is not None:
-        _show(verify_export(export_file, pinned=_pinned(public_key)), as_json)
+        _show(verify_export(export_file, pinned=pinned), as_json)
         return
     with open_platform(config) as platform:
-        report = verify_database(platform.db.engine, pinned=_pinned(public_key))
+        report = verify_database(platform.db.engine, pinned=pinned)
+        findings = check_witnesses(
+            platform.db.engine,
+            witness_dir=platform.settings.witness_dir,
+            captures=witness or [],
+            pinned=pinned,
+        )
+        refused = _audit_verify(platform, report, findings)
+    _show(report, as_json, findings, refused)
+
+
+def _audit_verify(
+    platform: Platform, report: VerifyReport, findings: list[WitnessFinding]
+) -> str | None:
+    """Audit the verification; on a cut chain the write is refused, which is reported."""
+    try:
         with platform.db.transaction() as s:
             platform.audit.append(
                 s,
                 actor=local_actor(),
                 action=Action.AUDIT_VERIFY,
-                details={"ok": report.ok, "broken_seq": report.broken_seq},
+                details={
+                    "ok": report.ok,
+                    "broken_seq": report.broken_seq,
+                    "witnesses_ok": all(f.ok for f in findings),
+                },
             )
-    _show(report, as_json)
+    except AuditWriteError as e:
+        return str(e)
+    return None
 
 
 @app.command()
@@ -103,9 +165,16 @@ def export(
 @app.command()
 def checkpoint(config: ConfigOpt = None) -> None:
     """Sign the current head of the chain now."""
-    with open_platform(config) as platform, platform.db.transaction() as s:
-        cp = platform.audit.checkpoint(s)
+    with open_platform(config) as platform:
+        with platform.db.transaction() as s:
+            cp = platform.audit.checkpoint(s)
+        published = platform.audit.publish(platform.db.engine)
     out.print(f"checkpoint at seq {cp.seq}" if cp else "head already signed")
+    if published < 0:
+        out.print("[red]the audit witness could not be written[/] (see the log)")
+        raise typer.Exit(5)
+    if published:
+        out.print(f"{published} checkpoints published to the witness")
 
 
 @app.command()
@@ -123,3 +192,27 @@ def purge(config: ConfigOpt = None) -> None:
         f"purged {r.removed} events older than {r.cutoff}"
         + (f" (through seq {r.through_seq})" if r.through_seq else "")
     )
+
+
+@app.command("witness-start")
+def witness_start(config: ConfigOpt = None) -> None:
+    """Start the witness log of an instance that has none (one made before witnesses, or
+    after a database restore, the old witness kept aside), and publish every checkpoint."""
+    settings = settings_from(config)
+    platform = Platform.open(settings, start_witness=True)
+    try:
+        published = platform.audit.publish(platform.db.engine)
+        with platform.db.transaction() as s:
+            platform.audit.append(
+                s,
+                actor=local_actor(),
+                action=Action.AUDIT_WITNESS_START,
+                details={"published": published},
+            )
+            platform.audit.checkpoint(s)
+    finally:
+        platform.close()
+    if published < 0:
+        out.print("[red]the audit witness could not be written[/] (see the log)")
+        raise typer.Exit(5)
+    out.print(f"witness {settings.witness_dir}: {published} checkpoints published")

@@ -3,11 +3,18 @@ e-mail), each sent until a sink takes it. A delivery is claimed for a lease befo
 outside any transaction, so two server processes never send it together and a crash only
 delays it. A failed send is retried with a doubling delay, never dropped; once a sink has
 failed `failing_after` times in a row the platform's admins are alerted (through the others).
+
+Signed checkpoints of the audit trail go to every sink that can witness them (webhook, syslog):
+the checkpoints table is their outbox, and a cursor per sink (`witness:<sink>`) says how far
+each has taken it. A checkpoint is sent in order, again until taken; sent twice (two processes)
+it says the same thing twice. These sends are not audited: auditing them would sign more
+checkpoints, forever.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,8 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecluse.audit import Action
+from ecluse.audit.chain import CheckpointRecord
 from ecluse.config import AlertSettings
-from ecluse.db.models import Alert, AlertDelivery, Organisation
+from ecluse.db.models import Alert, AlertDelivery, AuditCheckpoint, Organisation, SupervisionCursor
 from ecluse.identity.accounts import as_utc
 from ecluse.platform import Platform
 from ecluse.supervision.alerts import (
@@ -29,8 +37,9 @@ from ecluse.supervision.alerts import (
     raise_alert,
 )
 from ecluse.supervision.contacts import addresses, platform_organisation
-from ecluse.supervision.sinks import AlertMessage, AlertSink, SinkError
+from ecluse.supervision.sinks import AlertMessage, AlertSink, SinkError, WitnessSink
 
+log = logging.getLogger("ecluse.alerts")
 EXPANDED, SENT = "expanded", "sent"
 ACTOR = "system:supervision"
 _LEASE = timedelta(minutes=5)
@@ -42,6 +51,7 @@ class Dispatched:
     expanded: int
     sent: int
     failed: int
+    checkpoints: int = 0  # checkpoint messages taken by witnessing sinks
 
 
 def _expand(session: Session, sinks: Sequence[AlertSink], *, now: datetime) -> int:
@@ -156,7 +166,53 @@ def dispatch(
             continue
         sent += 1
         _sent(platform, delivery_id, attempts)
-    return Dispatched(expanded=expanded, sent=sent, failed=failed)
+    witnessed = sum(
+        publish_checkpoints(platform, sink, now=now)
+        for sink in sinks
+        if callable(getattr(sink, "send_checkpoint", None))
+    )
+    return Dispatched(expanded=expanded, sent=sent, failed=failed, checkpoints=witnessed)
+
+
+def publish_checkpoints(platform: Platform, sink: AlertSink, *, now: datetime) -> int:
+    """Send `sink` the checkpoints after its cursor, in order; stop at the first failure
+    (retried on the next pass, logged by its error type). Return how many it took."""
+    witness: WitnessSink = sink  # type: ignore[assignment]  # checked by the caller
+    name = f"witness:{sink.name}"
+    with platform.db.transaction() as s:
+        cursor = s.get(SupervisionCursor, name)
+        after = cursor.seq if cursor is not None else 0
+        rows = s.execute(
+            select(AuditCheckpoint)
+            .where(AuditCheckpoint.seq > after)
+            .order_by(AuditCheckpoint.seq)
+            .limit(_BATCH)
+        ).scalars()
+        pending = [
+            CheckpointRecord(
+                seq=c.seq, head_hash=c.head_hash, ts=c.ts, kid=c.kid, signature=bytes(c.signature)
+            )
+            for c in rows
+        ]
+    taken = 0
+    for cp in pending:
+        try:
+            witness.send_checkpoint(cp)
+        except SinkError as e:
+            log.warning("checkpoint %s not taken by %s: %s", cp.seq, sink.name, e)
+            break
+        taken += 1
+        _advance(platform, name, cp, now=now)
+    return taken
+
+
+def _advance(platform: Platform, name: str, cp: CheckpointRecord, *, now: datetime) -> None:
+    with platform.db.transaction() as s:
+        cursor = s.get(SupervisionCursor, name, with_for_update=True)
+        if cursor is None:
+            s.add(SupervisionCursor(name=name, seq=cp.seq, event_ts=cp.ts, updated_at=now))
+        elif cursor.seq < cp.seq:
+            cursor.seq, cursor.event_ts, cursor.updated_at = cp.seq, cp.ts, now
 
 
 def _sent(platform: Platform, delivery_id: str, attempts: int) -> None:

@@ -1,25 +1,35 @@
 """Probes of what the audit stream cannot show: the audit chain's integrity (verified every
 `selfcheck_minutes`), the key manager answering, the store's disk filling up, the HTTPS
-certificate expiring. Each failure alerts the platform's admins (grouped while unresolved)."""
+certificate expiring. Each failure alerts the platform's admins (grouped while unresolved).
+
+The chain probe also checks the database against its witness log: a tail cut or a rewrite
+there is an audit-chain alert. When the chain was cut, the database refuses audited writes,
+alerts included; the alert then goes straight to the log, webhook and syslog sinks, unrecorded.
+"""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ecluse.audit import Action
 from ecluse.audit.canonical import JsonValue
-from ecluse.audit.records import verify_database
+from ecluse.audit.log import format_ts
+from ecluse.audit.records import check_witnesses, verify_database
 from ecluse.crypto._primitives import certificate_not_after
 from ecluse.db.models import DetectorMemory
-from ecluse.errors import EcluseError
+from ecluse.errors import AuditWriteError, EcluseError
 from ecluse.identity.accounts import as_utc
 from ecluse.platform import Platform
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
 from ecluse.supervision.contacts import platform_organisation
+from ecluse.supervision.sinks import AlertMessage, configured_sinks
 
+log = logging.getLogger("ecluse.alerts")
+WITNESS_GRACE = timedelta(minutes=5)  # a checkpoint committed but not yet published
 ACTOR = "system:supervision"
 _PROBE_AAD = b"ecluse:probe:key-manager"
 _CRITICAL_DAYS = 7
@@ -89,22 +99,70 @@ def _chain_due(platform: Platform, *, now: datetime) -> bool:
 
 
 def check_chain(platform: Platform) -> bool:
+    """Verify the chain, then the database against its witness log; alert on a break."""
+    now = datetime.now(UTC)
+    platform.audit.publish(platform.db.engine)  # what other nodes signed since this one did
     report = verify_database(platform.db.engine)
-    with platform.db.transaction() as s:
-        platform.audit.append(
-            s,
-            actor=ACTOR,
-            action=Action.AUDIT_VERIFY,
-            details={"ok": report.ok, "broken_seq": report.broken_seq, "events": report.events},
-        )
-    if not report.ok:
-        _alert(
-            platform,
-            AlertKind.AUDIT_CHAIN_BROKEN,
-            Severity.CRITICAL,
-            {"broken_seq": report.broken_seq or 0, "reason": (report.reason or "")[:200]},
-        )
-    return report.ok
+    findings = check_witnesses(
+        platform.db.engine,
+        witness_dir=platform.settings.witness_dir,
+        tolerate_since=format_ts(now - WITNESS_GRACE),
+    )
+    problems = [p for f in findings for p in f.problems]
+    ok = report.ok and not problems
+    reason = report.reason if not report.ok else (problems[0] if problems else "")
+    try:
+        with platform.db.transaction() as s:
+            platform.audit.append(
+                s,
+                actor=ACTOR,
+                action=Action.AUDIT_VERIFY,
+                details={
+                    "ok": ok,
+                    "broken_seq": report.broken_seq,
+                    "events": report.events,
+                    "witnesses_ok": not problems,
+                },
+            )
+        if not ok:
+            _alert(
+                platform,
+                AlertKind.AUDIT_CHAIN_BROKEN,
+                Severity.CRITICAL,
+                {"broken_seq": report.broken_seq or 0, "reason": (reason or "")[:200]},
+            )
+    except AuditWriteError as e:
+        _alert_unrecorded(platform, reason=(reason or str(e))[:200], now=now)
+        return False
+    return ok
+
+
+def _alert_unrecorded(platform: Platform, *, reason: str, now: datetime) -> None:
+    """The database refuses to record: say it to every sink that needs no database row."""
+    log.critical("audit chain broken, alert not recorded: %s", reason)
+    message = AlertMessage(
+        alert_id="unrecorded",
+        kind=AlertKind.AUDIT_CHAIN_BROKEN.value,
+        severity=Severity.CRITICAL.value,
+        state="open",
+        event="raised",
+        organisation="Écluse platform",
+        level=0,
+        occurrences=1,
+        at=now,
+        refs={"probe": "audit-chain"},
+        details={"reason": reason},
+    )
+    try:
+        sinks = configured_sinks(platform.settings.alerts)
+    except EcluseError:
+        return
+    for sink in sinks:
+        if not sink.per_person:
+            try:
+                sink.send(message, address="")
+            except EcluseError as e:
+                log.critical("sink %s did not take the unrecorded alert: %s", sink.name, e)
 
 
 def probe(platform: Platform, *, now: datetime) -> Probed:

@@ -4,6 +4,10 @@ HMAC-SHA256), syslog (RFC 5424 over UDP or TCP), and the process log as the floo
 A message says what happened and where to look (ids, kinds, counts), never who a patient is;
 a staff security report's message names neither its reporter nor its text. Every sink wraps
 its transport's errors in `SinkError`, whose text is the error's type only.
+
+The webhook and syslog sinks are also witnesses of the audit trail (`WitnessSink`): each signed
+checkpoint is sent to them (sequence, head hash, time, key id, signature; nothing else), so a
+receiver keeps a copy the database's writer cannot rewrite (`ecluse audit verify --witness`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from ecluse.audit.chain import CheckpointRecord
+from ecluse.audit.witnessing import CHECKPOINT_TYPE, SYSLOG_SD_ID
 from ecluse.config import AlertSettings
 from ecluse.errors import ConfigurationError, EcluseError
 
@@ -77,6 +83,44 @@ class AlertSink(Protocol):
     per_person: bool  # one delivery per contact's address (e-mail) or one in all
 
     def send(self, message: AlertMessage, *, address: str) -> None: ...
+
+
+class WitnessSink(Protocol):
+    """A sink that can carry a signed checkpoint of the audit trail."""
+
+    name: str
+
+    def send_checkpoint(self, checkpoint: CheckpointRecord) -> None: ...
+
+
+def checkpoint_json(cp: CheckpointRecord) -> bytes:
+    """A checkpoint as a webhook body: only what verifies it."""
+    body = {
+        "type": CHECKPOINT_TYPE,
+        "seq": cp.seq,
+        "head_hash": cp.head_hash,
+        "ts": cp.ts,
+        "kid": cp.kid,
+        "signature": cp.signature.hex(),
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def rfc5424_checkpoint(cp: CheckpointRecord, *, hostname: str) -> bytes:
+    """A checkpoint as a syslog message (notice, security facility), in structured data."""
+    pri = _FACILITY_SECURITY * 8 + 5
+    params = {
+        "seq": str(cp.seq),
+        "head_hash": cp.head_hash,
+        "ts": cp.ts,
+        "kid": cp.kid,
+        "signature": cp.signature.hex(),
+    }
+    sd = " ".join(f'{k}="{_sd_escape(v)}"' for k, v in params.items())
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    header = f"<{pri}>1 {stamp} {hostname[:255] or '-'} ecluse - audit-checkpoint"
+    text = f"audit checkpoint at seq {cp.seq}"
+    return f"{header} [{SYSLOG_SD_ID} {sd}] ".encode() + b"\xef\xbb\xbf" + text.encode()
 
 
 class LogSink:
@@ -135,7 +179,12 @@ class WebhookSink:
         self._timeout = settings.timeout_seconds
 
     def send(self, message: AlertMessage, *, address: str) -> None:
-        body = message.as_json()
+        self._post(message.as_json())
+
+    def send_checkpoint(self, checkpoint: CheckpointRecord) -> None:
+        self._post(checkpoint_json(checkpoint))
+
+    def _post(self, body: bytes) -> None:
         stamp = str(int(time.time()))
         request = urllib.request.Request(  # noqa: S310 - scheme checked to be http(s) above
             self._url,
@@ -189,7 +238,12 @@ class SyslogSink:
         self._hostname = socket.gethostname()
 
     def send(self, message: AlertMessage, *, address: str) -> None:
-        frame = rfc5424(message, hostname=self._hostname)
+        self._emit(rfc5424(message, hostname=self._hostname))
+
+    def send_checkpoint(self, checkpoint: CheckpointRecord) -> None:
+        self._emit(rfc5424_checkpoint(checkpoint, hostname=self._hostname))
+
+    def _emit(self, frame: bytes) -> None:
         try:
             if self._transport == "udp":
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
