@@ -123,3 +123,38 @@ def test_nothing_closes_while_a_package_remains(migration: Migration, identity: 
     migration.run("olga", iid)
     with pytest.raises(PolicyViolation, match="still ready"):
         sign_off(migration.platform, migration.parties["dora"], iid, comment=COMMENT)
+
+
+@pytest.mark.parametrize(
+    ("expected", "runs", "low"),
+    [
+        pytest.param(lambda n: n, 1, False, id="as instructed"),
+        pytest.param(lambda n: 2 * n, 1, True, id="half of what was expected"),
+        pytest.param(lambda n: 2 * n, 2, False, id="a run is left to make it up"),
+    ],
+)
+def test_the_report_shows_the_volume_against_the_instruction(
+    migration: Migration, identity: Identity, expected: object, runs: int, low: bool
+) -> None:
+    n = migration.export.in_scope().height
+    rows = expected(n)  # type: ignore[operator]
+    iid = migration.instruct(expected_rows=rows, tolerance_percent=10, runs_allowed=runs)
+    migration.run("olga", iid)
+    report = write_report(migration.platform, migration.parties["dora"], iid)
+    assert report["volume"] == {
+        "expected_rows": rows,
+        "tolerance_percent": 10,
+        "rows_minimum": -(-rows * 90 // 100),
+        "rows_allowed": rows * 110 // 100,
+        "rows_packaged": n,
+        "runs_allowed": runs,
+        "runs_counted": 1,
+        "below_expected": low,
+    }
+    (extraction,) = report["extractions"]
+    assert extraction["findings"]["volume"]["below_expected"] is low
+    assert ("extraction:volume-low" in {a["kind"] for a in report["alerts"]}) is low
+    html = render(report)
+    assert ("Far below expected" in html) is low
+    assert ("Far fewer rows than instructed" in html) is low
+    assert f"{n:,} rows in scope packaged by 1 of {runs} run(s)" in html
