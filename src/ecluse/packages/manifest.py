@@ -42,19 +42,22 @@ def digest_fields(columns: Sequence[str]) -> tuple[str, ...]:
 
 
 _NEUTRALISED = r"^'+([=+\-@\t\r])"  # quotes put before a formula-like start, any number
+_QUOTED = r"^\s*'+[=+\-@\t\r]"  # … as a cell may carry them, before it is trimmed
 
 
-def _canonical(column: str) -> pl.Expr:
-    """A field as compared when tracing: trimmed, without the quotes that neutralise a
-    formula-like start (the package adds one, a spreadsheet drops it), trimmed again."""
+def _canonical(column: str, *, quoted: bool) -> pl.Expr:
+    """A field as compared when tracing: trimmed and, if any cell of the column has them,
+    without the quotes that neutralise a formula-like start (the package adds one, a
+    spreadsheet drops it), trimmed again."""
     value = pl.col(column).cast(pl.Utf8).fill_null("").str.strip_chars()
-    return value.str.replace(_NEUTRALISED, "$1").str.strip_chars()
+    return value.str.replace(_NEUTRALISED, "$1").str.strip_chars() if quoted else value
 
 
-def _joined(fields: Sequence[str]) -> pl.Expr:
+def _joined(fields: Sequence[str], quoted: Sequence[bool]) -> pl.Expr:
     """A row's fields as compared when tracing, joined and case-folded (folding the joined
     text once folds each field: the separator has no case)."""
-    return pl.concat_str([_canonical(f) for f in fields], separator=_UNIT).str.to_lowercase()
+    parts = [_canonical(f, quoted=q) for f, q in zip(fields, quoted, strict=True)]
+    return pl.concat_str(parts, separator=_UNIT).str.to_lowercase()
 
 
 class RowDigester:
@@ -66,7 +69,11 @@ class RowDigester:
     def digests(self, rows: pl.DataFrame) -> bytes:
         if rows.height == 0:
             return b""
-        hexed = rows.select(self._keyed.expr(_joined(self.fields)).str.join("")).item()
+        quoted = rows.select(  # a cheap scan: unquoting is a copy, and rarely needed
+            pl.col(f).cast(pl.Utf8).str.contains(_QUOTED).any() for f in self.fields
+        ).row(0)
+        joined = _joined(self.fields, [bool(q) for q in quoted])
+        hexed = rows.select(self._keyed.expr(joined).str.join("")).item()
         return bytes.fromhex(hexed)
 
 
