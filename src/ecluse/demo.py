@@ -199,8 +199,10 @@ def _open_and_confirm(cast: Cast, outcome: Outcome, age: str, identity: Path) ->
         raise IntegrityError("age could not open the package")
     rows = pl.read_csv(io.BytesIO(opened.stdout), separator=";", infer_schema=False)
     sha = hashlib.sha256(opened.stdout).hexdigest()
-    delivery.confirm(cast.platform, rita, outcome.package_id, rows=rows.height, sha256=sha)
-    return {"columns": rows.columns, "rows": rows.height, "sha256": sha}
+    receipt = delivery.confirm(
+        cast.platform, rita, outcome.package_id, rows=rows.height, sha256=sha
+    )
+    return {"columns": rows.columns, "rows": rows.height, "matched": receipt.matched}
 
 
 def _summary(outcome: Outcome, opened: dict[str, Any]) -> dict[str, Any]:
@@ -216,7 +218,7 @@ def _summary(outcome: Outcome, opened: dict[str, Any]) -> dict[str, Any]:
         "columns_dropped": dict(sorted(f.dropped.items())),
         "screening": {k: dict(v) for k, v in sorted(f.screening.items())},
         "recipient_rows": opened["rows"],
-        "sha256_matches": opened["sha256"] == outcome.plaintext_sha256,
+        "sha256_matches": opened["matched"],
     }
 
 

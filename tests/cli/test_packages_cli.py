@@ -12,7 +12,7 @@ from typing import Any
 
 from ecluse.crypto.signatures import verify
 from ecluse.identity import issue
-from ecluse.packages.manifest import FORMAT
+from ecluse.packages.manifest import SIGNING_CONTEXT
 from ecluse.platform import Platform
 from tests.age_tools import age_decrypt, ssh_identity
 from tests.cli.helpers import assert_refused, ecluse
@@ -77,11 +77,15 @@ def test_extract_download_open_confirm(
     verify(
         public_key=bytes.fromhex(signature["public_key"]),
         signature=base64.b64decode(signature["signature"]),
-        message=FORMAT.encode() + b"|" + manifest,
+        message=SIGNING_CONTEXT + manifest,
     )
     data = json.loads(manifest)["data"]
     sha = hashlib.sha256(opened.stdout).hexdigest()
-    assert sha == data["sha256"]
+    assert "sha256" not in data  # the receipt's value is not handed out
+    assert (
+        hashlib.sha256((out_dir / f"{package_id}.csv.age").read_bytes()).hexdigest()
+        == (data["age_sha256"])
+    )
     rows = opened.stdout.count(b"\n") - 1
 
     assert_refused(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
 
+from ecluse.db.models import Instruction
 from ecluse.governance import instructions as ins
 from ecluse.governance.agreements import CLAUSES, create, parse_terms, sign
 from ecluse.identity import (
@@ -119,6 +122,23 @@ def draft(platform: Platform, who: Any, raw: dict[str, Any]) -> str:
 
 def signed(platform: Platform, parties: dict[str, Any], agreement: str, **changes: Any) -> str:
     iid = draft(platform, parties["dora"], content(parties, agreement, **changes))
+    with platform.db.transaction() as s:
+        ins.sign(s, platform.keys, parties["dora"], iid)
+    return iid
+
+
+def signed_as_before_runs(
+    platform: Platform, parties: dict[str, Any], agreement: str, **changes: Any
+) -> str:
+    """An instruction signed as before `runs_allowed` existed: its signed bytes lack it."""
+    iid = draft(platform, parties["dora"], content(parties, agreement, **changes))
+    with platform.db.transaction() as s:
+        row = s.get(Instruction, iid)
+        assert row is not None
+        old = json.loads(row.content)
+        del old["runs_allowed"]
+        row.content = json.dumps(old, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        row.content_sha256 = hashlib.sha256(row.content.encode()).hexdigest()
     with platform.db.transaction() as s:
         ins.sign(s, platform.keys, parties["dora"], iid)
     return iid

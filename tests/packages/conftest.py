@@ -3,6 +3,7 @@ synthetic leak-shaped export, and signed instructions over it."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,11 +13,12 @@ from typing import Any
 import polars as pl
 import pytest
 
+from ecluse.packages import delivery
 from ecluse.packages.extract import Outcome, extract
 from ecluse.packages.recipients import add_key
 from ecluse.platform import Platform
 from ecluse.synth import synthesise, write_export
-from tests.age_tools import Identity, x25519_identity
+from tests.age_tools import Identity, age_decrypt, x25519_identity
 from tests.governance.conftest import agreement, content, parties, signed
 from tests.totp_tools import enable_totp
 
@@ -112,6 +114,24 @@ def migration(
 
 
 __all__ += ["content", "instruct", "run"]
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A package as its recipient has it: downloaded, then decrypted by the `age` CLI."""
+
+    ciphertext: bytes
+    plaintext: bytes
+    rows: int  # data rows, the header line not counted
+    sha256: str  # of the plaintext: what the receipt presents
+
+
+def opened(platform: Platform, who: Any, identity: Identity, package_id: str) -> Opened:
+    ciphertext = b"".join(delivery.download(platform, who, package_id))
+    done = age_decrypt(ciphertext, identity)
+    assert done.returncode == 0, done.stderr
+    rows = pl.read_csv(io.BytesIO(done.stdout), separator=";", infer_schema=False).height
+    return Opened(ciphertext, done.stdout, rows, hashlib.sha256(done.stdout).hexdigest())
 
 
 def stranger(platform: Platform, name: str = "eve") -> Any:

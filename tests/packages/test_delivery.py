@@ -18,12 +18,16 @@ from ecluse.packages.extract import Outcome
 from ecluse.platform import Platform
 from ecluse.worker import sweep
 from tests.age_tools import Identity, age_decrypt
-from tests.packages.conftest import Migration, stranger
+from tests.packages.conftest import Migration, Opened, opened, stranger
 
 
 def _package(migration: Migration, **changes: Any) -> Outcome:
-    iid = migration.instruct(expected_rows=migration.export.frame.height, **changes)
+    iid = migration.instruct(expected_rows=migration.export.in_scope().height, **changes)
     return migration.run("olga", iid)
+
+
+def _opened(migration: Migration, identity: Identity, outcome: Outcome) -> Opened:
+    return opened(migration.platform, migration.parties["rita"], identity, outcome.package_id)
 
 
 def _states(platform: Platform, package_id: str) -> dict[str, str]:
@@ -59,7 +63,10 @@ def test_the_recipient_lists_downloads_and_opens_its_package(
     assert listed == [outcome.package_id]
     ciphertext = b"".join(delivery.download(platform, rita, outcome.package_id))
     plain = age_decrypt(ciphertext, identity).stdout
-    assert hashlib.sha256(plain).hexdigest() == outcome.plaintext_sha256
+    with platform.db.transaction() as s:
+        package = s.get(Package, outcome.package_id)
+        assert package is not None and hashlib.sha256(plain).hexdigest() == package.plaintext_sha256
+    assert hashlib.sha256(ciphertext).hexdigest() == outcome.age_sha256
     with platform.db.transaction() as s:
         event = s.execute(
             select(AuditEvent).where(AuditEvent.action == Action.PACKAGE_DOWNLOAD.value)
@@ -91,8 +98,9 @@ def test_a_wrong_receipt_deletes_nothing_and_alerts(
 ) -> None:
     platform, rita = migration.platform, migration.parties["rita"]
     outcome = _package(migration)
-    rows = outcome.rows - 1 if wrong == "rows" else outcome.rows
-    digest = hashlib.sha256(b"other").hexdigest() if wrong == "sha256" else outcome.plaintext_sha256
+    got = _opened(migration, identity, outcome)
+    rows = got.rows - 1 if wrong == "rows" else got.rows
+    digest = hashlib.sha256(b"other").hexdigest() if wrong == "sha256" else got.sha256
     with pytest.raises(IntegrityError, match="nothing was deleted"):
         delivery.confirm(platform, rita, outcome.package_id, rows=rows, sha256=digest)
     assert set(_states(platform, outcome.package_id).values()) == {"ready", "stored"}
@@ -104,12 +112,9 @@ def test_a_matching_receipt_shreds_package_and_quarantine(
 ) -> None:
     platform, rita = migration.platform, migration.parties["rita"]
     outcome = _package(migration)
+    got = _opened(migration, identity, outcome)
     receipt = delivery.confirm(
-        platform,
-        rita,
-        outcome.package_id,
-        rows=outcome.rows,
-        sha256=outcome.plaintext_sha256.upper(),
+        platform, rita, outcome.package_id, rows=got.rows, sha256=got.sha256.upper()
     )
     assert receipt.matched and receipt.shredded
     states = _states(platform, outcome.package_id)
@@ -122,9 +127,7 @@ def test_a_matching_receipt_shreds_package_and_quarantine(
     with pytest.raises(PolicyViolation, match="shredded"):
         b"".join(delivery.download(platform, rita, outcome.package_id))
     with pytest.raises(PolicyViolation, match="shredded"):
-        delivery.confirm(
-            platform, rita, outcome.package_id, rows=outcome.rows, sha256=outcome.plaintext_sha256
-        )
+        delivery.confirm(platform, rita, outcome.package_id, rows=got.rows, sha256=got.sha256)
     files = [p.name for p in platform.settings.store_dir.rglob("*.blob")]
     with platform.db.transaction() as s:
         digests_id = s.get(Package, outcome.package_id).digests_id  # type: ignore[union-attr]
@@ -136,9 +139,8 @@ def test_retention_after_receipt_is_enforced_by_the_worker(
 ) -> None:
     platform, rita = migration.platform, migration.parties["rita"]
     outcome = _package(migration, retention_days_after_receipt=2)
-    receipt = delivery.confirm(
-        platform, rita, outcome.package_id, rows=outcome.rows, sha256=outcome.plaintext_sha256
-    )
+    got = _opened(migration, identity, outcome)
+    receipt = delivery.confirm(platform, rita, outcome.package_id, rows=got.rows, sha256=got.sha256)
     assert receipt.matched and not receipt.shredded
     assert sweep(platform, now=datetime.now(UTC) + timedelta(days=1)).retentions_ended == 0
     assert _states(platform, outcome.package_id)["package"] == "confirmed"
@@ -164,7 +166,8 @@ def test_a_missed_deadline_shreds_and_alerts(migration: Migration, identity: Ide
 
 def test_revocation_shreds_what_exists(migration: Migration, identity: Identity) -> None:
     platform = migration.platform
-    iid = migration.instruct(expected_rows=migration.export.frame.height)
+    both = 2 * migration.export.in_scope().height  # two runs instructed, sharing the volume
+    iid = migration.instruct(expected_rows=both, runs_allowed=2)
     first, second = migration.run("olga", iid), migration.run("olga", iid)
     with pytest.raises(PolicyViolation, match="not permitted"):
         delivery.revoke_instruction(

@@ -78,7 +78,7 @@ def test_the_recipient_gets_what_the_instruction_allows(
     export, out = migration.export, packaged.rows
     assert out.columns == [f["field"] for f in FIELDS]
     assert out.height == packaged.outcome.rows
-    assert hashlib.sha256(packaged.plaintext).hexdigest() == packaged.outcome.plaintext_sha256
+    assert hashlib.sha256(packaged.plaintext).hexdigest() == packaged.package.plaintext_sha256
     # transforms: no source NIR, years only, departments, comments redacted, scope kept
     assert not set(out["nir"]) & set(export.frame["NIR"])
     assert out["birth_date"].str.contains(r"^\d{4}$").all()
@@ -98,7 +98,8 @@ def test_manifest_digests_and_canaries(migration: Migration, packaged: Packaged)
     manifest = json.loads(body)
     assert manifest["instruction"]["id"] == package.instruction_id
     assert manifest["data"]["rows"] == packaged.outcome.rows
-    assert manifest["data"]["sha256"] == packaged.outcome.plaintext_sha256
+    assert "sha256" not in manifest["data"]  # the receipt's value: only decrypting gives it
+    assert manifest["data"]["age_sha256"] == packaged.outcome.age_sha256
     assert manifest["canary_rows"] == 3
     dropped = {d["column"]: d["reason"] for d in manifest["findings"]["dropped"]}
     assert dropped["MDP_PORTAIL"] == dropped["LOGIN_PORTAIL"] == "credential: never transferred"

@@ -17,26 +17,32 @@ from ecluse.packages import delivery
 from ecluse.reports.html import render
 from ecluse.reports.signoff import sign_off, signoff_message, write_report
 from tests.age_tools import Identity
-from tests.packages.conftest import Migration, agreement, export, identity, migration, parties
+from tests.packages.conftest import (
+    Migration,
+    agreement,
+    export,
+    identity,
+    migration,
+    opened,
+    parties,
+)
 
 __all__ = ["agreement", "export", "identity", "migration", "parties"]
 COMMENT = "Checked scope, fields, receipt and deletion against our instruction."
 
 
-def _migrated(migration: Migration) -> tuple[str, str]:
+def _migrated(migration: Migration, identity: Identity) -> tuple[str, str]:
     """An instruction whose package was downloaded, confirmed and shredded."""
     platform, rita = migration.platform, migration.parties["rita"]
     iid = migration.instruct(expected_rows=migration.export.frame.height)
     outcome = migration.run("olga", iid)
-    b"".join(delivery.download(platform, rita, outcome.package_id))
-    delivery.confirm(
-        platform, rita, outcome.package_id, rows=outcome.rows, sha256=outcome.plaintext_sha256
-    )
+    got = opened(platform, rita, identity, outcome.package_id)
+    delivery.confirm(platform, rita, outcome.package_id, rows=got.rows, sha256=got.sha256)
     return iid, outcome.package_id
 
 
 def test_the_report_tells_the_whole_migration(migration: Migration, identity: Identity) -> None:
-    iid, package_id = _migrated(migration)
+    iid, package_id = _migrated(migration, identity)
     report = write_report(migration.platform, migration.parties["dora"], iid)
     assert report["instruction"]["signed_by"] == migration.parties["dora"].email
     assert [s["party"] for s in report["agreement"]["signatures"]] == ["processor", "controller"]
@@ -68,7 +74,7 @@ def test_the_report_tells_the_whole_migration(migration: Migration, identity: Id
 
 def test_only_the_controllers_dpo_signs_off(migration: Migration, identity: Identity) -> None:
     platform, parties = migration.platform, migration.parties
-    iid, _ = _migrated(migration)
+    iid, _ = _migrated(migration, identity)
     for who in ("rita", "olga", "carl"):  # recipient, processor's and controller's operators
         with pytest.raises(PolicyViolation, match="not permitted"):
             sign_off(platform, parties[who], iid, comment=COMMENT)
@@ -97,7 +103,7 @@ def test_a_dpo_of_another_organisation_is_refused(migration: Migration, identity
     from ecluse.identity import Role, authenticate, create_account, enrol, issue  # noqa: PLC0415
 
     platform = migration.platform
-    iid, _ = _migrated(migration)
+    iid, _ = _migrated(migration, identity)
     with platform.db.transaction() as s:  # the recipient's own dpo: not the controller
         new = create_account(
             s,
@@ -117,3 +123,38 @@ def test_nothing_closes_while_a_package_remains(migration: Migration, identity: 
     migration.run("olga", iid)
     with pytest.raises(PolicyViolation, match="still ready"):
         sign_off(migration.platform, migration.parties["dora"], iid, comment=COMMENT)
+
+
+@pytest.mark.parametrize(
+    ("expected", "runs", "low"),
+    [
+        pytest.param(lambda n: n, 1, False, id="as instructed"),
+        pytest.param(lambda n: 2 * n, 1, True, id="half of what was expected"),
+        pytest.param(lambda n: 2 * n, 2, False, id="a run is left to make it up"),
+    ],
+)
+def test_the_report_shows_the_volume_against_the_instruction(
+    migration: Migration, identity: Identity, expected: object, runs: int, low: bool
+) -> None:
+    n = migration.export.in_scope().height
+    rows = expected(n)  # type: ignore[operator]
+    iid = migration.instruct(expected_rows=rows, tolerance_percent=10, runs_allowed=runs)
+    migration.run("olga", iid)
+    report = write_report(migration.platform, migration.parties["dora"], iid)
+    assert report["volume"] == {
+        "expected_rows": rows,
+        "tolerance_percent": 10,
+        "rows_minimum": -(-rows * 90 // 100),
+        "rows_allowed": rows * 110 // 100,
+        "rows_packaged": n,
+        "runs_allowed": runs,
+        "runs_counted": 1,
+        "below_expected": low,
+    }
+    (extraction,) = report["extractions"]
+    assert extraction["findings"]["volume"]["below_expected"] is low
+    assert ("extraction:volume-low" in {a["kind"] for a in report["alerts"]}) is low
+    html = render(report)
+    assert ("Far below expected" in html) is low
+    assert ("Far fewer rows than instructed" in html) is low
+    assert f"{n:,} rows in scope packaged by 1 of {runs} run(s)" in html

@@ -108,7 +108,10 @@ def test_upload_list_download_and_refusals(
     plain = age_decrypt((down / f"{package.id}.csv.age").read_bytes(), identity).stdout
     assert hashlib.sha256(plain).hexdigest() == package.plaintext_sha256
     manifest = json.loads((down / f"{package.id}.manifest.json").read_text())
-    assert manifest["data"]["sha256"] == package.plaintext_sha256
+    assert (
+        manifest["data"]["age_sha256"]
+        == hashlib.sha256((down / f"{package.id}.csv.age").read_bytes()).hexdigest()
+    )
     opened = _events(platform, "server:sftp:open")
     closed = _events(platform, "server:sftp:close")
     assert len(opened) == len(closed) == 3  # upload, package, manifest

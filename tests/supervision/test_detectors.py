@@ -202,7 +202,7 @@ def test_mass_downloads_alert_the_controller_of_the_package(
     migration: Migration, identity: Identity
 ) -> None:
     platform = migration.platform
-    iid = migration.instruct(expected_rows=migration.export.frame.height)
+    iid = migration.instruct(expected_rows=migration.export.in_scope().height)
     package = migration.run("olga", iid).package_id
     rita = migration.parties["rita"]
     for _ in range(3):

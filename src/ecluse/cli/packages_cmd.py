@@ -52,7 +52,7 @@ def _summary(outcome: Outcome) -> None:
     table.add_row("rows read", f"{f.rows_read:,}")
     table.add_row("rows in scope", f"{f.rows_in_scope:,} ({f.rows_out_of_scope:,} left out)")
     table.add_row("rows packaged", f"{outcome.rows:,} (with {outcome.canaries} canary rows)")
-    table.add_row("plaintext sha256", outcome.plaintext_sha256)
+    table.add_row("age file sha256", outcome.age_sha256)
     table.add_row("manifest sha256", outcome.manifest_sha256)
     for column, reason in sorted(f.dropped.items()):
         table.add_row("dropped", f"{column}: {reason}")
@@ -61,6 +61,11 @@ def _summary(outcome: Outcome) -> None:
     for name, counts in sorted(f.screening.items()):
         seen = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()) if v)
         table.add_row("screened", f"{name}: {seen or 'nothing found'}")
+    for name, cells in sorted(f.neutralised.items()):
+        if cells:
+            table.add_row("neutralised", f"{name}: {cells:,} formula-like cells prefixed with '")
+    if f.volume.get("below_expected"):
+        table.add_row("volume", "[yellow]far below expected[/]: the controller was alerted")
     out.print(table)
 
 
@@ -162,20 +167,23 @@ def download_cmd(
     _exclusive(directory / f"{package_id}.manifest.json", package.manifest.encode())
     signature = {
         "algorithm": "ed25519",
-        "message": "ecluse-manifest-v1|<manifest bytes>",
+        "message": "ecluse-manifest-v1|<manifest bytes>",  # the signing context, all formats
         "kid": package.kid,
         "public_key": bytes(signer.public_key).hex(),
         "signature": base64.b64encode(package.signature).decode(),
     }
     _exclusive(directory / f"{package_id}.manifest.sig", json.dumps(signature).encode())
-    out.print(f"{target} ({package.rows:,} rows; plaintext sha256 {package.plaintext_sha256})")
+    age_sha256 = json.loads(package.manifest)["data"].get("age_sha256", "?")
+    out.print(f"{target} ({package.rows:,} rows; age file sha256 {age_sha256})")
 
 
 @packages.command("confirm")
 def confirm_cmd(
     package_id: Annotated[str, typer.Argument(help="Package id.")],
     rows: Annotated[int, typer.Option(help="Rows you imported.")],
-    sha256: Annotated[str, typer.Option(help="SHA-256 of the decrypted file.")],
+    sha256: Annotated[
+        str, typer.Option(help="SHA-256 of the decrypted file (`age -d … | sha256sum`).")
+    ],
     config: ConfigOpt = None,
 ) -> None:
     """Confirm the import: a match shreds the package; a mismatch alerts the controller."""

@@ -4,6 +4,11 @@ Drafted and signed by the controller's dpo only, under a signed agreement; immut
 signed (the signed bytes are what is stored); revocable, which destroys the instruction's
 pseudonymisation key so nothing more can be produced under it. A credential field, or a
 transform that does not fit its field, is refused before anything is stored.
+
+The volume is bound to the instruction, not to a run: `expected_rows` and `tolerance_percent`
+bound the rows of all its runs together, and `runs_allowed` (default 1) how many runs may
+package under it. An instruction signed before `runs_allowed` existed lacks the field in its
+signed bytes: it still verifies (the stored bytes are what is checked) and means one run.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from pydantic import Field
 from sqlalchemy.orm import Session
@@ -29,9 +35,10 @@ from ecluse.identity.accounts import Role
 from ecluse.identity.permissions import Permission, require
 from ecluse.identity.personal import signer_for
 from ecluse.identity.tokens import Principal
-from ecluse.policy.rules import FieldRule, Rules, Transform
+from ecluse.policy.rules import FieldRule, Rules, Transform, row_bounds
 
 _PLACEHOLDER_KEY = bytes(32)  # only to validate rules before the real key exists
+MAX_RUNS = 20
 
 
 class FieldSpec(Document):
@@ -50,16 +57,26 @@ class Content(Document):
     fields: list[FieldSpec] = Field(min_length=1)
     expected_rows: int = Field(ge=0)
     tolerance_percent: int = Field(ge=0, le=100)
+    runs_allowed: int = Field(default=1, ge=1, le=MAX_RUNS)  # extractions that may package
     valid_from: date
     valid_until: date
     retention_days_after_receipt: int = Field(default=0, ge=0, le=365)
     deadline_days: int = Field(default=30, ge=1, le=90)
 
+    @property
+    def tolerance(self) -> Decimal:
+        return Decimal(self.tolerance_percent) / 100  # exact: 13 % is 0.13
+
+    @property
+    def row_bounds(self) -> tuple[int, int]:
+        """(minimum, maximum) rows in scope of all the instruction's runs together."""
+        return row_bounds(self.expected_rows, self.tolerance)
+
     def rules(self, key: bytes) -> Rules:
         return Rules(
             fields=tuple(FieldRule(f.field, f.transform) for f in self.fields),
             expected_rows=self.expected_rows,
-            tolerance=self.tolerance_percent / 100,
+            tolerance=self.tolerance,
             pseudonym_key=key,
             scope=parse_scope(self.scope) if self.scope else None,
         )

@@ -2,10 +2,13 @@
 
 A recipient sees and downloads only packages addressed to its organisation; any other
 attempt is refused, audited and alerted. Its receipt carries the imported row count and the
-SHA-256 of the plaintext: a match shreds the package and the quarantine (at once, or after the
-instruction's retention); a mismatch deletes nothing and alerts the controller. A package not
-confirmed by its deadline is shredded and alerted on; a revoked instruction takes its packages
-and quarantines with it. Shredding destroys the data key, then the file (see the blob store).
+SHA-256 of the plaintext, which only decrypting the package gives: no listing, manifest or
+other answer handed out shows it (the manifest has the age file's SHA-256, for integrity;
+age authenticates every chunk, so an intact age file is an intact plaintext). A match shreds
+the package and the quarantine (at once, or after the instruction's retention); a mismatch
+deletes nothing and alerts the controller. A package not confirmed by its deadline is
+shredded and alerted on; a revoked instruction takes its packages and quarantines with it.
+Shredding destroys the data key, then the file (see the blob store).
 """
 
 from __future__ import annotations

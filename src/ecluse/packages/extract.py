@@ -1,14 +1,17 @@
 """An extraction: a source export through the policy engine into a package for the recipient.
 
 1. Checks, in one transaction: the operator may extract, belongs to the agreement's processor,
-   the instruction is signed, intact and valid today, the recipient has public keys.
+   the instruction is signed, intact and valid today, the recipient has public keys, and,
+   the instruction locked, it still allows a run (see `allowance`): the run is recorded there.
 2. Streams, holding no transaction: the raw bytes go to the quarantine (encrypted, with a time
    to live) as they are read; each batch goes through the engine; canary rows are mixed into
    the first rows in scope; the governed CSV is hashed, encrypted to the recipient with age,
    and stored encrypted again by the blob store; keyed row digests go to their own object.
    Before each batch the instruction is read again: revoked, the run stops.
 3. Commits, in one transaction, with the instruction row locked: the three objects, the
-   signed manifest, the package, the audit event. A revocation that won the lock wins.
+   signed manifest, the package, the audit event. A revocation that won the lock wins; rows
+   beyond what the instruction allows for all its runs together stop the run; far fewer rows
+   than expected are packaged, flagged in the findings and alerted to the controller.
 
 Any failure leaves nothing: every object is aborted or rolled back with the transaction, the
 run is recorded as failed or stopped with the reason, and the controller is alerted when the
@@ -37,6 +40,7 @@ from ecluse.db.models import Agreement, Extraction, Instruction, Package
 from ecluse.errors import EcluseError, PolicyViolation, ValidationError, present
 from ecluse.governance.instructions import Content, governed_rules
 from ecluse.identity import Permission, Principal, require
+from ecluse.packages.allowance import Allowance, RunsExhausted, reserve, settle
 from ecluse.packages.canaries import Canaries, mix
 from ecluse.packages.lease import Lease, new_owner, run_tag
 from ecluse.packages.manifest import (
@@ -71,7 +75,7 @@ class Outcome:
     rows: int  # rows in the package, canaries included
     canaries: int
     findings: Findings
-    plaintext_sha256: str
+    age_sha256: str  # of the age file (the plaintext's is known only by decrypting it)
     manifest_sha256: str
 
 
@@ -84,6 +88,7 @@ class _Plan:
     agreement: Agreement
     content_sha256: str
     recipients: list[Recipient]
+    allowance: Allowance  # what the instruction still allowed when the run started
 
 
 @dataclass
@@ -131,6 +136,7 @@ def _start(
             raise PolicyViolation("only an operator of the agreement's processor extracts")
         recipients = recipients_of(s, content.recipient_id)
         instruction = present(s.get(Instruction, instruction_id), "instruction")
+        allowance = reserve(s, instruction_id, content=content)
         row = Extraction(
             id=str(uuid.uuid4()),
             instruction_id=instruction_id,
@@ -159,6 +165,7 @@ def _start(
             agreement=agreement,
             content_sha256=instruction.content_sha256,
             recipients=recipients,
+            allowance=allowance,
         )
 
 
@@ -189,7 +196,12 @@ def _stream(
     stages: list[Stage[Any]] = [quarantine]
     try:
         reader = SourceReader(source, sink=quarantine.put, encoding=encoding)
-        engine = out.engine = Engine(plan.rules, headers=reader.headers, mapping=mapping)
+        engine = out.engine = Engine(
+            plan.rules,
+            headers=reader.headers,
+            mapping=mapping,
+            max_rows=plan.allowance.rows_left,
+        )
         writer = out.writer = PackageWriter(
             [r.field for r in plan.rules.output_fields],
             recipients=plan.recipients,
@@ -197,6 +209,7 @@ def _stream(
             digests=out.digests,
             trace_key=out.trace_key,
         )
+        engine.findings.neutralised = writer.neutralised  # counted as the package is written
         package = Stage[pl.DataFrame]("package", writer.write, finish=writer.finish)
         stages.append(package)
         governor = _Governor(
@@ -269,7 +282,8 @@ def _manifest(plan: _Plan, out: _Output, package_id: str, deadline: datetime) ->
             "separator": CSV_SEPARATOR,
             "encryption": "age-encryption.org/v1",
             "rows": written.rows,
-            "sha256": written.sha256,
+            "quoting": "every cell; formula-like cells prefixed with ' (OWASP)",
+            "age_sha256": written.age_sha256,
             "columns": [
                 {"name": r.field, "transform": r.transform.value} for r in plan.rules.output_fields
             ],
@@ -295,6 +309,14 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
         run = s.get(Extraction, plan.extraction_id, with_for_update=True)
         if run is None or run.state != "running":
             raise ValidationError("the run was recorded as abandoned: everything was discarded")
+        findings = present(out.engine, "engine").findings
+        findings.volume = settle(
+            s,
+            plan.instruction_id,
+            content=plan.content,
+            run_id=plan.extraction_id,
+            rows=findings.rows_in_scope,
+        )
         quarantine, package, digests = (
             w.commit(s) for w in (out.quarantine, out.package, out.digests)
         )
@@ -327,7 +349,7 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
             )
         )
         _finish(s, plan.extraction_id, "packaged", out, quarantine_id=quarantine.id)
-        f = present(out.engine, "engine").findings
+        f = findings
         platform.audit.append(
             s,
             actor=principal.actor,
@@ -343,17 +365,39 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
                 "rows_in_scope": f.rows_in_scope,
                 "rows_packaged": written.rows,
                 "columns_dropped": len(f.dropped),
+                "cells_neutralised": sum(f.neutralised.values()),
                 "manifest_sha256": sha256_hex(body),
             },
         )
+        if f.volume["below_expected"]:
+            _below_expected(platform, s, plan, package_id, f.volume)
     return Outcome(
         extraction_id=plan.extraction_id,
         package_id=package_id,
         rows=written.rows,
         canaries=len(out.canary_digests) // DIGEST_SIZE,
         findings=f,
-        plaintext_sha256=written.sha256,
+        age_sha256=written.age_sha256,
         manifest_sha256=sha256_hex(body),
+    )
+
+
+def _below_expected(
+    platform: Platform, s: Session, plan: _Plan, package_id: str, volume: dict[str, int | bool]
+) -> None:
+    """Packaged, but far fewer rows than instructed: the controller should know."""
+    raise_alert(
+        s,
+        platform.audit,
+        kind=AlertKind.VOLUME_LOW,
+        severity=Severity.WARNING,
+        organisation_id=plan.agreement.controller_id,
+        refs={
+            "extraction": plan.extraction_id,
+            "instruction": plan.instruction_id,
+            "package": package_id,
+        },
+        details={k: volume[k] for k in ("instruction_rows", "rows_minimum", "runs_counted")},
     )
 
 
@@ -419,6 +463,7 @@ def _fail(
 def _refused(
     platform: Platform, principal: Principal, instruction_id: str, error: Exception
 ) -> None:
+    """Audit a run refused before it started; one more run than instructed is alerted."""
     with platform.db.transaction() as s:
         platform.audit.append(
             s,
@@ -427,6 +472,17 @@ def _refused(
             refs={"instruction": instruction_id},
             details={"reason": type(error).__name__},
         )
+        instruction = s.get(Instruction, instruction_id)
+        if isinstance(error, RunsExhausted) and instruction is not None:
+            raise_alert(
+                s,
+                platform.audit,
+                kind=AlertKind.RUNS_EXHAUSTED,
+                severity=Severity.WARNING,
+                organisation_id=instruction.controller_id,
+                refs={"instruction": instruction_id},
+                details={"account": principal.account_id},
+            )
 
 
 def _open_output(platform: Platform, plan: _Plan, held: BlobInfo | None) -> _Output:

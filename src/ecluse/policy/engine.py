@@ -40,8 +40,8 @@ class VolumeExceeded(PolicyViolation):
 
     def __init__(self, *, in_scope: int, allowed: int) -> None:
         super().__init__(
-            f"{in_scope} rows in scope exceed the {allowed} instructed "
-            "(expected rows x (1 + tolerance)): extraction stopped"
+            f"{in_scope} rows in scope exceed the {allowed} the instruction allows "
+            "(expected rows x (1 + tolerance), for all its runs together): extraction stopped"
         )
         self.in_scope, self.allowed = in_scope, allowed
 
@@ -59,6 +59,10 @@ class Findings:
     dropped: dict[str, str] = field(default_factory=dict)  # source header -> reason
     transforms: dict[str, str] = field(default_factory=dict)  # field -> transform
     screening: dict[str, Counter[Screen]] = field(default_factory=dict)  # field -> counts
+    # field -> cells prefixed with ' against CSV formula injection (filled by the package)
+    neutralised: Counter[str] = field(default_factory=Counter)
+    # the instruction's volume once this run is counted (filled by the extraction)
+    volume: dict[str, int | bool] = field(default_factory=dict)
 
     @property
     def rows_out_of_scope(self) -> int:
@@ -82,9 +86,17 @@ class Engine:
     """One extraction's engine: built for a source's headers, then fed its batches."""
 
     def __init__(
-        self, rules: Rules, *, headers: Sequence[str], mapping: Mapping[str, str] | None = None
+        self,
+        rules: Rules,
+        *,
+        headers: Sequence[str],
+        mapping: Mapping[str, str] | None = None,
+        max_rows: int | None = None,
     ) -> None:
+        """`max_rows`: rows in scope this run may still take (the instruction's bound less
+        what its earlier runs packaged); the instruction's whole bound by default."""
         self.rules = rules
+        self.max_rows = rules.max_rows if max_rows is None else min(max_rows, rules.max_rows)
         self.headers = tuple(headers)
         self.findings = Findings()
         mapped = map_headers(self.headers, mapping)
@@ -171,8 +183,8 @@ class Engine:
         kept = self._governed(batch)
         self.findings.rows_read += batch.height
         self.findings.rows_in_scope += kept.height
-        if self.findings.rows_in_scope > self.rules.max_rows:
-            raise VolumeExceeded(in_scope=self.findings.rows_in_scope, allowed=self.rules.max_rows)
+        if self.findings.rows_in_scope > self.max_rows:
+            raise VolumeExceeded(in_scope=self.findings.rows_in_scope, allowed=self.max_rows)
         masked = []
         for name in self._free_text:
             text, flags = kept[f"\x00text {name}"], kept[f"\x00flags {name}"].struct.unnest()

@@ -1,12 +1,19 @@
 """What an instruction tells the engine: the row scope, each allowed field with its transform,
 the expected volume. Checked when built: a credential field or a transform that does not fit
 the field's kind is refused here, long before any data is read.
+
+The volume bounds are exact: the tolerance is a `Decimal` and the bounds are computed as
+fractions, never as floats (in floating point 100 x 1.13 is 112.99999999999999, and an
+instruction allowing 113 rows would stop at the 113th).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 
 from ecluse.errors import ValidationError
 from ecluse.governance.dictionary import DICTIONARY, Category, Kind
@@ -49,11 +56,13 @@ class Rules:
 
     fields: tuple[FieldRule, ...]
     expected_rows: int
-    tolerance: float
+    tolerance: Decimal  # of expected_rows, 0..1 (a float is read by its shortest spelling)
     pseudonym_key: bytes
     scope: Node | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.tolerance, Decimal):  # 0.13 means 0.13, not 0.1299999…
+            object.__setattr__(self, "tolerance", Decimal(str(self.tolerance)))
         seen: set[str] = set()
         for rule in self.fields:  # first: a credential may not even be listed as dropped
             _check_rule(rule)
@@ -62,19 +71,33 @@ class Rules:
             seen.add(rule.field)
         if all(r.transform == Transform.DROP for r in self.fields):
             raise ValidationError("an instruction must allow at least one field")
-        if self.expected_rows < 0 or not 0 <= self.tolerance <= 1:
+        tolerance = self.tolerance
+        if self.expected_rows < 0 or not tolerance.is_finite() or not 0 <= tolerance <= 1:
             raise ValidationError("expected rows must be >= 0 and tolerance within 0..1")
         if len(self.pseudonym_key) < MIN_KEY:
             raise ValidationError("the pseudonymisation key must have at least 256 bits")
 
     @property
     def max_rows(self) -> int:
-        """Beyond this many rows in scope the extraction stops."""
-        return int(self.expected_rows * (1 + self.tolerance))
+        """Beyond this many rows in scope (all runs together) the extraction stops."""
+        return row_bounds(self.expected_rows, self.tolerance)[1]
+
+    @property
+    def min_rows(self) -> int:
+        """Fewer rows in scope than this is far below what was expected."""
+        return row_bounds(self.expected_rows, self.tolerance)[0]
 
     @property
     def output_fields(self) -> tuple[FieldRule, ...]:
         return tuple(r for r in self.fields if r.transform != Transform.DROP)
+
+
+def row_bounds(expected_rows: int, tolerance: Decimal) -> tuple[int, int]:
+    """(minimum, maximum) rows in scope: fewer than expected x (1 - tolerance) is far below
+    what was expected, more than expected x (1 + tolerance) is refused. Exact fractions; a
+    row is whole, so the maximum is rounded down and the minimum up."""
+    t = Fraction(tolerance)
+    return math.ceil(expected_rows * (1 - t)), math.floor(expected_rows * (1 + t))
 
 
 def _check_rule(rule: FieldRule) -> None:

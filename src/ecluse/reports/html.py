@@ -50,8 +50,27 @@ def _findings(extraction: dict[str, Any]) -> str:
         ),
         _table(("field", "transform"), list(f.get("transforms", {}).items())),
         _table(("free text screened", "found"), list(f.get("screening", {}).items())),
+        _table(
+            ("field", "formula-like cells neutralised (prefixed with ')"),
+            list(f.get("neutralised", {}).items()),
+        ),
     ]
+    if (f.get("volume") or {}).get("below_expected"):
+        parts.insert(0, '<p class="warn">Far fewer rows than instructed were packaged.</p>')
     return "".join(parts)
+
+
+def _volume(volume: dict[str, Any]) -> str:
+    """The rows of all runs against the instruction's bounds; far below them is flagged."""
+    rows = (
+        f"{volume['rows_packaged']:,} rows in scope packaged by {volume['runs_counted']} of "
+        f"{volume['runs_allowed']} run(s) allowed; instructed {volume['expected_rows']:,} "
+        f"± {volume['tolerance_percent']} %: at least {volume['rows_minimum']:,}, "
+        f"at most {volume['rows_allowed']:,}."
+    )
+    if volume["below_expected"]:
+        return f'<p class="bad">Far below expected: {escape(rows)}</p>'
+    return f"<p>{escape(rows)}</p>"
 
 
 def _status(report: dict[str, Any]) -> str:
@@ -84,6 +103,8 @@ def render(report: dict[str, Any]) -> str:
         "<h2>Instruction (GDPR Art. 29)</h2>",
         _pairs({k: v for k, v in i.items() if k != "content"}),
         _pairs(i["content"]),
+        "<h2>Volume</h2>",
+        _volume(report["volume"]),
         "<h2>Recipient</h2>",
         _pairs({"organisation": report["recipient"]["name"]}),
         _table(

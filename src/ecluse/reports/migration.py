@@ -1,9 +1,11 @@
 """The report of one migration (one instruction), for the controller's sign-off.
 
-What was agreed and instructed, who extracted what and when, what the engine dropped and
-screened, the packages (manifest digests, downloads, receipt, deletion), the alerts, and the
-signed audit checkpoint covering every event of it. Built from the database and the audit
-trail only; it carries ids, names of people acting, counts and digests — never patient data.
+What was agreed and instructed, who extracted what and when, what the engine dropped,
+screened and neutralised, the volume of all runs against the instruction's bounds (flagged
+when far below what was expected), the packages (manifest and age-file digests, downloads,
+receipt, deletion), the alerts, and the signed audit checkpoint covering every event of it.
+Built from the database and the audit trail only; it carries ids, names of people acting,
+counts and digests — never patient data.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from ecluse.db.models import (
     RecipientKey,
 )
 from ecluse.errors import ValidationError, present
+from ecluse.governance.instructions import Content
+from ecluse.packages.allowance import allowance
 
 FORMAT = "ecluse-migration-report-v1"
 
@@ -100,7 +104,7 @@ def _package(session: Session, row: Package, downloads: list[dict[str, Any]]) ->
         "extraction_id": row.extraction_id,
         "state": row.state,
         "rows": row.rows,
-        "plaintext_sha256": row.plaintext_sha256,
+        "age_sha256": json.loads(row.manifest)["data"].get("age_sha256"),
         "manifest_sha256": row.manifest_sha256,
         "recipient_keys": json.loads(row.manifest)["recipient"]["keys"],
         "created_at": _ts(row.created_at),
@@ -116,6 +120,22 @@ def _package(session: Session, row: Package, downloads: list[dict[str, Any]]) ->
         },
         "shredded_at": _ts(row.shredded_at),
         "shred_reason": row.shred_reason,
+    }
+
+
+def _volume(session: Session, row: Instruction) -> dict[str, Any]:
+    """Rows in scope of the runs still counted against the instruction's bounds."""
+    content = Content.model_validate(json.loads(row.content))
+    taken = allowance(session, row.id, content=content)
+    return {
+        "expected_rows": content.expected_rows,
+        "tolerance_percent": content.tolerance_percent,
+        "rows_minimum": taken.rows_minimum,
+        "rows_allowed": taken.rows_allowed,
+        "rows_packaged": taken.rows_packaged,
+        "runs_allowed": taken.runs_allowed,
+        "runs_counted": taken.runs_counted,
+        "below_expected": taken.runs_left == 0 and taken.rows_packaged < taken.rows_minimum,
     }
 
 
@@ -182,6 +202,7 @@ def build(session: Session, instruction_id: str) -> dict[str, Any]:
         "format": FORMAT,
         "agreement": _agreement(session, agreement),
         "instruction": _instruction(session, instruction),
+        "volume": _volume(session, instruction),
         "recipient": {
             **_org(session, instruction.recipient_id),
             "keys": [

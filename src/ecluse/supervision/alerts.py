@@ -47,6 +47,9 @@ class AlertKind(StrEnum):
     SINK_FAILING = "platform:sink-failing"
     SECURITY_REPORT = "staff:security-report"
     LEAK_TRACED = "breach:leak-traced"
+    # issue 15 item 7: the volume is bound to the instruction
+    VOLUME_LOW = "extraction:volume-low"
+    RUNS_EXHAUSTED = "extraction:runs-exhausted"
 
 
 def group_key(kind: AlertKind, refs: Mapping[str, str]) -> str:

@@ -155,8 +155,7 @@ class PackageOut(BaseModel):
     rows: int
     instruction_id: str
     created_at: datetime
-    deadline_at: datetime
-    plaintext_sha256: str
+    deadline_at: datetime  # no plaintext digest: a receipt presents it, only who decrypts knows
 
 
 class ExtractionOut(BaseModel):
@@ -165,11 +164,13 @@ class ExtractionOut(BaseModel):
     rows_in_scope: int
     rows_packaged: int
     canaries: int
-    plaintext_sha256: str
+    age_sha256: str
     manifest_sha256: str
     dropped: dict[str, str]
     transforms: dict[str, str]
     screening: dict[str, dict[str, int]]
+    neutralised: dict[str, int]  # field -> cells prefixed against CSV formula injection
+    volume: dict[str, int | bool]  # the instruction's rows once this run is counted
 
 
 class RecipientKeyOut(BaseModel):

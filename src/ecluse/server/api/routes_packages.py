@@ -64,11 +64,13 @@ def _outcome(o: Outcome) -> ExtractionOut:
         rows_in_scope=f.rows_in_scope,
         rows_packaged=o.rows,
         canaries=o.canaries,
-        plaintext_sha256=o.plaintext_sha256,
+        age_sha256=o.age_sha256,
         manifest_sha256=o.manifest_sha256,
         dropped=dict(f.dropped),
         transforms={k: str(v) for k, v in f.transforms.items()},
         screening={k: {str(c): n for c, n in v.items()} for k, v in f.screening.items()},
+        neutralised={k: n for k, n in f.neutralised.items() if n},
+        volume=dict(f.volume),
     )
 
 
@@ -138,7 +140,6 @@ def list_packages(
             instruction_id=r.instruction_id,
             created_at=r.created_at,
             deadline_at=r.deadline_at,
-            plaintext_sha256=r.plaintext_sha256,
         )
         for r in acts.list_packages(platform, p, channel="https")
     ]
@@ -185,8 +186,8 @@ def confirm(
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.RECEIPT_CONFIRM))],
 ) -> Done:
-    """Rows imported and SHA-256 of the decrypted file: a match shreds the package; a
-    mismatch alerts the controller and deletes nothing."""
+    """Rows imported and SHA-256 of the decrypted file (no listing or manifest gives it): a
+    match shreds the package; a mismatch alerts the controller and deletes nothing."""
     receipt = delivery.confirm(platform, p, package_id, rows=body.rows, sha256=body.sha256)
     when = "now" if receipt.shredded else f"on {receipt.shred_at}"
     return Done(done=f"receipt matches: package shredded {when}")
