@@ -69,3 +69,7 @@ class Action(StrEnum):
     AUDIT_EXPORT = "audit:log:export"
     AUDIT_PURGE = "audit:log:purge"
     SELFCHECK = "cli:instance:selfcheck"
+    # issue 15 item 1: separation of duties (two-person rule on health-data roles)
+    ROLE_APPROVE = "identity:role:approve"
+    ROLE_REFUSE = "identity:role:refuse"
+    SECURITY_CONTACT_SET = "identity:security-contact:set"

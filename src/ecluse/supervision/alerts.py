@@ -47,6 +47,10 @@ class AlertKind(StrEnum):
     SINK_FAILING = "platform:sink-failing"
     SECURITY_REPORT = "staff:security-report"
     LEAK_TRACED = "breach:leak-traced"
+    # issue 15 item 1: a health-data role approved or refused, a security contact named
+    ROLE_APPROVED = "access:role-approved"
+    ROLE_REFUSED = "access:role-refused"
+    SECURITY_CONTACT_NAMED = "access:security-contact"
 
 
 def group_key(kind: AlertKind, refs: Mapping[str, str]) -> str:
