@@ -78,7 +78,9 @@ def test_a_change_needs_a_reason_that_names_nobody(
         _change(platform, people, "dpo", alert, to="acknowledged", reason=reason)
 
 
-def test_only_the_organisations_dpo_answers_not_an_admin_of_the_platform(platform: Platform, people: People) -> None:
+def test_only_the_organisations_dpo_answers_not_an_admin_of_the_platform(
+    platform: Platform, people: People
+) -> None:
     alert = _raise(platform, people.controller)
     for who in ("operator", "auditor"):
         with pytest.raises(PolicyViolation):
