@@ -24,6 +24,8 @@ from ecluse.config import AlertSettings
 from ecluse.crypto._primitives import self_signed_tls
 from ecluse.db.models import AccountRole
 
+#: the running test servers, by port, for helpers that only hold an environment
+MAILBOXES: dict[str, Mailbox] = {}
 CODE = re.compile(r"\b[A-Z2-9]{5}(?:-[A-Z2-9]{5}){4}\b")
 
 
@@ -95,8 +97,15 @@ def smtp_server(tmp_path: Path) -> Iterator[Mailbox]:
         box, hostname="127.0.0.1", port=box.port, tls_context=context, require_starttls=True
     )
     controller.start()
+    MAILBOXES[str(box.port)] = box
     yield box
+    MAILBOXES.pop(str(box.port), None)
     controller.stop()
+
+
+def mailbox_of(env: dict[str, str]) -> Mailbox:
+    """The SMTP server an `ecluse` environment sends to."""
+    return MAILBOXES[env["ECLUSE_ALERTS__SMTP_PORT"]]
 
 
 def approve_all(s: Session, account_id: str) -> None:
