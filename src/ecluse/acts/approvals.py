@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ecluse.access import refusals_audited
 from ecluse.audit import Action
+from ecluse.errors import EcluseError
 from ecluse.identity import Principal, Role
 from ecluse.identity.approvals import (
     Decided,
@@ -56,7 +57,23 @@ def decide_role(
 
 
 def approve_first_dpo_at_host(platform: Platform, *, account_id: str, actor: str) -> Decided:
-    """`ecluse accounts approve-first-dpo`: run by the host's key holder (`local:<user>`)."""
+    """`ecluse accounts approve-first-dpo`: run by the host's key holder (`local:<user>`);
+    a refusal is audited too."""
+    try:
+        return _approve_first_dpo(platform, account_id=account_id, actor=actor)
+    except EcluseError as e:
+        with platform.db.transaction() as s:
+            platform.audit.append(
+                s,
+                actor=actor,
+                action=Action.REQUEST_REFUSED,
+                refs={"command": "accounts approve-first-dpo"},
+                details={"reason": type(e).__name__},
+            )
+        raise
+
+
+def _approve_first_dpo(platform: Platform, *, account_id: str, actor: str) -> Decided:
     with platform.db.transaction() as s:
         done = approve_first_dpo(s, account_id=account_id, by=actor)
         refs = {"account": done.account_id, "organisation": done.organisation_id}
