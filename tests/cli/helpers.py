@@ -49,17 +49,17 @@ def person(
     name: str = "Named Person",
     totp_on: bool = True,
 ) -> dict[str, str]:
-    """A named person created by the admin, enrolled with the code from their own mailbox,
-    their role approved: the environment acting as them."""
+    """A named person created by the admin, their role approved, enrolled with the code from
+    their own mailbox: the environment acting as them."""
     account_id = last(
         ecluse(
             "accounts", "create", "--org", org, "--email", email, "--name", name,
             "--role", role, env=admin,
         )
     )  # fmt: skip
+    approve(env, account_id, role)  # before enrolment: a token's scopes are fixed when issued
     code = mailbox_of(env).enrolment_code(email)
     who = {**env, "ECLUSE_TOKEN": last(ecluse("enrol", "--email", email, "--code", code, env=env))}
-    approve(env, account_id, role)
     if totp_on and role in ("operator", "recipient"):  # health data: a second factor first
         second_factor(who)
     return who
