@@ -25,6 +25,9 @@ from ecluse.db.models import Base
 from ecluse.instance import init_instance
 from ecluse.platform import Platform
 from tests import pg_cluster
+from tests.mail_tools import smtp_server
+
+__all__ = ["smtp_server"]  # a real SMTP server for every test that needs one
 
 SOFTHSM_MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 LOCAL_PG = os.environ.get(

@@ -47,6 +47,8 @@ from ecluse.identity import (
     issue,
     totp,
 )
+from ecluse.identity.accounts import HEALTH_ROLES
+from ecluse.identity.approvals import approve_first_dpo, decide, designate_contact
 from ecluse.identity.credentials import confirm_totp, start_totp
 from ecluse.identity.personal import create_personal_key
 from ecluse.instance import init_instance
@@ -107,6 +109,15 @@ def _second_factor(s: Session, platform: Platform, account_id: str) -> None:
     confirm_totp(s, platform.keys, account_id, totp.hotp(secret, totp.step_at(time.time())))
 
 
+def _approve(s: Session, people: dict[str, Principal], org: str, account_id: str) -> None:
+    """The two-person rule, played: the controller's first dpo approved at the host; the
+    vendors' people named their security contacts by that dpo (which approves their roles)."""
+    if "dpo" not in people:
+        approve_first_dpo(s, account_id=account_id, by="local:demo")
+    else:
+        designate_contact(s, people["dpo"], organisation_id=org, account_id=account_id)
+
+
 def cast_of(platform: Platform) -> Cast:
     """The three organisations, their named people (enrolled, with keys), a signed agreement."""
     with platform.db.transaction() as s:
@@ -124,7 +135,7 @@ def cast_of(platform: Platform) -> Cast:
                 s, name="Nouveau SIL SAS", kind=OrgKind.RECIPIENT, siret="44182078900010"
             ),
         }
-        people = {}
+        people: dict[str, Principal] = {}
         for key, (org, email, name, roles) in PEOPLE.items():
             new = create_account(
                 s, organisation_id=orgs[org], email=email, full_name=name, roles=roles
@@ -132,6 +143,7 @@ def cast_of(platform: Platform) -> Cast:
             enrol(s, email=email, code=new.enrolment_code)
             create_personal_key(s, platform.keys, account_id=new.id)
             _second_factor(s, platform, new.id)
+            _approve(s, people, orgs[org], new.id)
             token = issue(s, account_id=new.id, name="demo", days=1).token
             people[key] = authenticate(s, token)
     terms = agreements.parse_terms(
@@ -294,13 +306,17 @@ GUESTS = {  # key: (organisation, e-mail, name, role): accounts for a person to 
 
 def _guests(cast: Cast) -> dict[str, dict[str, str]]:
     """One pending account per role, for whoever looks at the kept demo: e-mail and one-time
-    enrolment code (shown once)."""
+    enrolment code (shown once, on this host's console only); their roles approved."""
+    org_role = {"processor": "operator", "recipient": "recipient"}
     out = {}
     with cast.platform.db.transaction() as s:
         for key, (org, email, name, role) in GUESTS.items():
             new = create_account(
                 s, organisation_id=cast.orgs[org], email=email, full_name=name, roles={role}
             )
+            if role in HEALTH_ROLES:  # approved by the organisation's authority, not by itself
+                approver = cast.people["dpo" if org == "controller" else org_role[org]]
+                decide(s, approver, account_id=new.id, role=role, approve=True)
             out[key] = {"email": email, "enrolment_code": new.enrolment_code}
     return out
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+from ecluse.config import Settings
 from ecluse.identity import totp
+from ecluse.platform import Platform
+from tests.mail_tools import approve_all, mailbox_of
 from tests.totp_tools import code
 
 ADMIN = ["--admin-email", "ada.admin@lab.example.fr", "--admin-name", "Ada Admin"]
@@ -45,26 +49,39 @@ def person(
     name: str = "Named Person",
     totp_on: bool = True,
 ) -> dict[str, str]:
-    """A named person created by the admin and enrolled: the environment acting as them."""
-    code = last(
+    """A named person created by the admin, their role approved, enrolled with the code from
+    their own mailbox: the environment acting as them."""
+    account_id = last(
         ecluse(
-            "accounts",
-            "create",
-            "--org",
-            org,
-            "--email",
-            email,
-            "--name",
-            name,
-            "--role",
-            role,
-            env=admin,
+            "accounts", "create", "--org", org, "--email", email, "--name", name,
+            "--role", role, env=admin,
         )
-    )
+    )  # fmt: skip
+    approve(env, account_id, role)  # before enrolment: a token's scopes are fixed when issued
+    code = mailbox_of(env).enrolment_code(email)
     who = {**env, "ECLUSE_TOKEN": last(ecluse("enrol", "--email", email, "--code", code, env=env))}
     if totp_on and role in ("operator", "recipient"):  # health data: a second factor first
         second_factor(who)
     return who
+
+
+def approve(env: dict[str, str], account_id: str, role: str) -> None:
+    """A controller's first dpo: at the host, by the key holder. Any other role (setup that is
+    not about approval): as the organisation's dpo or security contact would."""
+    if role == "dpo":
+        done = ecluse("accounts", "approve-first-dpo", account_id, env=env)
+        if done.returncode == 0:
+            return
+    if role in ("dpo", "operator", "recipient"):
+        settings = Settings(
+            home=Path(env["ECLUSE_HOME"]), database_url=env.get("ECLUSE_DATABASE_URL")
+        )
+        platform = Platform.open(settings)
+        try:
+            with platform.db.transaction() as s:
+                approve_all(s, account_id)
+        finally:
+            platform.close()
 
 
 def second_factor(who: dict[str, str]) -> bytes:

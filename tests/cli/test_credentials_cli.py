@@ -71,32 +71,27 @@ def test_password_totp_and_ssh_keys(env: dict[str, str], tmp_path: Path) -> None
     assert ecluse("ssh-keys", "revoke", fingerprint, env=olga).returncode == 0
     assert fingerprint not in ecluse("ssh-keys", "list", env=olga).stdout
 
-    # a service account that olga answers for, and its token
-    listing = ecluse("accounts", "list", env={**admin, "COLUMNS": "400"}).stdout
-    olga_id = next(line.split()[1] for line in listing.splitlines() if "olga.op@" in line)
+    # a service account that olga creates for herself, and its token; never the admin
     created = ecluse(
-        "accounts", "create-service", "--owner", olga_id, "--name", "nightly export",
-        "--role", "operator", "--days", "30", env={**admin, "COLUMNS": "400"},
+        "accounts", "create-service", "--name", "nightly export",
+        "--role", "operator", "--days", "30", env={**olga, "COLUMNS": "400"},
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     service = {**env, "ECLUSE_TOKEN": created.stdout.strip().splitlines()[-1].strip()}
     assert "operator" in ecluse("whoami", env=service).stdout
     assert_refused(
         ecluse(
-            "accounts",
-            "create-service",
-            "--owner",
-            olga_id,
-            "--name",
-            "x",
-            "--role",
-            "dpo",
-            "--days",
-            "30",
+            "accounts", "create-service", "--name", "x", "--role", "dpo", "--days", "30", env=olga
+        ),
+        "only roles you hold",
+    )
+    assert_refused(
+        ecluse(
+            "accounts", "create-service", "--name", "x", "--role", "operator", "--days", "30",
             env=admin,
         ),
-        "operator, recipient or auditor",
-    )
+        "never an admin",
+    )  # fmt: skip
 
     nobody = "0b5f0000-0000-4000-8000-000000000000"
     assert_refused(ecluse("accounts", "unlock", nobody, env=olga), "not permitted: account:manage")
@@ -109,6 +104,6 @@ def test_password_totp_and_ssh_keys(env: dict[str, str], tmp_path: Path) -> None
     actions = [json.loads(line).get("action") for line in trail.splitlines()]
     for action in ("identity:password:set", "identity:totp:enable", "identity:ssh-key:add"):
         assert action in actions
-    assert actions.count("cli:request:refused") == 6
+    assert actions.count("cli:request:refused") == 7
     for secret_text in ("Vq7#kPz2!mW4", "azerty2026!", text, *recovery):
         assert secret_text not in trail

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.helpers import ADMIN, assert_refused, ecluse, last
+from tests.cli.helpers import ADMIN, approve, assert_refused, ecluse, last
+from tests.mail_tools import mailbox_of
 
 
 def test_people_enrol_and_act_within_their_roles(env: dict[str, str], tmp_path: Path) -> None:
@@ -32,7 +33,7 @@ def test_people_enrol_and_act_within_their_roles(env: dict[str, str], tmp_path: 
             env=admin,
         )
     )
-    op_code = last(
+    olga_id = last(
         ecluse(
             "accounts",
             "create",
@@ -47,6 +48,8 @@ def test_people_enrol_and_act_within_their_roles(env: dict[str, str], tmp_path: 
             env=admin,
         )
     )
+    op_code = mailbox_of(env).enrolment_code("olga.op@vendor.example")
+    approve(env, olga_id, "operator")
     operator = {
         **env,
         "ECLUSE_TOKEN": last(

@@ -23,6 +23,7 @@ from ecluse.identity import (
 )
 from ecluse.identity.personal import create_personal_key
 from ecluse.platform import Platform
+from tests.mail_tools import approve_all
 from tests.totp_tools import enable_totp
 
 PEOPLE = {  # name: (organisation, roles)
@@ -53,6 +54,7 @@ def parties(platform: Platform) -> dict[str, Any]:
                 roles=roles,
             )
             enrol(s, email=new.email, code=new.enrolment_code)
+            approve_all(s, new.id)
             create_personal_key(s, platform.keys, account_id=new.id)
             out.setdefault("totp", {})[name] = enable_totp(s, platform.keys, new.id)
             token = issue(s, account_id=new.id, name="t", days=1).token

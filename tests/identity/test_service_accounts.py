@@ -9,7 +9,15 @@ import pytest
 
 from ecluse.db.models import Account
 from ecluse.errors import AuthenticationError, ValidationError
-from ecluse.identity import Role, authenticate, enrol, issue
+from ecluse.identity import (
+    OrgKind,
+    Role,
+    authenticate,
+    create_account,
+    create_organisation,
+    enrol,
+    issue,
+)
 from ecluse.identity.accounts import create_service_account
 from ecluse.platform import Platform
 from tests.identity.test_tokens import person
@@ -17,7 +25,7 @@ from tests.identity.test_tokens import person
 
 def _owner(platform: Platform) -> str:
     with platform.db.transaction() as s:
-        owner, code = person(s, {Role.OPERATOR})
+        owner, code = person(s, {Role.OPERATOR, Role.RECIPIENT})
         enrol(s, email="olga.op@vendor.example", code=code)
     return owner
 
@@ -60,12 +68,33 @@ def test_it_dies_with_its_owner(platform: Platform) -> None:
         ({Role.ADMIN}, 30, "operator, recipient or auditor"),
         ({Role.OPERATOR}, 91, "1 to 90 days"),
         ({Role.OPERATOR}, 0, "1 to 90 days"),
+        ({Role.AUDITOR}, 30, "only roles its owner holds"),  # not the owner's
     ],
 )
 def test_limits(platform: Platform, roles: set[Role], days: int, match: str) -> None:
     owner = _owner(platform)
     with pytest.raises(ValidationError, match=match), platform.db.transaction() as s:
         create_service_account(s, owner_id=owner, name="job", roles=roles, days=days)
+
+
+def test_a_pending_role_of_the_owner_gives_its_service_account_nothing(
+    platform: Platform,
+) -> None:
+    with platform.db.transaction() as s:
+        org = create_organisation(s, name="Vendor", kind=OrgKind.PROCESSOR)
+        new = create_account(
+            s,
+            organisation_id=org,
+            email="p@v.example",
+            full_name="Pat Pending",
+            roles={Role.OPERATOR},
+        )
+        enrol(s, email=new.email, code=new.enrolment_code)
+    with (
+        pytest.raises(ValidationError, match="only roles its owner holds"),
+        platform.db.transaction() as s,
+    ):
+        create_service_account(s, owner_id=new.id, name="job", roles={Role.OPERATOR}, days=7)
 
 
 def test_the_owner_is_an_enrolled_person(platform: Platform) -> None:

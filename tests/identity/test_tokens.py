@@ -26,6 +26,7 @@ from ecluse.identity.accounts import ENROL_REFUSED
 from ecluse.identity.permissions import HEALTH_DATA, ROLE_PERMISSIONS
 from ecluse.identity.tokens import REFUSED
 from ecluse.platform import Platform
+from tests.mail_tools import approve_all
 from tests.totp_tools import enable_totp
 
 NOW = datetime.now(UTC)
@@ -36,6 +37,7 @@ def person(s: Session, roles: set[Role], email: str = "olga.op@vendor.example") 
     new = create_account(
         s, organisation_id=org, email=email, full_name="Olga Operator", roles=roles
     )
+    approve_all(s, new.id)
     return new.id, new.enrolment_code
 
 

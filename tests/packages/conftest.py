@@ -20,6 +20,7 @@ from ecluse.platform import Platform
 from ecluse.synth import synthesise, write_export
 from tests.age_tools import Identity, age_decrypt, x25519_identity
 from tests.governance.conftest import agreement, content, parties, signed
+from tests.mail_tools import approve_all
 from tests.totp_tools import enable_totp
 
 __all__ = ["agreement", "parties"]
@@ -156,5 +157,6 @@ def stranger(platform: Platform, name: str = "eve") -> Any:
             roles={Role.RECIPIENT},
         )
         enrol(s, email=new.email, code=new.enrolment_code)
+        approve_all(s, new.id)
         enable_totp(s, platform.keys, new.id)
         return authenticate(s, issue(s, account_id=new.id, name="t", days=1).token)

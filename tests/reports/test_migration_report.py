@@ -17,6 +17,7 @@ from ecluse.packages import delivery
 from ecluse.reports.html import render
 from ecluse.reports.signoff import sign_off, signoff_message, write_report
 from tests.age_tools import Identity
+from tests.mail_tools import approve_all
 from tests.packages.conftest import (
     Migration,
     agreement,
@@ -113,6 +114,7 @@ def test_a_dpo_of_another_organisation_is_refused(migration: Migration, identity
             roles={Role.DPO},
         )
         enrol(s, email=new.email, code=new.enrolment_code)
+        approve_all(s, new.id)
         vera = authenticate(s, issue(s, account_id=new.id, name="t", days=1).token)
     with pytest.raises(PolicyViolation, match="only a dpo of the controller"):
         sign_off(platform, vera, iid, comment=COMMENT)

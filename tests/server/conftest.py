@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
+from ecluse.config import Settings
 from ecluse.identity import OrgKind, Role, create_account, create_organisation, enrol, issue
 from ecluse.identity.personal import create_personal_key
 from ecluse.platform import Platform
 from ecluse.server.api import create_app
+from tests.mail_tools import Mailbox, approve_all
 from tests.totp_tools import enable_totp
 
 ORG_OF = {
@@ -48,6 +50,7 @@ def make_person(platform: Platform, role: Role, *, org: str | None = None) -> Pe
             roles={role},
         )
         enrol(s, email=email, code=new.enrolment_code)
+        approve_all(s, new.id)
         create_personal_key(s, platform.keys, account_id=new.id)
         secret = enable_totp(s, platform.keys, new.id)
         token = issue(s, account_id=new.id, name="test", days=1).token
@@ -57,6 +60,22 @@ def make_person(platform: Platform, role: Role, *, org: str | None = None) -> Pe
 @pytest.fixture
 def app_client(platform: Platform) -> Iterator[TestClient]:
     with TestClient(create_app(platform), base_url="https://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def mail_platform(
+    platform: Platform, settings: Settings, smtp_server: Mailbox
+) -> Iterator[Platform]:
+    """The same instance, with e-mail: enrolment codes go to the real SMTP server."""
+    mailed = Platform.open(settings.model_copy(update={"alerts": smtp_server.settings}))
+    yield mailed
+    mailed.close()
+
+
+@pytest.fixture
+def mail_client(mail_platform: Platform) -> Iterator[TestClient]:
+    with TestClient(create_app(mail_platform), base_url="https://testserver") as client:
         yield client
 
 

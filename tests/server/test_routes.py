@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from ecluse.identity import Permission, Role
 from ecluse.identity.permissions import ROLE_PERMISSIONS
 from ecluse.server.api.guard import PUBLIC
+from tests.mail_tools import Mailbox
 from tests.server.conftest import Person
 
 SECURITY_HEADERS = {
@@ -143,22 +144,22 @@ def test_huge_headers_are_refused_before_anything(app_client: TestClient) -> Non
 
 
 def test_account_management_over_the_api(
-    app_client: TestClient, people: dict[Role, Person]
+    mail_client: TestClient, people: dict[Role, Person], smtp_server: Mailbox
 ) -> None:
     admin = people[Role.ADMIN].auth
-    lab = app_client.post(
+    lab = mail_client.post(
         "/v1/organisations",
         json={"name": "Laboratoire Test", "kind": "controller", "finess": "690001235"},
         headers=admin,
     )
     assert lab.status_code == 201, lab.text
-    bad_key = app_client.post(
+    bad_key = mail_client.post(
         "/v1/organisations",
         json={"name": "Lab", "kind": "controller", "finess": "690001236"},
         headers=admin,
     )
     assert bad_key.status_code == 400 and "key" in bad_key.json()["detail"]
-    created = app_client.post(
+    created = mail_client.post(
         "/v1/accounts",
         json={
             "organisation_id": lab.json()["done"],
@@ -169,16 +170,20 @@ def test_account_management_over_the_api(
         headers=admin,
     )
     assert created.status_code == 201, created.text
-    code = created.json()["enrolment_code"]
-    enrolled = app_client.post("/v1/enrol", json={"email": "lea.dpo@lab.example", "code": code})
+    assert created.json()["pending_roles"] == ["dpo"]
+    code = smtp_server.enrolment_code("lea.dpo@lab.example")  # her mailbox, not the response
+    assert code not in created.text
+    enrolled = mail_client.post("/v1/enrol", json={"email": "lea.dpo@lab.example", "code": code})
     assert enrolled.status_code == 201
-    again = app_client.post("/v1/enrol", json={"email": "lea.dpo@lab.example", "code": code})
+    again = mail_client.post("/v1/enrol", json={"email": "lea.dpo@lab.example", "code": code})
     assert again.status_code == 401  # single use
     lea = {"Authorization": f"Bearer {enrolled.json()['token']}"}
-    me = app_client.get("/v1/me", headers=lea).json()
-    assert me["roles"] == ["dpo"] and me["email"] == "lea.dpo@lab.example"
-    tokens = app_client.get("/v1/me/tokens", headers=lea).json()
+    me = mail_client.get("/v1/me", headers=lea).json()
+    assert me["roles"] == [] and me["email"] == "lea.dpo@lab.example"  # pending: nothing yet
+    tokens = mail_client.get("/v1/me/tokens", headers=lea).json()
     assert [t["id"] for t in tokens] == [enrolled.json()["id"]]
     assert "token" not in tokens[0]  # never the secret again
-    listed = app_client.get("/v1/accounts", headers=admin).json()
-    assert "lea.dpo@lab.example" in [a["email"] for a in listed]
+    listed = mail_client.get("/v1/accounts", headers=admin).json()
+    assert next(a["roles"] for a in listed if a["email"] == "lea.dpo@lab.example") == [
+        "dpo (pending)"
+    ]

@@ -5,26 +5,23 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import socketserver
-import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
 from sqlalchemy import select
 
-from ecluse.crypto._primitives import self_signed_tls
 from ecluse.db.models import Organisation
 from ecluse.identity import OrgKind, Role, authenticate
 from ecluse.identity.tokens import Principal
 from ecluse.platform import Platform
+from tests.mail_tools import Mailbox, free_port, smtp_server, tls_files
 from tests.server.conftest import Person, make_person
+
+__all__ = ["Mailbox", "free_port", "smtp_server", "tls_files"]
 
 
 @dataclass(frozen=True)
@@ -59,47 +56,6 @@ def people(platform: Platform) -> People:
         controller=controller,
         platform_org=platform_org,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Mailbox:
-    port: int
-    cafile: Path
-    messages: list[Envelope] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-def tls_files(directory: Path) -> tuple[Path, Path]:
-    cert, key = self_signed_tls(hostnames=["localhost"], addresses=["127.0.0.1"], days=30)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "tls.crt").write_bytes(cert)
-    (directory / "tls.key").write_bytes(key)
-    return directory / "tls.crt", directory / "tls.key"
-
-
-@pytest.fixture
-def smtp_server(tmp_path: Path) -> Iterator[Mailbox]:
-    """An SMTP server that refuses mail until STARTTLS (aiosmtpd, a real server)."""
-    cert, key = tls_files(tmp_path / "smtp")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    box = Mailbox(port=free_port(), cafile=cert)
-    controller = Controller(
-        box, hostname="127.0.0.1", port=box.port, tls_context=context, require_starttls=True
-    )
-    controller.start()
-    yield box
-    controller.stop()
 
 
 @dataclass

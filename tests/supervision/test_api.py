@@ -69,8 +69,12 @@ def test_only_the_controllers_dpo_closes_a_report_with_a_resolution(
         ).status_code
         == 403
     )
-    ack = app_client.post(
+    refused = app_client.post(  # the controller's alert: not the platform admin's to answer
         f"/v1/alerts/{alert}/acknowledge", json={"reason": "read"}, headers=people.admin.auth
+    )
+    assert refused.status_code == 403
+    ack = app_client.post(
+        f"/v1/alerts/{alert}/acknowledge", json={"reason": "read"}, headers=people.dpo.auth
     )
     assert ack.json() == {"alert": alert, "from": "open", "to": "acknowledged"}
     assert (

@@ -26,6 +26,7 @@ from ecluse.supervision.detectors import AuthFailures, MassAccess, NewNetwork, O
 from ecluse.supervision.hours import DAYS, parse_hours
 from ecluse.supervision.runner import lag, run_detectors
 from tests.age_tools import Identity
+from tests.mail_tools import approve_all
 from tests.packages.conftest import Migration, agreement, export, identity, migration, parties
 from tests.supervision.conftest import People, people
 
@@ -40,6 +41,7 @@ def _login_person(platform: Platform, org: str, email: str) -> str:
             s, organisation_id=org, email=email, full_name="Lea Login", roles={Role.OPERATOR}
         )
         enrol(s, email=email, code=new.enrolment_code)
+        approve_all(s, new.id)
         set_password(s, new.id, PASSWORD)
     return new.id
 

@@ -78,7 +78,9 @@ def test_a_change_needs_a_reason_that_names_nobody(
         _change(platform, people, "dpo", alert, to="acknowledged", reason=reason)
 
 
-def test_only_the_organisations_dpo_or_an_admin_answers(platform: Platform, people: People) -> None:
+def test_only_the_organisations_dpo_answers_not_an_admin_of_the_platform(
+    platform: Platform, people: People
+) -> None:
     alert = _raise(platform, people.controller)
     for who in ("operator", "auditor"):
         with pytest.raises(PolicyViolation):
@@ -94,7 +96,9 @@ def test_only_the_organisations_dpo_or_an_admin_answers(platform: Platform, peop
             to_state="acknowledged",
             reason="x",
         )
-    _change(platform, people, "admin", alert, to="acknowledged", reason="looking into it")
+    with pytest.raises(PolicyViolation, match="only a dpo"):  # another organisation's alert
+        _change(platform, people, "admin", alert, to="acknowledged", reason="looking into it")
+    _change(platform, people, "dpo", alert, to="acknowledged", reason="looking into it")
     with pytest.raises(ValidationError, match="cannot become acknowledged"):
         _change(platform, people, "dpo", alert, to="acknowledged", reason="again")
     _change(platform, people, "dpo", alert, to="resolved", reason="the vendor's new office")
@@ -103,7 +107,7 @@ def test_only_the_organisations_dpo_or_an_admin_answers(platform: Platform, peop
     with platform.db.transaction() as s:
         changes = s.execute(select(AlertChange).order_by(AlertChange.at)).scalars().all()
         assert [(c.from_state, c.to_state, c.account_id) for c in changes] == [
-            ("open", "acknowledged", people.admin.account_id),
+            ("open", "acknowledged", people.dpo.account_id),
             ("acknowledged", "resolved", people.dpo.account_id),
         ]
         assert [c.reason for c in changes] == ["looking into it", "the vendor's new office"]
@@ -113,7 +117,7 @@ def test_only_the_organisations_dpo_or_an_admin_answers(platform: Platform, peop
             )
         ).all()
         assert audited == [
-            (Action.ALERT_ACKNOWLEDGE.value, f"account:{people.admin.email}"),
+            (Action.ALERT_ACKNOWLEDGE.value, f"account:{people.dpo.email}"),
             (Action.ALERT_RESOLVE.value, f"account:{people.dpo.email}"),
         ]
         events = s.execute(select(AlertDelivery.event).where(AlertDelivery.alert_id == alert))

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from ecluse.access import refusals_audited, unauthenticated
 from ecluse.audit import Action
-from ecluse.db.models import Organisation
-from ecluse.errors import AuthenticationError, ValidationError
+from ecluse.db.models import Account, Organisation
+from ecluse.errors import AuthenticationError, ConfigurationError, PolicyViolation, ValidationError
 from ecluse.identity import (
     OrgKind,
     Permission,
@@ -21,13 +21,21 @@ from ecluse.identity import (
     issue,
     revoke,
 )
-from ecluse.identity.accounts import NewAccount, check_registration, create_service_account
+from ecluse.identity.accounts import (
+    ENROLMENT_TTL,
+    HEALTH_ROLES,
+    NewAccount,
+    check_registration,
+    create_service_account,
+)
 from ecluse.identity.credentials import confirm_totp, login, set_password, start_totp, unlock
+from ecluse.identity.permissions import HEALTH_DATA, permissions_of
 from ecluse.identity.personal import create_personal_key
 from ecluse.identity.sessions import OpenedSession, close_session, open_session
 from ecluse.identity.ssh_keys import ParsedKey, add_ssh_key, revoke_ssh_key
-from ecluse.identity.tokens import IssuedToken
+from ecluse.identity.tokens import IssuedToken, totp_enabled
 from ecluse.platform import Platform
+from ecluse.supervision.sinks import SinkError, SmtpSink
 
 
 def enrol_person(
@@ -207,6 +215,48 @@ def register_organisation(
     return org_id
 
 
+@dataclass(frozen=True, slots=True)
+class CreatedPerson:
+    """A pending account; its enrolment code went to the person's own e-mail only."""
+
+    id: str
+    email: str
+    pending_roles: tuple[str, ...]  # waiting for approval by a person with authority
+
+
+ENROLMENT_MAIL = """Hello {name},
+
+An Écluse account was created for you ({email}). Your one-time enrolment code, valid
+{days} days:
+
+    {code}
+
+Enrol with `ecluse enrol --email {email}` (it asks for the code), or POST /v1/enrol.
+A role that reaches health data takes effect once your organisation approves it.
+If you did not expect this message, tell your organisation's security contact.
+"""
+
+
+def _mail_code(platform: Platform, new: NewAccount, name: str) -> None:
+    """The code to the person's own address, through the configured SMTP server (the
+    alert sink's, STARTTLS rules included); never to the caller, never to a log."""
+    try:
+        SmtpSink(settings=platform.settings.alerts).mail(
+            address=new.email,
+            subject="[Écluse] your enrolment code",
+            text=ENROLMENT_MAIL.format(
+                name=name.strip()[:200],
+                email=new.email,
+                days=ENROLMENT_TTL.days,
+                code=new.enrolment_code,
+            ),
+        )
+    except SinkError as e:
+        raise ConfigurationError(
+            f"the enrolment e-mail could not be sent ({e}); nothing was created"
+        ) from e
+
+
 def create_person(
     platform: Platform,
     p: Principal,
@@ -215,42 +265,65 @@ def create_person(
     email: str,
     name: str,
     roles: set[Role],
-) -> NewAccount:
-    """A named person's pending account; its one-time enrolment code is in the result."""
+) -> CreatedPerson:
+    """A named person's pending account; its one-time enrolment code is e-mailed to the
+    person (refused when no SMTP server is configured). Its health-data roles wait for
+    approval."""
     with (
         refusals_audited(platform, p, "accounts create", organisation=organisation_id),
         platform.db.transaction() as s,
     ):
+        if platform.settings.alerts.smtp_host is None:
+            raise PolicyViolation(NO_MAIL)  # fail closed: nobody else may see the code
         if s.get(Organisation, organisation_id) is None:
             raise ValidationError("no such organisation")
         new = create_account(
             s, organisation_id=organisation_id, email=email, full_name=name, roles=roles
         )
+        pending = tuple(sorted(r.value for r in roles & HEALTH_ROLES))
         platform.audit.append(
             s,
             actor=p.actor,
             action=Action.ACCOUNT_CREATE,
             refs={"account": new.id, "organisation": organisation_id},
-            details={"roles": sorted(r.value for r in roles)},
+            details={"roles": sorted(r.value for r in roles), "pending": list(pending)},
         )
-    return new
+        _mail_code(platform, new, name)
+    return CreatedPerson(new.id, new.email, pending)
+
+
+NO_MAIL = (
+    "creating a person needs e-mail: the enrolment code goes to the person only. "
+    "Configure ECLUSE_ALERTS__SMTP_HOST (and _PORT, _SENDER, _USER, _PASSWORD, _CAFILE)"
+)
 
 
 def create_service(
-    platform: Platform, p: Principal, *, owner_id: str, name: str, roles: set[Role], days: int
+    platform: Platform, p: Principal, *, name: str, roles: set[Role], days: int
 ) -> tuple[str, IssuedToken]:
-    """A service account owned by a named person, and its API token (shown once)."""
+    """A service account owned by the caller, in the caller's organisation, with roles the
+    caller holds approved (with TOTP on, for health data), and its API token (shown once).
+    Never by an admin."""
     with (
-        refusals_audited(platform, p, "accounts create-service", owner=owner_id),
+        refusals_audited(platform, p, "accounts create-service"),
         platform.db.transaction() as s,
     ):
-        account_id = create_service_account(s, owner_id=owner_id, name=name, roles=roles, days=days)
+        if Role.ADMIN in p.roles or p.via == "ssh":
+            raise PolicyViolation("a service account is created by its owner, never an admin")
+        owner = s.get(Account, p.account_id)
+        if owner is None or owner.kind != "person":
+            raise PolicyViolation("a service account is owned by a named person")
+        if not roles <= p.roles:
+            raise PolicyViolation("a service account holds only roles you hold, approved")
+        if permissions_of(roles) & HEALTH_DATA and not totp_enabled(s, owner):
+            raise PolicyViolation("health data needs your second factor: `ecluse totp enable`")
+        account_id = create_service_account(s, owner_id=owner.id, name=name, roles=roles, days=days)
         issued = issue(s, account_id=account_id, name="service token", days=days)
         platform.audit.append(
             s,
             actor=p.actor,
             action=Action.ACCOUNT_CREATE,
-            refs={"account": account_id, "owner": owner_id, "token": issued.id},
+            refs={"account": account_id, "owner": owner.id, "token": issued.id},
             details={"kind": "service", "roles": sorted(r.value for r in roles), "days": days},
         )
     return account_id, issued

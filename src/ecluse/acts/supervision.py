@@ -15,6 +15,7 @@ from ecluse.db.models import Alert, AlertChange, Organisation
 from ecluse.errors import PolicyViolation
 from ecluse.identity import Principal
 from ecluse.identity.accounts import Role
+from ecluse.identity.approvals import has_authority
 from ecluse.platform import Platform
 from ecluse.supervision import contacts, handling
 from ecluse.supervision.alerts import RESOLVED
@@ -105,14 +106,17 @@ def change_alert(
 def set_contact(
     platform: Platform, p: Principal, *, organisation_id: str, level: int, email: str
 ) -> str:
-    """Name an organisation's first (1) or second (2) contact: its dpo, or an admin."""
+    """Name an organisation's first (1) or second (2) contact, a person of it: by its dpo or
+    its security contact (an admin, of the platform's own organisation only)."""
     with (
         refusals_audited(platform, p, "alerts contact", organisation=organisation_id),
         platform.db.transaction() as s,
     ):
-        own = Role.DPO in p.roles and p.organisation_id == organisation_id
-        if Role.ADMIN not in p.roles and not own:
-            raise PolicyViolation("only the organisation's dpo or an admin names its contacts")
+        own = p.organisation_id == organisation_id
+        if not own or not (
+            {Role.DPO, Role.ADMIN} & p.roles or has_authority(s, p, organisation_id)
+        ):
+            raise PolicyViolation("only the organisation's dpo or security contact names contacts")
         if s.get(Organisation, organisation_id) is None:
             raise PolicyViolation("no such organisation")
         account_id = contacts.set_contact(

@@ -73,3 +73,7 @@ class Action(StrEnum):
     EXTRACTION_ABANDONED = "packages:extraction:abandoned"
     # issue 15 item 5: a trail nobody can cut (the witness log)
     AUDIT_WITNESS_START = "audit:witness:start"
+    # issue 15 item 1: separation of duties (two-person rule on health-data roles)
+    ROLE_APPROVE = "identity:role:approve"
+    ROLE_REFUSE = "identity:role:refuse"
+    SECURITY_CONTACT_SET = "identity:security-contact:set"

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from ecluse.cli import (
+    approvals_cmd,  # noqa: F401 - registers its commands on `accounts` and `orgs`
     audit_cmd,
     credentials_cmd,
     db_cmd,

@@ -1,7 +1,7 @@
 """`ecluse password`, `ecluse totp`, `ecluse ssh-keys`: a person's own credentials for the
-servers (issue 4); `ecluse accounts unlock` and `accounts create-service` for the
-administrator. Secrets are typed at a hidden prompt or read from standard input, never
-taken from the command line."""
+servers (issue 4); `ecluse accounts unlock` for the administrator; `accounts
+create-service` for a person, who owns it. Secrets are typed at a hidden prompt or read from
+standard input, never taken from the command line."""
 
 from __future__ import annotations
 
@@ -123,17 +123,17 @@ def accounts_unlock(
 
 @accounts.command("create-service")
 def accounts_create_service(
-    owner: Annotated[str, typer.Option(help="Account id of the named person who answers for it.")],
     name: Annotated[str, typer.Option(help="What it runs.")],
-    role: Annotated[list[Role], typer.Option(help="operator, recipient or auditor.")],
+    role: Annotated[list[Role], typer.Option(help="operator, recipient or auditor (yours).")],
     days: Annotated[int, typer.Option(help="Lifetime, 90 days at most.")] = 30,
     config: ConfigOpt = None,
 ) -> None:
-    """A service account owned by a named person, and its API token (shown once) (admin)."""
+    """A service account that you own, in your organisation, with roles you hold (TOTP on
+    for health data), and its API token (shown once). Never an admin's."""
     with open_platform(config) as platform:
-        p = login(platform, Permission.ACCOUNT_MANAGE)
+        p = login(platform, Permission.TOKEN_SELF)
         account_id, issued = identity_acts.create_service(
-            platform, p, owner_id=owner, name=name, roles=set(role), days=days
+            platform, p, name=name, roles=set(role), days=days
         )
     out.print(
         f"service account {account_id}; its API token (shown once, until "

@@ -119,14 +119,20 @@ def accounts_create(
     role: Annotated[list[Role], typer.Option(help="Role(s); repeat the option.")],
     config: ConfigOpt = None,
 ) -> None:
-    """Create a named person's account (admin); prints its one-time enrolment code."""
+    """Create a named person's account (admin): its one-time enrolment code is e-mailed to
+    the person (never shown here); its health-data roles wait for approval."""
     with open_platform(config) as platform:
         p = login(platform, Permission.ACCOUNT_MANAGE)
         new = identity_acts.create_person(
             platform, p, organisation_id=org, email=email, name=name, roles=set(role)
         )
-    out.print(f"Account {new.email} created; one-time enrolment code, shown once:")
-    out.print(f"  {new.enrolment_code}")
+    out.print(f"Account {new.email} created; its enrolment code was e-mailed to the person.")
+    if new.pending_roles:
+        out.print(
+            f"Pending approval by the organisation's dpo or security contact: "
+            f"{', '.join(new.pending_roles)}"
+        )
+    out.print(new.id)
 
 
 @accounts.command("list")

@@ -40,6 +40,8 @@ class Organisation(Base):
     siret: Mapped[str | None] = mapped_column(String(14))  # a processor's or recipient's
     # e.g. "mon-fri 07:00-20:00 Europe/Paris"; None: the instance's default
     working_hours: Mapped[str | None] = mapped_column(String(80))
+    # a processor's or recipient's person who approves its health-data roles
+    security_contact_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class Account(Base):
@@ -67,6 +69,9 @@ class AccountRole(Base):
 
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # None: pending; a role reaching health data is approved by another person with authority
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(String(254))  # an account id, or local:user
 
 
 class PersonalKey(Base):

@@ -4,7 +4,8 @@ Credentials: passwords under the CNIL 2022-100 rules, hashed with Argon2id; TOTP
 sealed by the key manager) with single-use recovery codes; logins throttled per account
 (delay after 5 failures, lock after 10) and per address. Login sessions with an idle timeout;
 SSH public keys; service accounts owned by a named person. Health data only after a second
-factor.
+factor, and a health-data role only once another person with authority approved it
+(`approvals`).
 """
 
 from ecluse.identity.accounts import OrgKind, Role, create_account, create_organisation, enrol

@@ -30,6 +30,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+#: roles whose permissions reach health data: pending until a person with authority approves
+HEALTH_ROLES = frozenset({Role.DPO, Role.OPERATOR, Role.RECIPIENT})
+
+
 class OrgKind(StrEnum):
     PLATFORM = "platform"
     CONTROLLER = "controller"
@@ -136,6 +140,12 @@ def create_account(
         raise ValidationError("an account needs at least one role")
     if session.execute(select(Account.id).where(Account.email == email)).first():
         raise ValidationError("an account with this e-mail already exists")
+    org = session.get(Organisation, organisation_id)
+    platform_org = org is not None and org.kind == OrgKind.PLATFORM.value
+    if platform_org and roles & HEALTH_ROLES:
+        raise ValidationError("the platform's organisation holds no role reaching health data")
+    if not platform_org and Role.ADMIN in roles:
+        raise ValidationError("the admin role belongs to the platform's organisation only")
     code = new_enrolment_code()
     now = datetime.now(UTC)
     account = Account(
@@ -149,9 +159,26 @@ def create_account(
         created_at=now,
     )
     session.add(account)
-    session.add_all(AccountRole(account_id=account.id, role=r.value) for r in sorted(roles))
+    session.add_all(
+        AccountRole(
+            account_id=account.id,
+            role=r.value,
+            approved_at=None if r in HEALTH_ROLES else now,  # pending: see approvals.py
+        )
+        for r in sorted(roles)
+    )
     session.flush()
     return NewAccount(id=account.id, email=email, enrolment_code=code)
+
+
+def approved_roles(session: Session, account_id: str) -> frozenset[Role]:
+    """The roles in effect: approved ones only; a pending role gives nothing."""
+    rows = session.execute(
+        select(AccountRole.role).where(
+            AccountRole.account_id == account_id, AccountRole.approved_at.is_not(None)
+        )
+    )
+    return frozenset(Role(r) for r in rows.scalars())
 
 
 SERVICE_MAX_DAYS = 90
@@ -162,7 +189,8 @@ def create_service_account(
     session: Session, *, owner_id: str, name: str, roles: set[Role], days: int
 ) -> str:
     """An account for a program, owned by a named, active person of the same organisation,
-    with roles that never sign (no dpo, no admin), expiring within 90 days."""
+    with roles that never sign (no dpo, no admin) and that its owner holds approved, expiring
+    within 90 days."""
     owner = session.get(Account, owner_id)
     if owner is None or owner.state != "active" or owner.kind != "person":
         raise ValidationError("a service account's owner is an enrolled, named person")
@@ -170,6 +198,8 @@ def create_service_account(
         raise ValidationError(f"a service account lives 1 to {SERVICE_MAX_DAYS} days")
     if not roles or not roles <= SERVICE_ROLES:
         raise ValidationError("a service account may be operator, recipient or auditor only")
+    if not roles <= approved_roles(session, owner.id):
+        raise ValidationError("a service account holds only roles its owner holds, approved")
     if not name.strip():
         raise ValidationError("a service account needs a name saying what it runs")
     now = datetime.now(UTC)
@@ -189,7 +219,10 @@ def create_service_account(
             enrolled_at=now,
         )
     )
-    session.add_all(AccountRole(account_id=account_id, role=r.value) for r in sorted(roles))
+    session.add_all(
+        AccountRole(account_id=account_id, role=r.value, approved_at=now, approved_by=owner.id)
+        for r in sorted(roles)
+    )
     session.flush()
     return account_id
 
@@ -207,10 +240,14 @@ def usable(session: Session, account: Account | None, now: datetime) -> bool:
 
 
 def directory(session: Session) -> list[tuple[Account, list[str]]]:
-    """Every account, by e-mail, with its roles (two queries, whatever the number)."""
+    """Every account, by e-mail, with its roles, a pending one marked `(pending)` (two
+    queries, whatever the number)."""
     roles: dict[str, list[str]] = {}
-    for account_id, role in session.execute(select(AccountRole.account_id, AccountRole.role)):
-        roles.setdefault(account_id, []).append(role)
+    rows = session.execute(
+        select(AccountRole.account_id, AccountRole.role, AccountRole.approved_at)
+    )
+    for account_id, role, approved_at in rows:
+        roles.setdefault(account_id, []).append(role if approved_at else f"{role} (pending)")
     accounts = session.execute(select(Account).order_by(Account.email)).scalars()
     return [(a, sorted(roles.get(a.id, []))) for a in accounts]
 

@@ -86,7 +86,9 @@ HEALTH_DATA = frozenset({P.EXTRACTION_RUN, P.PACKAGE_DOWNLOAD, P.RECEIPT_CONFIRM
 
 
 def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
-    granted: set[Permission] = set()
+    """What the roles in effect (approved ones only) permit; every account manages its own
+    credentials, so a person whose roles still wait for approval can enrol and set a factor."""
+    granted: set[Permission] = {P.TOKEN_SELF}
     for role in roles:
         granted |= ROLE_PERMISSIONS.get(role, frozenset())
     return frozenset(granted)

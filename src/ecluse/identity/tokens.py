@@ -17,19 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecluse.db.models import (
     Account,
-    AccountRole,
     ApiToken,
     Credential,
     LoginSession,
     Organisation,
 )
 from ecluse.errors import AuthenticationError, ValidationError
-from ecluse.identity.accounts import Role, as_utc, usable
+from ecluse.identity.accounts import Role, approved_roles, as_utc, usable
 from ecluse.identity.permissions import HEALTH_DATA, Permission, permissions_of
 
 MAX_DAYS = 90
@@ -124,8 +122,8 @@ def principal_of(
 
 
 def roles_of(session: Session, account_id: str) -> frozenset[Role]:
-    rows = session.execute(select(AccountRole.role).where(AccountRole.account_id == account_id))
-    return frozenset(Role(r) for r in rows.scalars())
+    """Approved roles only: a role still pending approval gives no permission."""
+    return approved_roles(session, account_id)
 
 
 def issue(

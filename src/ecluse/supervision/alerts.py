@@ -50,6 +50,10 @@ class AlertKind(StrEnum):
     # issue 15 item 7: the volume is bound to the instruction
     VOLUME_LOW = "extraction:volume-low"
     RUNS_EXHAUSTED = "extraction:runs-exhausted"
+    # issue 15 item 1: a health-data role approved or refused, a security contact named
+    ROLE_APPROVED = "access:role-approved"
+    ROLE_REFUSED = "access:role-refused"
+    SECURITY_CONTACT_NAMED = "access:security-contact"
 
 
 def group_key(kind: AlertKind, refs: Mapping[str, str]) -> str:

@@ -23,7 +23,7 @@ def _people(session: Session, *, role: Role, organisation_id: str | None = None)
         select(Account.email)
         .join(AccountRole, AccountRole.account_id == Account.id)
         .where(AccountRole.role == role.value, Account.state == "active")
-        .where(Account.kind == "person")
+        .where(Account.kind == "person", AccountRole.approved_at.is_not(None))
     )
     if organisation_id is not None:
         query = query.where(Account.organisation_id == organisation_id)
@@ -61,7 +61,8 @@ def addresses_top(session: Session, organisation_id: str) -> list[str]:
 
 
 def set_contact(session: Session, *, organisation_id: str, level: int, email: str) -> str:
-    """Name an active person of the organisation (or an admin) as its contact at `level`."""
+    """Name an active person of the organisation as its contact at `level` (an admin is a
+    contact of the platform's own organisation only)."""
     if level not in (1, 2):
         raise ValidationError("a contact is of level 1 (first) or 2 (second)")
     if session.get(Organisation, organisation_id) is None:
@@ -69,11 +70,10 @@ def set_contact(session: Session, *, organisation_id: str, level: int, email: st
     account = session.execute(
         select(Account).where(Account.email == email.strip().lower())
     ).scalar_one_or_none()
-    admins = _people(session, role=Role.ADMIN)
     if account is None or account.state != "active" or account.kind != "person":
         raise ValidationError("a contact is an active named person")
-    if account.organisation_id != organisation_id and account.email not in admins:
-        raise PolicyViolation("a contact belongs to the organisation (or is an admin)")
+    if account.organisation_id != organisation_id:
+        raise PolicyViolation("a contact belongs to the organisation")
     row = session.get(AlertContact, (organisation_id, level))
     if row is None:
         row = AlertContact(organisation_id=organisation_id, level=level, account_id=account.id)

@@ -1,8 +1,9 @@
 """Answering alerts: open → acknowledged → resolved, only by a named person with a written
 reason; and escalation of what nobody answered in time. Every change is audited and notified.
 
-Who may: an admin any alert, except that only a dpo of the controller closes a staff security
-report; a dpo the alerts of its own organisation. A reason names no patient: one carrying a
+Who may: an admin sees every alert but answers only those of its own organisation (the
+platform's); a dpo the alerts of its own organisation; only a dpo of the controller closes a
+staff security report. A reason names no patient: one carrying a
 social-security number, a phone number or a password-like token is refused.
 """
 
@@ -47,9 +48,8 @@ def may_see(principal: Principal, alert: Alert) -> bool:
 def _may_change(principal: Principal, alert: Alert, to_state: str) -> bool:
     if alert.kind == AlertKind.SECURITY_REPORT.value and to_state == RESOLVED:
         return Role.DPO in principal.roles and alert.organisation_id == principal.organisation_id
-    if Role.ADMIN in principal.roles:
-        return True
-    return Role.DPO in principal.roles and alert.organisation_id == principal.organisation_id
+    own = alert.organisation_id == principal.organisation_id
+    return own and bool({Role.ADMIN, Role.DPO} & principal.roles)
 
 
 def check_reason(reason: str) -> str:

@@ -144,11 +144,15 @@ class SmtpSink:
         )
 
     def send(self, message: AlertMessage, *, address: str) -> None:
+        self.mail(address=address, subject=message.subject(), text=message.text())
+
+    def mail(self, *, address: str, subject: str, text: str) -> None:
+        """One plain-text e-mail to `address` (STARTTLS unless turned off, then login)."""
         s = self._s
         mail = EmailMessage()
-        mail["From"], mail["To"], mail["Subject"] = s.smtp_sender, address, message.subject()
+        mail["From"], mail["To"], mail["Subject"] = s.smtp_sender, address, subject
         mail["Auto-Submitted"] = "auto-generated"
-        mail.set_content(message.text())
+        mail.set_content(text)
         try:
             with smtplib.SMTP(s.smtp_host or "", s.smtp_port, timeout=s.timeout_seconds) as smtp:
                 if s.smtp_starttls:

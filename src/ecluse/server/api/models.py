@@ -99,13 +99,28 @@ class AccountOut(BaseModel):
 
 
 class NewAccountOut(BaseModel):
+    """The enrolment code is not here: it was e-mailed to the person only."""
+
     id: str
     email: str
-    enrolment_code: str
+    pending_roles: list[str]  # waiting for approval by a person with authority
+
+
+class PendingGrantOut(BaseModel):
+    account_id: str
+    email: str
+    full_name: str
+    role: str
+    organisation_id: str
+
+
+class SecurityContactIn(In):
+    account_id: Short
 
 
 class ServiceAccountIn(In):
-    owner_id: Short
+    """Owned by the caller, in the caller's organisation."""
+
     name: Short
     roles: Annotated[list[Role], Field(min_length=1, max_length=3)]
     days: Annotated[int, Field(ge=1, le=90)] = 30

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
+from ecluse.acts import approvals
 from ecluse.acts import identity as acts
 from ecluse.db.models import ApiToken, Organisation
 from ecluse.errors import present
-from ecluse.identity import Permission, Principal
+from ecluse.identity import Permission, Principal, Role
 from ecluse.identity.accounts import directory
 from ecluse.identity.ssh_keys import active_keys
 from ecluse.identity.tokens import IssuedToken
@@ -29,7 +30,9 @@ from ecluse.server.api.models import (
     OrganisationIn,
     OrganisationOut,
     PasswordIn,
+    PendingGrantOut,
     PublicKeyIn,
+    SecurityContactIn,
     ServiceAccountIn,
     SessionOut,
     SshKeyOut,
@@ -214,7 +217,8 @@ def create_account(
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.ACCOUNT_MANAGE))],
 ) -> NewAccountOut:
-    """A named person's account; its one-time enrolment code, shown once."""
+    """A named person's account. Its one-time enrolment code is e-mailed to the person, never
+    returned; its health-data roles wait for approval."""
     new = acts.create_person(
         platform,
         p,
@@ -223,19 +227,73 @@ def create_account(
         name=body.full_name,
         roles=set(body.roles),
     )
-    return NewAccountOut(id=new.id, email=new.email, enrolment_code=new.enrolment_code)
+    return NewAccountOut(id=new.id, email=new.email, pending_roles=list(new.pending_roles))
 
 
-@router.post("/service-accounts", status_code=201, tags=["admin"])
+@router.post("/service-accounts", status_code=201, tags=["credentials"])
 def create_service_account(
     body: ServiceAccountIn,
     platform: Plat,
-    p: Annotated[Principal, Depends(gate(Permission.ACCOUNT_MANAGE))],
+    p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))],
 ) -> TokenOut:
+    """A service account owned by you, with roles you hold; its token, shown once."""
     _, issued = acts.create_service(
-        platform, p, owner_id=body.owner_id, name=body.name, roles=set(body.roles), days=body.days
+        platform, p, name=body.name, roles=set(body.roles), days=body.days
     )
     return _token_out(issued)
+
+
+@router.get("/accounts/pending", tags=["approvals"])
+def list_pending(
+    platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> list[PendingGrantOut]:
+    """Roles of your organisation waiting for your approval (dpo or security contact)."""
+    return [
+        PendingGrantOut(
+            account_id=g.account_id,
+            email=g.email,
+            full_name=g.full_name,
+            role=g.role,
+            organisation_id=g.organisation_id,
+        )
+        for g in approvals.list_pending(platform, p)
+    ]
+
+
+@router.post("/accounts/{account_id}/roles/{role}/approval", tags=["approvals"])
+def approve_role(
+    account_id: str,
+    role: Role,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))],
+) -> Done:
+    approvals.decide_role(platform, p, account_id=account_id, role=role, approve=True)
+    return Done(done="approved")
+
+
+@router.post("/accounts/{account_id}/roles/{role}/refusal", tags=["approvals"])
+def refuse_role(
+    account_id: str,
+    role: Role,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))],
+) -> Done:
+    approvals.decide_role(platform, p, account_id=account_id, role=role, approve=False)
+    return Done(done="refused")
+
+
+@router.put("/organisations/{organisation_id}/security-contact", tags=["approvals"])
+def name_security_contact(
+    organisation_id: str,
+    body: SecurityContactIn,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))],
+) -> list[str]:
+    """A processor's or recipient's security contact (first by a controller's dpo, then by
+    the contact); the roles of theirs this approved."""
+    return approvals.name_security_contact(
+        platform, p, organisation_id=organisation_id, account_id=body.account_id
+    )
 
 
 @router.get("/accounts", tags=["admin"])
