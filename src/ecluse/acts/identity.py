@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ecluse.access import refusals_audited, unauthenticated
+from ecluse.acts.typed import typed_identifier
 from ecluse.audit import Action
 from ecluse.db.models import Organisation
 from ecluse.errors import AuthenticationError, ValidationError
@@ -56,11 +57,13 @@ def enrol_person(
             )
     except AuthenticationError:
         with platform.db.transaction() as s:
+            typed = typed_identifier(platform, s, email)
             platform.audit.append(
                 s,
                 actor=unauthenticated(channel),
                 action=Action.ENROL_REFUSED,
-                details={"email": email},
+                refs=typed.refs,
+                details=typed.details,
             )
         raise
     return issued
@@ -90,11 +93,13 @@ def log_in(
     with platform.db.transaction() as s:
         result = login(s, platform.keys, email=email, password=password, code=code, address=address)
         if not result.ok or result.account_id is None:
+            typed = typed_identifier(platform, s, email)
             platform.audit.append(
                 s,
                 actor=unauthenticated(channel),
                 action=Action.LOGIN_REFUSED,
-                details={"email": email, "address": address[:64], "reason": result.reason},
+                refs=typed.refs,
+                details={**typed.details, "address": address[:64], "reason": result.reason},
             )
             opened = None
         else:

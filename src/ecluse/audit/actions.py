@@ -69,3 +69,6 @@ class Action(StrEnum):
     AUDIT_EXPORT = "audit:log:export"
     AUDIT_PURGE = "audit:log:purge"
     SELFCHECK = "cli:instance:selfcheck"
+    # issue 15 item 4: tenant isolation
+    PLATFORM_AUDITOR_GRANT = "cli:platform-auditor:grant"
+    PLATFORM_AUDITOR_WITHDRAW = "cli:platform-auditor:withdraw"

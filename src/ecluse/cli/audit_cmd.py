@@ -1,4 +1,7 @@
-"""`ecluse audit`: verify, export, checkpoint, purge."""
+"""`ecluse audit`: verify, export, checkpoint, purge; grant the platform-auditor role.
+
+Host-level commands: whoever runs them has the home. People audit over the HTTPS API
+(`GET /v1/audit/export`: their organisation's slice, which `verify --export` checks)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ecluse.acts import tenancy
 from ecluse.audit import Action, VerifyReport
 from ecluse.audit.export import export as export_trail
 from ecluse.audit.export import verify_export
@@ -123,3 +127,26 @@ def purge(config: ConfigOpt = None) -> None:
         f"purged {r.removed} events older than {r.cutoff}"
         + (f" (through seq {r.through_seq})" if r.through_seq else "")
     )
+
+
+@app.command("grant-platform-auditor")
+def grant_platform_auditor(
+    email: Annotated[str, typer.Argument(help="E-mail of a person of the platform organisation.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Let a person of the platform's organisation read every organisation's trail and reports
+    (never health data). Only here, on the host; audited."""
+    with open_platform(config) as platform:
+        account = tenancy.grant_platform_auditor(platform, actor=local_actor(), email=email)
+    out.print(f"account {account} is a platform auditor")
+
+
+@app.command("withdraw-platform-auditor")
+def withdraw_platform_auditor(
+    email: Annotated[str, typer.Argument(help="E-mail of the platform auditor.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Withdraw the platform-auditor role (audited)."""
+    with open_platform(config) as platform:
+        account = tenancy.withdraw_platform_auditor(platform, actor=local_actor(), email=email)
+    out.print(f"account {account} is no longer a platform auditor")

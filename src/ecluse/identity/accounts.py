@@ -28,6 +28,9 @@ class Role(StrEnum):
     RECIPIENT = "recipient"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    # audits every organisation (never health data); granted only on the host, audited:
+    # `ecluse audit grant-platform-auditor`, never by an account's creation
+    PLATFORM_AUDITOR = "platform-auditor"
 
 
 class OrgKind(StrEnum):
@@ -134,6 +137,11 @@ def create_account(
         raise ValidationError("an account belongs to a named person: give first and last name")
     if not roles:
         raise ValidationError("an account needs at least one role")
+    if Role.PLATFORM_AUDITOR in roles:
+        raise ValidationError(
+            "the platform-auditor role is granted on the host only "
+            "(`ecluse audit grant-platform-auditor`)"
+        )
     if session.execute(select(Account.id).where(Account.email == email)).first():
         raise ValidationError("an account with this e-mail already exists")
     code = new_enrolment_code()
@@ -206,12 +214,18 @@ def usable(session: Session, account: Account | None, now: datetime) -> bool:
     return True
 
 
-def directory(session: Session) -> list[tuple[Account, list[str]]]:
-    """Every account, by e-mail, with its roles (two queries, whatever the number)."""
+def directory(
+    session: Session, *, organisation_id: str | None = None
+) -> list[tuple[Account, list[str]]]:
+    """Every account (of one organisation, when given), by e-mail, with its roles (two
+    queries, whatever the number)."""
     roles: dict[str, list[str]] = {}
     for account_id, role in session.execute(select(AccountRole.account_id, AccountRole.role)):
         roles.setdefault(account_id, []).append(role)
-    accounts = session.execute(select(Account).order_by(Account.email)).scalars()
+    query = select(Account).order_by(Account.email)
+    if organisation_id is not None:
+        query = query.where(Account.organisation_id == organisation_id)
+    accounts = session.execute(query).scalars()
     return [(a, sorted(roles.get(a.id, []))) for a in accounts]
 
 
