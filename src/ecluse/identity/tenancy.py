@@ -88,7 +88,9 @@ def _ids(session: Session, stmt: Select[str]) -> set[str]:
 def scope_of(session: Session, org: str) -> Scope:
     """The actors and object ids that attribute an audit event to `org`."""
     people = dict(
-        session.execute(select(Account.id, Account.email).where(Account.organisation_id == org))
+        session.execute(
+            select(Account.id, Account.email).where(Account.organisation_id == org)
+        ).all()
     )
     ids = {org, *people}
     ids |= _ids(session, select(ApiToken.id).where(ApiToken.account_id.in_(people)))
