@@ -222,7 +222,7 @@ def _walk(path: Path, walk: _Walk) -> str:
         digest.update(text.encode())
         try:
             if kind == "event":
-                walk.event(tuple(_typed(doc)))  # type: ignore[arg-type]
+                walk.event(_row(doc))
             else:
                 walk.elided(int(doc["first"]), int(doc["last"]), str(doc["prev_hash"]),
                             str(doc["hash"]))  # fmt: skip
@@ -231,8 +231,9 @@ def _walk(path: Path, walk: _Walk) -> str:
     return digest.hexdigest()
 
 
-def _typed(doc: dict[str, Any]) -> list[int | str]:
-    return [int(doc["seq"]), *(str(doc[k]) for k in _FIELDS[1:])]
+def _row(doc: dict[str, Any]) -> EventRow:
+    ts, actor, action, refs, details, prev, stored = (str(doc[k]) for k in _FIELDS[1:])
+    return int(doc["seq"]), ts, actor, action, refs, details, prev, stored
 
 
 def _check_seal(r: _Read, walk: _Walk, lines: str, keys: Mapping[str, bytes]) -> None:
