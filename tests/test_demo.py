@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select, text
+
+from ecluse.config import Settings
+from ecluse.db.models import Base
+from ecluse.db.session import make_engine
 from tests.cli.helpers import assert_refused, ecluse
 
 
@@ -56,3 +62,96 @@ def test_demo_keep_then_refuses_a_used_home(tmp_path: Path) -> None:
     assert "What left" in done.stdout and "objects left in the store: 0" in done.stdout
     assert ecluse("audit", "verify", env=env).returncode == 0
     assert_refused(ecluse(*args, env=env), "already holds an Écluse instance")
+
+
+# -- every state change the demo makes has its audit event ----------------------------------------
+# The id an audit event must name for each row (default: the row's own primary key); a table
+# added later is checked by its primary key, so a table written without an audited act fails.
+NAMED_BY = {
+    "account_roles": "account_id",  # the account's creation
+    "agreement_signatures": "agreement_id",  # the signature's event
+    "credentials": "account_id",  # password set, TOTP enabled
+    "recovery_codes": "account_id",  # TOTP enabled
+    "personal_keys": "kid",  # the enrolment names the signing key
+    "migration_signoffs": "instruction_id",
+    "signing_keys": "kid",  # the instance's initialisation
+    "alert_deliveries": "alert_id",  # the outbox of an alert, named by its raising
+}
+NOT_OBJECTS = {
+    "audit_events": "the trail itself",
+    "audit_checkpoints": "its signatures",
+    "supervision_cursors": "where the detectors stopped reading the trail (bookkeeping)",
+    "detector_memory": "what the detectors remember between events (bookkeeping)",
+}
+# Rows in a state the demo moved them to, and the action that must name each one.
+CHANGES = [
+    ("SELECT agreement_id FROM agreement_signatures", "governance:agreement:sign"),
+    ("SELECT id FROM instructions WHERE signed_at IS NOT NULL", "governance:instruction:sign"),
+    ("SELECT instruction_id FROM migration_signoffs", "governance:migration:sign-off"),
+    ("SELECT id FROM packages WHERE receipt_at IS NOT NULL", "packages:receipt:confirm"),
+    ("SELECT id FROM packages WHERE shredded_at IS NOT NULL", "packages:package:shred"),
+    ("SELECT id FROM accounts WHERE enrolled_at IS NOT NULL", "identity:account:enrol"),
+    ("SELECT account_id FROM credentials WHERE password_hash IS NOT NULL", "identity:password:set"),
+    (
+        "SELECT account_id FROM credentials WHERE totp_enabled_at IS NOT NULL",
+        "identity:totp:enable",
+    ),
+    ("SELECT id FROM login_sessions", "identity:session:open"),
+    ("SELECT id FROM recipient_keys", "packages:recipient-key:add"),
+    ("SELECT id FROM extractions", "packages:extraction:done"),
+]
+
+
+def _named(engine: Any) -> tuple[set[str], dict[str, set[str]]]:
+    """Every id any audit event names, and the ids named by each action."""
+    every: set[str] = set()
+    by_action: dict[str, set[str]] = {}
+    with engine.connect() as c:
+        for action, refs in c.execute(text("SELECT action, refs FROM audit_events")):
+            values = {str(v) for v in json.loads(refs).values()}
+            every |= values
+            by_action.setdefault(action, set()).update(values)
+    return every, by_action
+
+
+def _blob_owner(c: Any) -> dict[str, str]:
+    """A package's ciphertext and digests are named through their package."""
+    rows = c.execute(text("SELECT id, blob_id, digests_id FROM packages")).all()
+    return {blob: package for package, *blobs in rows for blob in blobs}
+
+
+def test_every_row_the_demo_makes_is_named_by_an_audit_event(settings: Settings) -> None:
+    from ecluse.demo import run_demo  # noqa: PLC0415 - heavy
+
+    summary = run_demo(
+        settings, patients=3000, labs=3, seed=2, output=settings.home / "r", say=lambda _: None,
+        guests=True,
+    )  # fmt: skip
+    assert summary["audit_chain_ok"] and summary["objects_left"] == 0
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        every, by_action = _named(engine)
+        unnamed: dict[str, list[str]] = {}
+        with engine.connect() as c:
+            owners = _blob_owner(c)
+            for table in Base.metadata.sorted_tables:
+                if table.name in NOT_OBJECTS:
+                    continue
+                column = NAMED_BY.get(table.name) or table.primary_key.columns.values()[0].name
+                ids = {str(v) for (v,) in c.execute(select(table.c[column]))}
+                missing = [i for i in ids if i not in every and owners.get(i) not in every]
+                if missing:
+                    unnamed[table.name] = missing
+            assert not unnamed, f"rows without an audit event naming them: {unnamed}"
+            for query, action in CHANGES:
+                ids = {str(v) for (v,) in c.execute(text(query))}
+                assert ids, f"the demo made no {action}"
+                assert ids <= by_action.get(action, set()), (action, ids - by_action[action])
+            counts = dict(
+                c.execute(text("SELECT action, count(*) FROM audit_events GROUP BY action")).all()
+            )
+    finally:
+        engine.dispose()
+    assert counts["identity:organisation:create"] == 3  # the platform's own: at init
+    assert counts["governance:agreement:sign"] == 2
+    assert counts["identity:account:create"] == 1 + 3 + 5  # init's admin, people, guests

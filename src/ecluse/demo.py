@@ -7,13 +7,16 @@ export holds every laboratory's patients, portal logins and passwords included. 
 laboratory) lists the fields wanted, without the two free-text comment columns. Écluse keeps
 only what each allows, refuses the credential columns, packages for the new vendor's age key;
 the new vendor opens the packages with `age`, confirms, everything is shredded, the dpo reads
-the reports and signs them off. Everything goes through the same services as the CLI.
+the reports and signs them off. Everything goes through the same acts as the CLI and the
+API (`ecluse.acts`, the packages' and reports' own), each audited in its own transaction:
+the demo writes no row and no audit event of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import secrets
 import shutil
 
 # the age CLI, with fixed arguments
@@ -28,39 +31,28 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
+from ecluse.access import identify
+from ecluse.acts import approvals
+from ecluse.acts import governance as governance_acts
+from ecluse.acts import identity as identity_acts
 from ecluse.audit.records import verify_database
 from ecluse.config import Settings
 from ecluse.db.models import Blob
-from ecluse.errors import ConfigurationError, IntegrityError
-from ecluse.governance import agreements, instructions
+from ecluse.errors import ConfigurationError, IntegrityError, present
 from ecluse.governance.agreements import CLAUSES
-from ecluse.identity import (
-    OrgKind,
-    Principal,
-    Role,
-    authenticate,
-    create_account,
-    create_organisation,
-    enrol,
-    issue,
-    totp,
-)
+from ecluse.identity import OrgKind, Principal, Role, totp
 from ecluse.identity.accounts import HEALTH_ROLES
-from ecluse.identity.approvals import approve_first_dpo, decide, designate_contact
-from ecluse.identity.credentials import confirm_totp, start_totp
-from ecluse.identity.personal import create_personal_key
-from ecluse.instance import init_instance
+from ecluse.instance import InitResult, init_instance
 from ecluse.packages import delivery
 from ecluse.packages.extract import Outcome, extract
-from ecluse.packages.recipients import add_key
 from ecluse.platform import Platform
 from ecluse.reports.html import render
 from ecluse.reports.signoff import sign_off
 from ecluse.synth import synthesise, write_export
 
 Say = Callable[[str], None]
+CHANNEL = "cli"  # the demo is a host command: its people act as the CLI's would
 CUTOFF = "2017-05-07"
 PEOPLE = {  # key: (organisation, e-mail, name, roles)
     "dpo": ("controller", "dpo@biolab-reseau.example", "Dominique Garnier", {Role.DPO}),
@@ -84,6 +76,7 @@ FIELDS_B = [  # the fields the new vendor listed: no free-text comments
 @dataclass(frozen=True, slots=True)
 class Cast:
     platform: Platform
+    admin: Principal
     orgs: dict[str, str]
     people: dict[str, Principal]
     agreement: str
@@ -103,90 +96,146 @@ def _tool(args: list[str], data: bytes | None = None) -> subprocess.CompletedPro
     return subprocess.run(args, input=data, capture_output=True, check=False)  # nosec B603
 
 
-def _second_factor(s: Session, platform: Platform, account_id: str) -> None:
-    """The demo's people are programs: their authenticator app is this function."""
-    secret = totp.secret_from_uri(start_totp(s, platform.keys, account_id))
-    confirm_totp(s, platform.keys, account_id, totp.hotp(secret, totp.step_at(time.time())))
-
-
-def _approve(s: Session, people: dict[str, Principal], org: str, account_id: str) -> None:
-    """The two-person rule, played: the controller's first dpo approved at the host; the
-    vendors' people named their security contacts by that dpo (which approves their roles)."""
-    if "dpo" not in people:
-        approve_first_dpo(s, account_id=account_id, by="local:demo")
-    else:
-        designate_contact(s, people["dpo"], organisation_id=org, account_id=account_id)
-
-
-def cast_of(platform: Platform) -> Cast:
-    """The three organisations, their named people (enrolled, with keys), a signed agreement."""
-    with platform.db.transaction() as s:
-        orgs = {
-            "controller": create_organisation(
-                s,
-                name="Réseau Biolab (28 laboratoires)",
-                kind=OrgKind.CONTROLLER,
-                finess="690001235",
-            ),
-            "processor": create_organisation(
-                s, name="Ancien SIL SA", kind=OrgKind.PROCESSOR, siret="54208626300010"
-            ),
-            "recipient": create_organisation(
-                s, name="Nouveau SIL SAS", kind=OrgKind.RECIPIENT, siret="44182078900010"
-            ),
-        }
-        people: dict[str, Principal] = {}
-        for key, (org, email, name, roles) in PEOPLE.items():
-            new = create_account(
-                s, organisation_id=orgs[org], email=email, full_name=name, roles=roles
-            )
-            enrol(s, email=email, code=new.enrolment_code)
-            create_personal_key(s, platform.keys, account_id=new.id)
-            _second_factor(s, platform, new.id)
-            _approve(s, people, orgs[org], new.id)
-            token = issue(s, account_id=new.id, name="demo", days=1).token
-            people[key] = authenticate(s, token)
-    terms = agreements.parse_terms(
-        {
-            "controller_id": orgs["controller"],
-            "processor_id": orgs["processor"],
-            "subject_matter": "Migration of the laboratories' information system",
-            "duration_start": str(datetime.now(UTC).date()),
-            "duration_end": str(datetime.now(UTC).date() + timedelta(days=90)),
-            "nature_and_purpose": "Extraction of patient records for the new LIS vendor",
-            "data_types": ["identity", "contact", "visit", "clinical"],
-            "data_subject_categories": ["patients of the laboratories"],
-            "clauses": {k: f"The processor {v} (annex {k.upper()})." for k, v in CLAUSES.items()},
-        }
+# -- the people: every step through the acts, as the CLI and the API take it -------------------
+# Each act writes its audit event in its own transaction; the demo writes none of its own.
+def enrolled_admin(platform: Platform, init: InitResult) -> Principal:
+    """The first admin enrols with the code `ecluse init` printed, as a person would."""
+    issued = identity_acts.enrol_person(
+        platform, email=init.admin_email, code=init.enrolment_code, days=1, channel=CHANNEL
     )
-    with platform.db.transaction() as s:
-        agreement = agreements.create(s, people["operator"], terms)
-        agreements.sign(s, platform.keys, people["operator"], agreement)
-        agreements.sign(s, platform.keys, people["dpo"], agreement)
-    return Cast(platform, orgs, people, agreement)
+    return identify(platform, issued.token, channel=CHANNEL)
+
+
+def _second_factor(platform: Platform, p: Principal) -> list[str]:
+    """The demo's people are programs: their authenticator app is this function."""
+    secret = totp.secret_from_uri(identity_acts.begin_totp(platform, p))
+    code = totp.hotp(secret, totp.step_at(time.time()))
+    return identity_acts.finish_totp(platform, p, code)
+
+
+def person(
+    platform: Platform,
+    admin: Principal,
+    dpo: Principal | None,
+    *,
+    org: str,
+    email: str,
+    name: str,
+    roles: set[Role],
+) -> Principal:
+    """Created by the admin, enrolled with its code, approved by the organisation's authority
+    (the controller's first dpo at the host; a vendor's person named its security contact by
+    the dpo), with a password and TOTP, then logged in with both factors (a recovery code:
+    this step's TOTP code was spent confirming it)."""
+    new = identity_acts.create_person_at_host(
+        platform, admin, organisation_id=org, email=email, name=name, roles=roles
+    )
+    issued = identity_acts.enrol_person(
+        platform, email=email, code=new.enrolment_code, days=1, channel=CHANNEL
+    )
+    enrolled = identify(platform, issued.token, channel=CHANNEL)
+    if dpo is None:
+        approvals.approve_first_dpo_at_host(platform, account_id=new.id, actor="local:demo")
+    else:
+        approvals.name_security_contact(platform, dpo, organisation_id=org, account_id=new.id)
+    password = f"Demo-{secrets.token_urlsafe(18)}-9"
+    identity_acts.change_password(platform, enrolled, password)
+    recovery = _second_factor(platform, enrolled)
+    done = identity_acts.log_in(
+        platform,
+        email=email,
+        password=password,
+        code=recovery[0],
+        address="127.0.0.1",
+        channel=CHANNEL,
+    )
+    return identify(platform, present(done.session, "session").token, channel=CHANNEL)
+
+
+def _organisations(platform: Platform, admin: Principal) -> dict[str, str]:
+    register = identity_acts.register_organisation
+    return {
+        "controller": register(
+            platform,
+            admin,
+            name="Réseau Biolab (28 laboratoires)",
+            kind=OrgKind.CONTROLLER,
+            finess="690001235",
+            siret=None,
+        ),
+        "processor": register(
+            platform,
+            admin,
+            name="Ancien SIL SA",
+            kind=OrgKind.PROCESSOR,
+            finess=None,
+            siret="54208626300010",
+        ),
+        "recipient": register(
+            platform,
+            admin,
+            name="Nouveau SIL SAS",
+            kind=OrgKind.RECIPIENT,
+            finess=None,
+            siret="44182078900010",
+        ),
+    }
+
+
+def _terms(orgs: dict[str, str]) -> dict[str, Any]:
+    return {
+        "controller_id": orgs["controller"],
+        "processor_id": orgs["processor"],
+        "subject_matter": "Migration of the laboratories' information system",
+        "duration_start": str(datetime.now(UTC).date()),
+        "duration_end": str(datetime.now(UTC).date() + timedelta(days=90)),
+        "nature_and_purpose": "Extraction of patient records for the new LIS vendor",
+        "data_types": ["identity", "contact", "visit", "clinical"],
+        "data_subject_categories": ["patients of the laboratories"],
+        "clauses": {k: f"The processor {v} (annex {k.upper()})." for k, v in CLAUSES.items()},
+    }
+
+
+def cast_of(platform: Platform, init: InitResult) -> Cast:
+    """The three organisations, their named people (enrolled, with keys and a second factor),
+    and the agreement proposed by the processor and signed by both parties."""
+    admin = enrolled_admin(platform, init)
+    orgs = _organisations(platform, admin)
+    people: dict[str, Principal] = {}
+    for key, (org, email, name, roles) in PEOPLE.items():  # the dpo first
+        people[key] = person(
+            platform,
+            admin,
+            people.get("dpo"),
+            org=orgs[org],
+            email=email,
+            name=name,
+            roles=roles,
+        )
+    agreement, _ = governance_acts.propose_agreement(platform, people["operator"], _terms(orgs))
+    governance_acts.sign_agreement(platform, people["operator"], agreement)
+    governance_acts.sign_agreement(platform, people["dpo"], agreement)
+    return Cast(platform, admin, orgs, people, agreement)
 
 
 def instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected: int) -> str:
     """An instruction drafted and signed by the controller's dpo."""
     today = datetime.now(UTC).date()
-    content = instructions.parse_content(
-        {
-            "agreement_id": cast.agreement,
-            "recipient_id": cast.orgs["recipient"],
-            "purpose": "Move the laboratory's patients to the new LIS",
-            "source": "old LIS full export",
-            "scope": scope,
-            "fields": [{"field": f, "transform": t} for f, t in fields],
-            "expected_rows": expected,
-            "tolerance_percent": 1,
-            "valid_from": str(today),
-            "valid_until": str(today + timedelta(days=30)),
-        }
-    )
+    raw = {
+        "agreement_id": cast.agreement,
+        "recipient_id": cast.orgs["recipient"],
+        "purpose": "Move the laboratory's patients to the new LIS",
+        "source": "old LIS full export",
+        "scope": scope,
+        "fields": [{"field": f, "transform": t} for f, t in fields],
+        "expected_rows": expected,
+        "tolerance_percent": 1,
+        "valid_from": str(today),
+        "valid_until": str(today + timedelta(days=30)),
+    }
     dpo = cast.people["dpo"]
-    with cast.platform.db.transaction() as s:
-        iid = instructions.create(s, dpo, content)
-        instructions.sign(s, cast.platform.keys, dpo, iid)
+    iid = governance_acts.draft_instruction(cast.platform, dpo, raw)
+    governance_acts.sign_instruction(cast.platform, dpo, iid)
     return iid
 
 
@@ -197,8 +246,9 @@ def recipient_key(cast: Cast, work: Path) -> Path:
     if _tool([keygen, "-o", str(identity)]).returncode != 0:
         raise ConfigurationError("age-keygen could not make the recipient's key")
     public = _tool([keygen, "-y", str(identity)]).stdout.decode().strip()
-    with cast.platform.db.transaction() as s:
-        add_key(s, cast.people["recipient"], public_key=public, label="import server")
+    governance_acts.add_recipient_key(
+        cast.platform, cast.people["recipient"], public, "import server"
+    )
     return identity
 
 
@@ -297,6 +347,7 @@ def _left(platform: Platform) -> int:
 
 
 GUESTS = {  # key: (organisation, e-mail, name, role): accounts for a person to try, pending
+    "admin": ("platform", "admin.invite@ecluse.localhost", "Adèle Morel", Role.ADMIN),
     "dpo": ("controller", "dpo.invite@biolab-reseau.example", "Camille Martin", Role.DPO),
     "operator": ("processor", "invite@ancien-sil.example", "Vincent Roux", Role.OPERATOR),
     "recipient": ("recipient", "invite@nouveau-sil.example", "Inès Petit", Role.RECIPIENT),
@@ -305,19 +356,23 @@ GUESTS = {  # key: (organisation, e-mail, name, role): accounts for a person to 
 
 
 def _guests(cast: Cast) -> dict[str, dict[str, str]]:
-    """One pending account per role, for whoever looks at the kept demo: e-mail and one-time
-    enrolment code (shown once, on this host's console only); their roles approved."""
-    org_role = {"processor": "operator", "recipient": "recipient"}
+    """One pending account per role, created by the admin, for whoever looks at the kept demo:
+    e-mail and one-time enrolment code (shown once, on this host's console only); their
+    health-data roles approved by their organisation's authority, never by themselves."""
+    orgs = {**cast.orgs, "platform": cast.admin.organisation_id}
+    authority = {"controller": "dpo", "processor": "operator", "recipient": "recipient"}
     out = {}
-    with cast.platform.db.transaction() as s:
-        for key, (org, email, name, role) in GUESTS.items():
-            new = create_account(
-                s, organisation_id=cast.orgs[org], email=email, full_name=name, roles={role}
-            )
-            if role in HEALTH_ROLES:  # approved by the organisation's authority, not by itself
-                approver = cast.people["dpo" if org == "controller" else org_role[org]]
-                decide(s, approver, account_id=new.id, role=role, approve=True)
-            out[key] = {"email": email, "enrolment_code": new.enrolment_code}
+    for key, (org, email, name, role) in GUESTS.items():
+        new = identity_acts.create_person_at_host(
+            cast.platform, cast.admin, organisation_id=orgs[org], email=email, name=name,
+            roles={role},
+        )  # fmt: skip
+        if role in HEALTH_ROLES:
+            approvals.decide_role(
+                cast.platform, cast.people[authority[org]], account_id=new.id, role=role,
+                approve=True,
+            )  # fmt: skip
+        out[key] = {"email": email, "enrolment_code": new.enrolment_code}
     return out
 
 
@@ -334,12 +389,12 @@ def run_demo(
     """Play the migration on a fresh home; return the figures (and, with `guests`, the
     enrolment codes of accounts left for people to try the kept instance)."""
     started = time.perf_counter()
-    admin = init_instance(
+    init = init_instance(
         settings, admin_email="admin@ecluse.localhost", admin_name="Platform Admin"
     )
     platform = Platform.open(settings)
     try:
-        cast = cast_of(platform)
+        cast = cast_of(platform, init)
         say("controller, processor and recipient created; agreement signed by both parties")
         frame = synthesise(patients=patients, labs=labs, seed=seed)
         buf = io.BytesIO()
@@ -349,12 +404,7 @@ def run_demo(
             results = _migrate(cast, frame, buf.getvalue(), Path(work), say)
         reports = _reports(cast, results, output)
         say("reports written and signed off by the controller's dpo")
-        enrolment = {}
-        if guests:
-            enrolment = {
-                "admin": {"email": admin.admin_email, "enrolment_code": admin.enrolment_code},
-                **_guests(cast),
-            }
+        enrolment = _guests(cast) if guests else {}
         return {
             "patients": patients,
             "laboratories": labs,

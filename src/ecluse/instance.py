@@ -67,7 +67,7 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
                 s,
                 actor=INIT_ACTOR,
                 action=Action.INSTANCE_INIT,
-                refs={"signing_key": kid},
+                refs={"signing_key": kid, "organisation": org},
                 details={"key_manager": keys.name, "database": db.dialect},
             )
             platform.audit.append(

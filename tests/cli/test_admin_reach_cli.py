@@ -56,7 +56,8 @@ ANALYSED = {
 HOST = {
     "supervise", "trace", "demo", "init", "selfcheck", "synth", "worker", "serve", "status",
     "keys list", "keys rotate", "audit verify", "audit export", "audit checkpoint",
-    "audit purge", "db upgrade", "db revision", "accounts approve-first-dpo",
+    "audit purge", "audit witness-start", "audit grant-platform-auditor",
+    "audit withdraw-platform-auditor", "db upgrade", "db revision", "accounts approve-first-dpo",
 }  # fmt: skip
 INDIRECT = {"alerts ack": Permission.ALERT_HANDLE, "alerts resolve": Permission.ALERT_HANDLE}
 

@@ -185,6 +185,7 @@ def test_role_table_denies_by_default(role: Role, permission: Permission) -> Non
         Role.OPERATOR: {"agreement:sign", "extraction:run"},
         Role.RECIPIENT: {"package:download", "receipt:confirm", "recipient-key:manage"},
         Role.AUDITOR: {"directory:read", "report:read", "audit:read", "alert:read", "metrics:read"},
+        Role.PLATFORM_AUDITOR: {"directory:read", "report:read", "audit:read"},  # across orgs
     }[role] | everyone
     granted = ROLE_PERMISSIONS[role]
     if permission.value in allowed:

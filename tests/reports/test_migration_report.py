@@ -160,3 +160,61 @@ def test_the_report_shows_the_volume_against_the_instruction(
     assert ("Far below expected" in html) is low
     assert ("Far fewer rows than instructed" in html) is low
     assert f"{n:,} rows in scope packaged by 1 of {runs} run(s)" in html
+
+
+def _auditor(platform, org_kind: str, *, grant: bool = False):  # type: ignore[no-untyped-def]
+    """An auditor of an organisation of `org_kind` ("platform": the instance's own); with
+    `grant`, made a platform auditor by the host."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from ecluse.acts import tenancy  # noqa: PLC0415
+    from ecluse.db.models import Organisation  # noqa: PLC0415
+    from ecluse.identity import (  # noqa: PLC0415
+        OrgKind,
+        Role,
+        authenticate,
+        create_account,
+        create_organisation,
+        enrol,
+        issue,
+    )
+
+    with platform.db.transaction() as s:
+        if org_kind == "platform":
+            org = s.execute(
+                select(Organisation.id).where(Organisation.kind == OrgKind.PLATFORM.value)
+            ).scalar_one()
+        else:
+            org = create_organisation(s, name="Another lab", kind=OrgKind(org_kind))
+        email = f"audit.{org_kind}.{grant}@example.org".lower()
+        new = create_account(
+            s, organisation_id=org, email=email, full_name="Aude Auditor", roles={Role.AUDITOR}
+        )
+        enrol(s, email=email, code=new.enrolment_code)
+        token = issue(s, account_id=new.id, name="t", days=1).token
+    if grant:
+        tenancy.grant_platform_auditor(platform, actor="local:root", email=email)
+    with platform.db.transaction() as s:
+        return authenticate(s, token)
+
+
+@pytest.mark.parametrize(
+    ("who", "reads"),
+    [
+        ("an auditor of another laboratory", False),
+        ("an auditor of the platform's organisation, not granted", False),
+        ("a platform auditor granted on the host", True),
+    ],
+)
+def test_reports_are_scoped_to_the_controller_or_a_granted_platform_auditor(
+    migration: Migration, identity: Identity, who: str, reads: bool
+) -> None:
+    platform = migration.platform
+    iid, _ = _migrated(migration, identity)
+    kind = "controller" if "laboratory" in who else "platform"
+    auditor = _auditor(platform, kind, grant=who.startswith("a platform auditor"))
+    if reads:
+        assert write_report(platform, auditor, iid)["instruction"]["id"] == iid
+    else:
+        with pytest.raises(PolicyViolation, match="reports are for"):
+            write_report(platform, auditor, iid)

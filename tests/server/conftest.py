@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
 
 from ecluse.config import Settings
+from ecluse.db.models import AccountRole, Organisation
 from ecluse.identity import OrgKind, Role, create_account, create_organisation, enrol, issue
 from ecluse.identity.personal import create_personal_key
 from ecluse.platform import Platform
@@ -23,6 +25,7 @@ ORG_OF = {
     Role.OPERATOR: OrgKind.PROCESSOR,
     Role.RECIPIENT: OrgKind.RECIPIENT,
     Role.AUDITOR: OrgKind.CONTROLLER,
+    Role.PLATFORM_AUDITOR: OrgKind.PLATFORM,
 }
 
 
@@ -39,7 +42,16 @@ class Person:
 
 
 def make_person(platform: Platform, role: Role, *, org: str | None = None) -> Person:
+    """A platform auditor is made as the host makes one: an auditor, then the role swapped."""
+    host_granted = role is Role.PLATFORM_AUDITOR
     with platform.db.transaction() as s:
+        if host_granted and org is None:  # the instance's own organisation
+            org = s.execute(
+                select(Organisation.id)
+                .where(Organisation.kind == OrgKind.PLATFORM.value)
+                .order_by(Organisation.created_at)
+                .limit(1)
+            ).scalar_one()
         org = org or create_organisation(s, name=f"{role.value} org", kind=ORG_OF[role])
         email = f"{role.value}.{org[:8]}@example.org"
         new = create_account(
@@ -47,8 +59,12 @@ def make_person(platform: Platform, role: Role, *, org: str | None = None) -> Pe
             organisation_id=org,
             email=email,
             full_name=f"{role.value.title()} Person",
-            roles={role},
+            roles={Role.AUDITOR if host_granted else role},
         )
+        if host_granted:
+            s.execute(delete(AccountRole).where(AccountRole.account_id == new.id))
+            s.add(AccountRole(account_id=new.id, role=role.value))
+            s.flush()
         enrol(s, email=email, code=new.enrolment_code)
         approve_all(s, new.id)
         create_personal_key(s, platform.keys, account_id=new.id)

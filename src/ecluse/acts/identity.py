@@ -3,10 +3,12 @@ credentials, as every channel performs them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from ecluse.access import refusals_audited, unauthenticated
+from ecluse.acts.typed import typed_identifier
 from ecluse.audit import Action
 from ecluse.db.models import Account, Organisation
 from ecluse.errors import AuthenticationError, ConfigurationError, PolicyViolation, ValidationError
@@ -64,11 +66,13 @@ def enrol_person(
             )
     except AuthenticationError:
         with platform.db.transaction() as s:
+            typed = typed_identifier(platform, s, email)
             platform.audit.append(
                 s,
                 actor=unauthenticated(channel),
                 action=Action.ENROL_REFUSED,
-                details={"email": email},
+                refs=typed.refs,
+                details=typed.details,
             )
         raise
     return issued
@@ -98,11 +102,13 @@ def log_in(
     with platform.db.transaction() as s:
         result = login(s, platform.keys, email=email, password=password, code=code, address=address)
         if not result.ok or result.account_id is None:
+            typed = typed_identifier(platform, s, email)
             platform.audit.append(
                 s,
                 actor=unauthenticated(channel),
                 action=Action.LOGIN_REFUSED,
-                details={"email": email, "address": address[:64], "reason": result.reason},
+                refs=typed.refs,
+                details={**typed.details, "address": address[:64], "reason": result.reason},
             )
             opened = None
         else:
@@ -269,12 +275,62 @@ def create_person(
     """A named person's pending account; its one-time enrolment code is e-mailed to the
     person (refused when no SMTP server is configured). Its health-data roles wait for
     approval."""
+    if platform.settings.alerts.smtp_host is None:
+        with refusals_audited(platform, p, "accounts create", organisation=organisation_id):
+            raise PolicyViolation(NO_MAIL)  # fail closed: nobody else may see the code
+    new, pending = _create_person(
+        platform,
+        p,
+        organisation_id=organisation_id,
+        email=email,
+        name=name,
+        roles=roles,
+        deliver=lambda new: _mail_code(platform, new, name),
+        delivered="e-mail",
+    )
+    return CreatedPerson(new.id, new.email, pending)
+
+
+def create_person_at_host(
+    platform: Platform,
+    p: Principal,
+    *,
+    organisation_id: str,
+    email: str,
+    name: str,
+    roles: set[Role],
+) -> NewAccount:
+    """Like `create_person`, for a host-level command only (`ecluse demo`'s people and
+    guests): the code is returned to be shown on this host's console, never over a channel.
+    Its health-data roles wait for approval all the same."""
+    new, _ = _create_person(
+        platform,
+        p,
+        organisation_id=organisation_id,
+        email=email,
+        name=name,
+        roles=roles,
+        deliver=lambda new: None,
+        delivered="host console",
+    )
+    return new
+
+
+def _create_person(
+    platform: Platform,
+    p: Principal,
+    *,
+    organisation_id: str,
+    email: str,
+    name: str,
+    roles: set[Role],
+    deliver: Callable[[NewAccount], None],
+    delivered: str,
+) -> tuple[NewAccount, tuple[str, ...]]:
     with (
         refusals_audited(platform, p, "accounts create", organisation=organisation_id),
         platform.db.transaction() as s,
     ):
-        if platform.settings.alerts.smtp_host is None:
-            raise PolicyViolation(NO_MAIL)  # fail closed: nobody else may see the code
         if s.get(Organisation, organisation_id) is None:
             raise ValidationError("no such organisation")
         new = create_account(
@@ -286,10 +342,14 @@ def create_person(
             actor=p.actor,
             action=Action.ACCOUNT_CREATE,
             refs={"account": new.id, "organisation": organisation_id},
-            details={"roles": sorted(r.value for r in roles), "pending": list(pending)},
+            details={
+                "roles": sorted(r.value for r in roles),
+                "pending": list(pending),
+                "code_to": delivered,
+            },
         )
-        _mail_code(platform, new, name)
-    return CreatedPerson(new.id, new.email, pending)
+        deliver(new)  # inside the transaction: a code that cannot be sent creates nothing
+    return new, pending
 
 
 NO_MAIL = (

@@ -77,3 +77,6 @@ class Action(StrEnum):
     ROLE_APPROVE = "identity:role:approve"
     ROLE_REFUSE = "identity:role:refuse"
     SECURITY_CONTACT_SET = "identity:security-contact:set"
+    # issue 15 item 4: tenant isolation
+    PLATFORM_AUDITOR_GRANT = "cli:platform-auditor:grant"
+    PLATFORM_AUDITOR_WITHDRAW = "cli:platform-auditor:withdraw"

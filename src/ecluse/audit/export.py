@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ecluse.audit.chain import CheckpointRecord
 from ecluse.audit.log import format_ts, utcnow
 from ecluse.audit.records import checkpoints, iter_events, public_keys
+from ecluse.audit.slice import is_slice, verify_slice
 from ecluse.audit.verify import EventRow, VerifyReport, verify_chain
 from ecluse.errors import IntegrityError, ValidationError
 
@@ -60,7 +61,10 @@ def export(engine: Engine, out: IO[str]) -> int:
 
 
 def verify_export(path: Path, *, pinned: dict[str, bytes] | None = None) -> VerifyReport:
-    """Verify an export, trusting only `pinned` keys when given, else the export's own."""
+    """Verify an export (or an organisation's slice), trusting only `pinned` keys when given,
+    else the export's own."""
+    if is_slice(path):
+        return verify_slice(path, pinned=pinned)
     keys, cps = _read_keys_and_checkpoints(path)
     return verify_chain(_read_events(path), cps, pinned if pinned is not None else keys)
 

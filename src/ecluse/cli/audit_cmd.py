@@ -1,5 +1,8 @@
 """`ecluse audit`: verify (the chain, and the database against its witnesses), export,
-checkpoint, purge, witness-start."""
+checkpoint, purge, witness-start; grant the platform-auditor role.
+
+Host-level commands: whoever runs them has the home. People audit over the HTTPS API
+(`GET /v1/audit/export`: their organisation's slice, which `verify --export` checks)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ecluse.acts import tenancy
 from ecluse.audit import Action, VerifyReport
 from ecluse.audit.export import export as export_trail
 from ecluse.audit.export import verify_export
@@ -216,3 +220,26 @@ def witness_start(config: ConfigOpt = None) -> None:
         out.print("[red]the audit witness could not be written[/] (see the log)")
         raise typer.Exit(5)
     out.print(f"witness {settings.witness_dir}: {published} checkpoints published")
+
+
+@app.command("grant-platform-auditor")
+def grant_platform_auditor(
+    email: Annotated[str, typer.Argument(help="E-mail of a person of the platform organisation.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Let a person of the platform's organisation read every organisation's trail and reports
+    (never health data). Only here, on the host; audited."""
+    with open_platform(config) as platform:
+        account = tenancy.grant_platform_auditor(platform, actor=local_actor(), email=email)
+    out.print(f"account {account} is a platform auditor")
+
+
+@app.command("withdraw-platform-auditor")
+def withdraw_platform_auditor(
+    email: Annotated[str, typer.Argument(help="E-mail of the platform auditor.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Withdraw the platform-auditor role (audited)."""
+    with open_platform(config) as platform:
+        account = tenancy.withdraw_platform_auditor(platform, actor=local_actor(), email=email)
+    out.print(f"account {account} is no longer a platform auditor")

@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from ecluse.access import identify, permit
 from ecluse.acts import identity as identity_acts
+from ecluse.acts import tenancy
 from ecluse.cli.common import ConfigOpt, open_platform
-from ecluse.db.models import ApiToken, Organisation
+from ecluse.db.models import ApiToken
 from ecluse.errors import AuthenticationError
 from ecluse.identity import (
     OrgKind,
@@ -27,7 +28,6 @@ from ecluse.identity import (
     Principal,
     Role,
 )
-from ecluse.identity.accounts import directory
 from ecluse.platform import Platform
 
 out = Console()
@@ -100,11 +100,11 @@ def orgs_create(
 
 @orgs.command("list")
 def orgs_list(config: ConfigOpt = None) -> None:
-    """List organisations."""
+    """List organisations: every one (admin, platform auditor), else yours and your
+    counterparties."""
     with open_platform(config) as platform:
-        login(platform, Permission.DIRECTORY_READ)
-        with platform.db.transaction() as s:
-            rows = s.execute(select(Organisation).order_by(Organisation.name)).scalars().all()
+        p = login(platform, Permission.DIRECTORY_READ)
+        rows = tenancy.list_organisations(platform, p)
     table = Table("id", "kind", "name", "FINESS / SIRET")
     for o in rows:
         table.add_row(o.id, o.kind, o.name, o.finess or o.siret or "")
@@ -137,11 +137,11 @@ def accounts_create(
 
 @accounts.command("list")
 def accounts_list(config: ConfigOpt = None) -> None:
-    """List accounts and their roles."""
+    """List accounts and their roles: every one (admin, platform auditor), else your
+    organisation's."""
     with open_platform(config) as platform:
-        login(platform, Permission.DIRECTORY_READ)
-        with platform.db.transaction() as s:
-            rows = directory(s)
+        p = login(platform, Permission.DIRECTORY_READ)
+        rows = tenancy.list_accounts(platform, p)
     table = Table("id", "e-mail", "name", "roles", "state", "organisation")
     for a, roles in rows:
         table.add_row(a.id, a.email, a.full_name, ", ".join(roles), a.state, a.organisation_id)

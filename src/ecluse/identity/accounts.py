@@ -28,6 +28,9 @@ class Role(StrEnum):
     RECIPIENT = "recipient"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    # audits every organisation (never health data); granted only on the host, audited:
+    # `ecluse audit grant-platform-auditor`, never by an account's creation
+    PLATFORM_AUDITOR = "platform-auditor"
 
 
 #: roles whose permissions reach health data: pending until a person with authority approves
@@ -138,6 +141,11 @@ def create_account(
         raise ValidationError("an account belongs to a named person: give first and last name")
     if not roles:
         raise ValidationError("an account needs at least one role")
+    if Role.PLATFORM_AUDITOR in roles:
+        raise ValidationError(
+            "the platform-auditor role is granted on the host only "
+            "(`ecluse audit grant-platform-auditor`)"
+        )
     if session.execute(select(Account.id).where(Account.email == email)).first():
         raise ValidationError("an account with this e-mail already exists")
     org = session.get(Organisation, organisation_id)
@@ -239,16 +247,21 @@ def usable(session: Session, account: Account | None, now: datetime) -> bool:
     return True
 
 
-def directory(session: Session) -> list[tuple[Account, list[str]]]:
-    """Every account, by e-mail, with its roles, a pending one marked `(pending)` (two
-    queries, whatever the number)."""
+def directory(
+    session: Session, *, organisation_id: str | None = None
+) -> list[tuple[Account, list[str]]]:
+    """Every account (of one organisation, when given), by e-mail, with its roles, a pending
+    one marked `(pending)` (two queries, whatever the number)."""
     roles: dict[str, list[str]] = {}
     rows = session.execute(
         select(AccountRole.account_id, AccountRole.role, AccountRole.approved_at)
     )
     for account_id, role, approved_at in rows:
         roles.setdefault(account_id, []).append(role if approved_at else f"{role} (pending)")
-    accounts = session.execute(select(Account).order_by(Account.email)).scalars()
+    query = select(Account).order_by(Account.email)
+    if organisation_id is not None:
+        query = query.where(Account.organisation_id == organisation_id)
+    accounts = session.execute(query).scalars()
     return [(a, sorted(roles.get(a.id, []))) for a in accounts]
 
 

@@ -80,6 +80,11 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
                 P.METRICS_READ,
             }
         ),
+        # every organisation's trail and reports, nothing else (docs/adr/0010); like any
+        # member of staff, it may file a security concern
+        Role.PLATFORM_AUDITOR: frozenset(
+            {P.DIRECTORY_READ, P.TOKEN_SELF, P.REPORT_READ, P.AUDIT_READ, P.CONCERN_FILE}
+        ),
     }
 )
 HEALTH_DATA = frozenset({P.EXTRACTION_RUN, P.PACKAGE_DOWNLOAD, P.RECEIPT_CONFIRM})

@@ -3,7 +3,8 @@ TOTP code by keyboard-interactive. No password-only method, no shell, no forward
 
 A key gives health data only when its person has TOTP enabled (as an API token does); a
 password login only when the code was given. Each refusal is audited with the address and
-the key's fingerprint, never a password or code.
+the key's fingerprint, never a password or code; the user name as the account's id, or
+its keyed digest when it names no account.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from ecluse.access import unauthenticated
 from ecluse.acts import identity as acts
+from ecluse.acts.typed import typed_identifier
 from ecluse.audit import Action
 from ecluse.db.models import Account, Credential, SshKey
 from ecluse.errors import AuthenticationError
@@ -173,14 +175,11 @@ class Gatekeeper(asyncssh.SSHServer):
 
     def _refused(self, username: str, method: str, fingerprint: str) -> None:
         with self.platform.db.transaction() as s:
+            typed = typed_identifier(self.platform, s, username)
             self.platform.audit.append(
                 s,
                 actor=unauthenticated(CHANNEL),
                 action=Action.AUTH_REFUSED,
-                refs={"key": fingerprint[:60]},
-                details={
-                    "method": method,
-                    "user": username.strip().lower()[:254],
-                    "address": self.address[:64],
-                },
+                refs={"key": fingerprint[:60], **typed.refs},
+                details={"method": method, "address": self.address[:64], **typed.details},
             )

@@ -93,8 +93,10 @@ class AuthFailures:
         self.per_address = settings.failures_per_address
 
     def observe(self, event: Event, memory: Memory, directory: Directory) -> list[Finding]:
+        # The account a refusal names (by id since the typed identifier is no longer written
+        # as typed; by e-mail in events written before), or the token's.
         email = event.details.get("email") or event.details.get("user")
-        account = directory.account(
+        account = event.refs.get("account") or directory.account(
             email=email if isinstance(email, str) else None, token=event.refs.get("token")
         )
         address = event.details.get("address")

@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from ecluse.acts import approvals
+from ecluse.acts import approvals, tenancy
 from ecluse.acts import identity as acts
-from ecluse.db.models import ApiToken, Organisation
+from ecluse.db.models import ApiToken
 from ecluse.errors import present
 from ecluse.identity import Permission, Principal, Role
-from ecluse.identity.accounts import directory
 from ecluse.identity.ssh_keys import active_keys
 from ecluse.identity.tokens import IssuedToken
 from ecluse.platform import Platform
@@ -203,12 +202,11 @@ def create_organisation(
 def list_organisations(
     platform: Plat, p: Annotated[Principal, Depends(gate(Permission.DIRECTORY_READ))]
 ) -> list[OrganisationOut]:
-    with platform.db.transaction() as s:
-        rows = s.execute(select(Organisation).order_by(Organisation.name)).scalars()
-        return [
-            OrganisationOut(id=o.id, name=o.name, kind=o.kind, finess=o.finess, siret=o.siret)
-            for o in rows
-        ]
+    """Every organisation (admin, platform auditor); else yours and your counterparties."""
+    return [
+        OrganisationOut(id=o.id, name=o.name, kind=o.kind, finess=o.finess, siret=o.siret)
+        for o in tenancy.list_organisations(platform, p)
+    ]
 
 
 @router.post("/accounts", status_code=201, tags=["admin"])
@@ -300,19 +298,19 @@ def name_security_contact(
 def list_accounts(
     platform: Plat, p: Annotated[Principal, Depends(gate(Permission.DIRECTORY_READ))]
 ) -> list[AccountOut]:
-    with platform.db.transaction() as s:
-        return [
-            AccountOut(
-                id=a.id,
-                email=a.email,
-                full_name=a.full_name,
-                kind=a.kind,
-                state=a.state,
-                organisation_id=a.organisation_id,
-                roles=roles,
-            )
-            for a, roles in directory(s)
-        ]
+    """Every account (admin, platform auditor); else your organisation's."""
+    return [
+        AccountOut(
+            id=a.id,
+            email=a.email,
+            full_name=a.full_name,
+            kind=a.kind,
+            state=a.state,
+            organisation_id=a.organisation_id,
+            roles=roles,
+        )
+        for a, roles in tenancy.list_accounts(platform, p)
+    ]
 
 
 @router.post("/accounts/{account_id}/unlock", tags=["admin"])

@@ -11,9 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from ecluse.access import refusals_audited
-from ecluse.audit import Action
-from ecluse.audit.export import export
-from ecluse.audit.records import verify_database
+from ecluse.acts import tenancy
 from ecluse.identity import Permission, Principal
 from ecluse.identity.accounts import as_utc
 from ecluse.platform import Platform
@@ -82,12 +80,9 @@ def sign_off_migration(
 def verify_audit(
     platform: Plat, p: Annotated[Principal, Depends(gate(Permission.AUDIT_READ))]
 ) -> dict[str, Any]:
-    """Walk the whole hash chain and check every signed checkpoint."""
-    result = verify_database(platform.db.engine)
-    with platform.db.transaction() as s:
-        platform.audit.append(
-            s, actor=p.actor, action=Action.AUDIT_VERIFY, details={"ok": result.ok}
-        )
+    """Walk the whole hash chain and check every signed checkpoint; `events` counts your
+    organisation's (a platform auditor's: all)."""
+    result = tenancy.verify_trail(platform, p)
     return {
         "ok": result.ok,
         "events": result.events,
@@ -101,11 +96,8 @@ def verify_audit(
 def export_audit(
     platform: Plat, p: Annotated[Principal, Depends(gate(Permission.AUDIT_READ))]
 ) -> PlainTextResponse:
-    """The trail as JSON lines, verifiable offline with `ecluse audit verify-export`."""
+    """Your organisation's slice of the trail as JSON lines (a platform auditor: the whole
+    trail), verifiable offline with `ecluse audit verify --export`."""
     buffer = io.StringIO()  # events hold ids and counts, never patient data
-    count = export(platform.db.engine, buffer)
-    with platform.db.transaction() as s:
-        platform.audit.append(
-            s, actor=p.actor, action=Action.AUDIT_EXPORT, details={"events": count}
-        )
+    tenancy.export_trail(platform, p, buffer)
     return PlainTextResponse(buffer.getvalue(), media_type="application/x-ndjson")
