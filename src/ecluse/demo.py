@@ -85,6 +85,7 @@ class Cast:
     orgs: dict[str, str]
     people: dict[str, Principal]
     agreement: str
+    recovery: dict[str, list[str]]  # each person's recovery codes: step-up for their acts
 
 
 def _need_age() -> tuple[str, str]:
@@ -101,10 +102,12 @@ def _tool(args: list[str], data: bytes | None = None) -> subprocess.CompletedPro
     return subprocess.run(args, input=data, capture_output=True, check=False)  # nosec B603
 
 
-def _second_factor(s: Session, platform: Platform, account_id: str) -> None:
-    """The demo's people are programs: their authenticator app is this function."""
+def _second_factor(s: Session, platform: Platform, account_id: str) -> list[str]:
+    """The demo's people are programs: their authenticator app is this function. Their
+    recovery codes serve as the fresh codes of their step-up acts."""
     secret = totp.secret_from_uri(start_totp(s, platform.keys, account_id))
-    confirm_totp(s, platform.keys, account_id, totp.hotp(secret, totp.step_at(time.time())))
+    code = totp.hotp(secret, totp.step_at(time.time()))
+    return confirm_totp(s, platform.keys, account_id, code)
 
 
 def cast_of(platform: Platform) -> Cast:
@@ -124,15 +127,15 @@ def cast_of(platform: Platform) -> Cast:
                 s, name="Nouveau SIL SAS", kind=OrgKind.RECIPIENT, siret="44182078900010"
             ),
         }
-        people = {}
+        people, recovery = {}, {}
         for key, (org, email, name, roles) in PEOPLE.items():
             new = create_account(
                 s, organisation_id=orgs[org], email=email, full_name=name, roles=roles
             )
             enrol(s, email=email, code=new.enrolment_code)
             create_personal_key(s, platform.keys, account_id=new.id)
-            _second_factor(s, platform, new.id)
-            token = issue(s, account_id=new.id, name="demo", days=1).token
+            recovery[key] = _second_factor(s, platform, new.id)
+            token = issue(s, account_id=new.id, name="demo", days=1, second_factor=True).token
             people[key] = authenticate(s, token)
     terms = agreements.parse_terms(
         {
@@ -151,7 +154,7 @@ def cast_of(platform: Platform) -> Cast:
         agreement = agreements.create(s, people["operator"], terms)
         agreements.sign(s, platform.keys, people["operator"], agreement)
         agreements.sign(s, platform.keys, people["dpo"], agreement)
-    return Cast(platform, orgs, people, agreement)
+    return Cast(platform, orgs, people, agreement, recovery)
 
 
 def instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected: int) -> str:
@@ -264,6 +267,7 @@ def _reports(cast: Cast, results: dict[str, Any], output: Path) -> list[str]:
             cast.people["dpo"],
             result["instruction"],
             comment="Scope, fields, receipt and deletion checked against the instruction.",
+            code=cast.recovery["dpo"].pop(),
         )
         path = output / f"migration-{result['instruction']}.html"
         path.write_text(render(report), encoding="utf-8")

@@ -4,7 +4,7 @@ credentials, as every channel performs them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from ecluse.access import refusals_audited, unauthenticated
 from ecluse.audit import Action
@@ -20,23 +20,30 @@ from ecluse.identity import (
     enrol,
     issue,
     revoke,
+    throttle,
 )
 from ecluse.identity.accounts import NewAccount, check_registration, create_service_account
-from ecluse.identity.credentials import confirm_totp, login, set_password, start_totp, unlock
+from ecluse.identity.credentials import change_password as set_new_password
+from ecluse.identity.credentials import confirm_totp, has_password, login, start_totp, unlock
 from ecluse.identity.personal import create_personal_key
 from ecluse.identity.sessions import OpenedSession, close_session, open_session
 from ecluse.identity.ssh_keys import ParsedKey, add_ssh_key, revoke_ssh_key
+from ecluse.identity.throttle import Throttle
 from ecluse.identity.tokens import IssuedToken
 from ecluse.platform import Platform
 
 
 def enrol_person(
-    platform: Platform, *, email: str, code: str, days: int, channel: str
+    platform: Platform, *, email: str, code: str, days: int, channel: str, address: str
 ) -> IssuedToken:
-    """Activate an account with its one-time code: its signing key and first API token."""
+    """Activate an account with its one-time code: its signing key and first API token (which
+    never reaches health data: no second factor was given). Failures are counted by address;
+    past the limit no code is even checked."""
     email = email.strip().lower()[:254]
     try:
         with platform.db.transaction() as s:
+            if throttle.enrol_refused(s, address=address, now=datetime.now(UTC)):
+                raise AuthenticationError(throttle.ENROL_THROTTLED)
             account_id = enrol(s, email=email, code=code)
             kid = create_personal_key(s, platform.keys, account_id=account_id)
             issued = issue(s, account_id=account_id, name="first token", days=days)
@@ -56,11 +63,13 @@ def enrol_person(
             )
     except AuthenticationError:
         with platform.db.transaction() as s:
+            now = datetime.now(UTC)
+            throttle.record(s, kind="enrol", address=address, subject=None, now=now)
             platform.audit.append(
                 s,
                 actor=unauthenticated(channel),
                 action=Action.ENROL_REFUSED,
-                details={"email": email},
+                details={"email": email, "address": address[:64]},
             )
         raise
     return issued
@@ -88,7 +97,15 @@ def log_in(
     refusal audited before `AuthenticationError` is raised."""
     email = email.strip().lower()[:254]
     with platform.db.transaction() as s:
-        result = login(s, platform.keys, email=email, password=password, code=code, address=address)
+        result = login(
+            s,
+            platform.keys,
+            email=email,
+            password=password,
+            code=code,
+            address=address,
+            mode=Throttle(platform.settings.login_throttle),
+        )
         if not result.ok or result.account_id is None:
             platform.audit.append(
                 s,
@@ -96,6 +113,13 @@ def log_in(
                 action=Action.LOGIN_REFUSED,
                 details={"email": email, "address": address[:64], "reason": result.reason},
             )
+            if result.locked_now:
+                platform.audit.append(
+                    s,
+                    actor=unauthenticated(channel),
+                    action=Action.CREDENTIALS_REVOKE,
+                    details={"email": email, "why": "locked after failed logins"},
+                )
             opened = None
         else:
             opened = None
@@ -132,11 +156,25 @@ def log_out(platform: Platform, p: Principal) -> None:
         )
 
 
-def change_password(platform: Platform, p: Principal, password: str) -> None:
+def password_is_set(platform: Platform, p: Principal) -> bool:
+    with platform.db.transaction() as s:
+        return has_password(s, p.account_id)
+
+
+def change_password(
+    platform: Platform, p: Principal, password: str, *, current: str | None
+) -> None:
+    """A first password, or a new one with the current one; replacing one revokes every token,
+    session and SSH key of the account at once (the caller logs in again)."""
     with refusals_audited(platform, p, "password set"), platform.db.transaction() as s:
-        set_password(s, p.account_id, password)
+        now = datetime.now(UTC)
+        replaced = set_new_password(s, p.account_id, current=current, new=password, now=now)
         platform.audit.append(
-            s, actor=p.actor, action=Action.PASSWORD_SET, refs={"account": p.account_id}
+            s,
+            actor=p.actor,
+            action=Action.PASSWORD_SET,
+            refs={"account": p.account_id},
+            details={"replaced": replaced},
         )
 
 
@@ -162,13 +200,17 @@ def finish_totp(platform: Platform, p: Principal, code: str) -> list[str]:
 
 def add_own_ssh_key(platform: Platform, p: Principal, line: str, label: str) -> ParsedKey:
     with refusals_audited(platform, p, "ssh-keys add"), platform.db.transaction() as s:
-        parsed = add_ssh_key(s, p.account_id, line, label=label)
+        parsed = add_ssh_key(s, p.account_id, line, label=label, second_factor=p.second_factor)
         platform.audit.append(
             s,
             actor=p.actor,
             action=Action.SSH_KEY_ADD,
             refs={"account": p.account_id},
-            details={"fingerprint": parsed.fingerprint, "algorithm": parsed.algorithm},
+            details={
+                "fingerprint": parsed.fingerprint,
+                "algorithm": parsed.algorithm,
+                "second_factor": p.second_factor,
+            },
         )
     return parsed
 
@@ -245,7 +287,13 @@ def create_service(
         platform.db.transaction() as s,
     ):
         account_id = create_service_account(s, owner_id=owner_id, name=name, roles=roles, days=days)
-        issued = issue(s, account_id=account_id, name="service token", days=days)
+        issued = issue(
+            s,
+            account_id=account_id,
+            name="service token",
+            days=days,
+            second_factor=p.second_factor,
+        )
         platform.audit.append(
             s,
             actor=p.actor,
@@ -271,13 +319,24 @@ def issue_token(
     platform: Platform, p: Principal, *, name: str, days: int, scopes: set[Permission] | None
 ) -> IssuedToken:
     with refusals_audited(platform, p, "tokens issue"), platform.db.transaction() as s:
-        issued = issue(s, account_id=p.account_id, name=name, days=days, scopes=scopes)
+        issued = issue(
+            s,
+            account_id=p.account_id,
+            name=name,
+            days=days,
+            scopes=scopes,
+            second_factor=p.second_factor,  # fixed now: never lifted later
+        )
         platform.audit.append(
             s,
             actor=p.actor,
             action=Action.TOKEN_ISSUE,
             refs={"token": issued.id},
-            details={"days": days, "scopes": sorted(x.value for x in issued.scopes)},
+            details={
+                "days": days,
+                "scopes": sorted(x.value for x in issued.scopes),
+                "second_factor": p.second_factor,
+            },
         )
     return issued
 

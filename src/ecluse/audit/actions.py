@@ -69,3 +69,7 @@ class Action(StrEnum):
     AUDIT_EXPORT = "audit:log:export"
     AUDIT_PURGE = "audit:log:purge"
     SELFCHECK = "cli:instance:selfcheck"
+    # issue 15 item 2 (step-up) and item 3 (account lifecycle)
+    STEP_UP_REFUSED = "identity:step-up:refused"
+    ACCOUNT_DISABLE = "identity:account:disable"
+    CREDENTIALS_REVOKE = "identity:credentials:revoke"

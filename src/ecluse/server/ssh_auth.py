@@ -1,8 +1,9 @@
 """Who connects over SSH: a registered public key of a named person, or their password and
 TOTP code by keyboard-interactive. No password-only method, no shell, no forwarding.
 
-A key gives health data only when its person has TOTP enabled (as an API token does); a
-password login only when the code was given. Each refusal is audited with the address and
+A key gives health data only when it was added by a principal that had passed a second factor
+(fixed on the key when added, as for an API token); a password login only when the code was
+given. Each refusal is audited with the address and
 the key's fingerprint, never a password or code.
 """
 
@@ -24,7 +25,7 @@ from ecluse.db.models import Account, Credential, SshKey
 from ecluse.errors import AuthenticationError
 from ecluse.identity import Principal
 from ecluse.identity.accounts import usable
-from ecluse.identity.tokens import principal_of, totp_enabled
+from ecluse.identity.tokens import principal_of
 from ecluse.platform import Platform
 
 CHANNEL = "sftp"
@@ -105,7 +106,7 @@ class Gatekeeper(asyncssh.SSHServer):
                 account,
                 credential_id=fingerprint[:60],
                 via="ssh",
-                second_factor=totp_enabled(s, account),
+                second_factor=row.second_factor,
             )
 
     def get_kbdint_challenge(
