@@ -137,4 +137,6 @@ def stranger(platform: Platform, name: str = "eve") -> Any:
         )
         enrol(s, email=new.email, code=new.enrolment_code)
         enable_totp(s, platform.keys, new.id)
-        return authenticate(s, issue(s, account_id=new.id, name="t", days=1).token)
+        return authenticate(
+            s, issue(s, account_id=new.id, name="t", days=1, second_factor=True).token
+        )
