@@ -16,7 +16,6 @@ from ecluse.packages.manifest import FORMAT
 from ecluse.platform import Platform
 from tests.age_tools import age_decrypt, ssh_identity
 from tests.cli.helpers import assert_refused, ecluse
-from tests.totp_tools import fresh_code
 from tests.packages.conftest import (  # the fixtures of a ready migration
     Migration,
     agreement,
@@ -24,6 +23,7 @@ from tests.packages.conftest import (  # the fixtures of a ready migration
     migration,
     parties,
 )
+from tests.totp_tools import fresh_code
 
 __all__ = ["agreement", "export", "migration", "parties"]
 

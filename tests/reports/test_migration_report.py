@@ -18,8 +18,8 @@ from ecluse.packages import delivery
 from ecluse.reports.html import render
 from ecluse.reports.signoff import sign_off, signoff_message, write_report
 from tests.age_tools import Identity
-from tests.totp_tools import fresh_code
 from tests.packages.conftest import Migration, agreement, export, identity, migration, parties
+from tests.totp_tools import fresh_code
 
 __all__ = ["agreement", "export", "identity", "migration", "parties"]
 COMMENT = "Checked scope, fields, receipt and deletion against our instruction."
