@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ecluse.acts import lifecycle
 from ecluse.db.models import AuditEvent, Blob, Credential, Package
+from ecluse.identity import Role, authenticate, create_account, enrol, issue
 from ecluse.identity.credentials import set_password
 from ecluse.identity.ssh_keys import add_ssh_key
 from ecluse.platform import Platform
@@ -28,7 +30,13 @@ __all__ = ["agreement", "export", "identity", "migration", "parties"]
 def _key(platform: Platform, who: str, migration: Migration, directory: Path) -> Path:
     ident = ssh_identity(directory, name=f"id_{who}")
     with platform.db.transaction() as s:
-        add_ssh_key(s, migration.parties[who].account_id, ident.recipient, label="laptop")
+        add_ssh_key(
+            s,
+            migration.parties[who].account_id,
+            ident.recipient,
+            label="laptop",
+            second_factor=True,
+        )
     return ident.path
 
 
@@ -209,3 +217,34 @@ def test_an_upload_over_the_cap_leaves_nothing(
     with platform.db.transaction() as s:
         assert s.execute(select(Blob).where(Blob.state == "stored")).scalars().all() == []
     assert not [p for p in (platform.settings.store_dir).rglob("*") if p.is_file()]
+
+
+def test_a_key_added_before_totp_and_a_disabled_account(
+    migration: Migration, world: dict[str, object], tmp_path: Path
+) -> None:
+    """A key added without a second factor shows an empty tree, TOTP on or not; disabling the
+    account refuses its keys from the next connection."""
+    platform, olga = migration.platform, migration.parties["olga"]
+    keys: dict[str, Path] = world["keys"]  # type: ignore[assignment]
+    old = ssh_identity(tmp_path, name="id_before_totp")
+    with platform.db.transaction() as s:  # as `ssh-keys add` with the enrolment token did
+        add_ssh_key(s, olga.account_id, old.recipient, label="before TOTP")
+        admin_id = create_account(
+            s,
+            organisation_id=migration.parties["controller"],
+            email="ada.admin@platform.example",
+            full_name="Ada Admin",
+            roles={Role.ADMIN},
+        )
+        enrol(s, email=admin_id.email, code=admin_id.enrolment_code)
+        admin = authenticate(s, issue(s, account_id=admin_id.id, name="a", days=1).token)
+    with running(platform.settings, tmp_path) as server:
+        before = sftp(server, olga.email, "ls /\n", key=old.path, directory=tmp_path)
+        assert before.returncode == 0, before.stderr
+        assert "inbox" not in before.stdout.replace("ls /", "")
+        with_factor = sftp(server, olga.email, "ls /\n", key=keys["olga"], directory=tmp_path)
+        assert "inbox" in with_factor.stdout
+        lifecycle.disable(platform, admin, olga.account_id, reason="left the company")
+        for key in (old.path, keys["olga"]):
+            gone = sftp(server, olga.email, "ls /\n", key=key, directory=tmp_path)
+            assert gone.returncode != 0 and "Permission denied" in gone.stderr
