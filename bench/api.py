@@ -124,7 +124,9 @@ def main() -> None:
             recipient_key(cast, work)
             operator = cast.people["operator"]
             with platform.db.transaction() as s:
-                token = issue(s, account_id=operator.account_id, name="bench", days=1).token
+                token = issue(
+                    s, account_id=operator.account_id, name="bench", days=1, second_factor=True
+                ).token
             auth = {"Authorization": f"Bearer {token}"}
             with running(settings, work) as server:
                 base = f"https://127.0.0.1:{server.https_port}"

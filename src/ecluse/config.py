@@ -96,6 +96,8 @@ class Settings(BaseSettings):
 
     session_idle_minutes: int = Field(default=15, ge=1, le=120)  # login sessions
     session_hours: int = Field(default=12, ge=1, le=24)  # absolute end of a session
+    # CNIL 2022-100: "delay" (after 5 failures, and 25 in 24 h at most) or "lock" (after 10)
+    login_throttle: Literal["delay", "lock"] = "delay"
     bind: str = "127.0.0.1"  # servers' address
     https_port: int = Field(default=8443, ge=1, le=65535)
     sftp_port: int = Field(default=2222, ge=1, le=65535)

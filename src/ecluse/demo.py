@@ -53,6 +53,7 @@ from ecluse.synth import synthesise, write_export
 
 Say = Callable[[str], None]
 CHANNEL = "cli"  # the demo is a host command: its people act as the CLI's would
+ADDRESS = "127.0.0.1"  # where the demo's people act from
 CUTOFF = "2017-05-07"
 PEOPLE = {  # key: (organisation, e-mail, name, roles)
     "dpo": ("controller", "dpo@biolab-reseau.example", "Dominique Garnier", {Role.DPO}),
@@ -80,6 +81,7 @@ class Cast:
     orgs: dict[str, str]
     people: dict[str, Principal]
     agreement: str
+    recovery: dict[str, list[str]]  # each person's recovery codes: step-up for their acts
 
 
 def _need_age() -> tuple[str, str]:
@@ -101,13 +103,19 @@ def _tool(args: list[str], data: bytes | None = None) -> subprocess.CompletedPro
 def enrolled_admin(platform: Platform, init: InitResult) -> Principal:
     """The first admin enrols with the code `ecluse init` printed, as a person would."""
     issued = identity_acts.enrol_person(
-        platform, email=init.admin_email, code=init.enrolment_code, days=1, channel=CHANNEL
+        platform,
+        email=init.admin_email,
+        code=init.enrolment_code,
+        days=1,
+        channel=CHANNEL,
+        address=ADDRESS,
     )
     return identify(platform, issued.token, channel=CHANNEL)
 
 
 def _second_factor(platform: Platform, p: Principal) -> list[str]:
-    """The demo's people are programs: their authenticator app is this function."""
+    """The demo's people are programs: their authenticator app is this function. Their
+    recovery codes serve as the fresh codes of their step-up acts."""
     secret = totp.secret_from_uri(identity_acts.begin_totp(platform, p))
     code = totp.hotp(secret, totp.step_at(time.time()))
     return identity_acts.finish_totp(platform, p, code)
@@ -122,16 +130,16 @@ def person(
     email: str,
     name: str,
     roles: set[Role],
-) -> Principal:
+) -> tuple[Principal, list[str]]:
     """Created by the admin, enrolled with its code, approved by the organisation's authority
     (the controller's first dpo at the host; a vendor's person named its security contact by
     the dpo), with a password and TOTP, then logged in with both factors (a recovery code:
-    this step's TOTP code was spent confirming it)."""
+    this step's TOTP code was spent confirming it); with its recovery codes left."""
     new = identity_acts.create_person_at_host(
         platform, admin, organisation_id=org, email=email, name=name, roles=roles
     )
     issued = identity_acts.enrol_person(
-        platform, email=email, code=new.enrolment_code, days=1, channel=CHANNEL
+        platform, email=email, code=new.enrolment_code, days=1, channel=CHANNEL, address=ADDRESS
     )
     enrolled = identify(platform, issued.token, channel=CHANNEL)
     if dpo is None:
@@ -139,17 +147,18 @@ def person(
     else:
         approvals.name_security_contact(platform, dpo, organisation_id=org, account_id=new.id)
     password = f"Demo-{secrets.token_urlsafe(18)}-9"
-    identity_acts.change_password(platform, enrolled, password)
+    identity_acts.change_password(platform, enrolled, password, current=None)
     recovery = _second_factor(platform, enrolled)
     done = identity_acts.log_in(
         platform,
         email=email,
         password=password,
-        code=recovery[0],
-        address="127.0.0.1",
+        code=recovery.pop(),
+        address=ADDRESS,
         channel=CHANNEL,
     )
-    return identify(platform, present(done.session, "session").token, channel=CHANNEL)
+    session = present(done.session, "session").token
+    return identify(platform, session, channel=CHANNEL), recovery
 
 
 def _organisations(platform: Platform, admin: Principal) -> dict[str, str]:
@@ -202,8 +211,9 @@ def cast_of(platform: Platform, init: InitResult) -> Cast:
     admin = enrolled_admin(platform, init)
     orgs = _organisations(platform, admin)
     people: dict[str, Principal] = {}
+    recovery: dict[str, list[str]] = {}
     for key, (org, email, name, roles) in PEOPLE.items():  # the dpo first
-        people[key] = person(
+        people[key], recovery[key] = person(
             platform,
             admin,
             people.get("dpo"),
@@ -213,9 +223,9 @@ def cast_of(platform: Platform, init: InitResult) -> Cast:
             roles=roles,
         )
     agreement, _ = governance_acts.propose_agreement(platform, people["operator"], _terms(orgs))
-    governance_acts.sign_agreement(platform, people["operator"], agreement)
-    governance_acts.sign_agreement(platform, people["dpo"], agreement)
-    return Cast(platform, admin, orgs, people, agreement)
+    for key in ("operator", "dpo"):
+        governance_acts.sign_agreement(platform, people[key], agreement, code=recovery[key].pop())
+    return Cast(platform, admin, orgs, people, agreement, recovery)
 
 
 def instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected: int) -> str:
@@ -235,7 +245,7 @@ def instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected:
     }
     dpo = cast.people["dpo"]
     iid = governance_acts.draft_instruction(cast.platform, dpo, raw)
-    governance_acts.sign_instruction(cast.platform, dpo, iid)
+    governance_acts.sign_instruction(cast.platform, dpo, iid, code=cast.recovery["dpo"].pop())
     return iid
 
 
@@ -247,7 +257,11 @@ def recipient_key(cast: Cast, work: Path) -> Path:
         raise ConfigurationError("age-keygen could not make the recipient's key")
     public = _tool([keygen, "-y", str(identity)]).stdout.decode().strip()
     governance_acts.add_recipient_key(
-        cast.platform, cast.people["recipient"], public, "import server"
+        cast.platform,
+        cast.people["recipient"],
+        public,
+        "import server",
+        code=cast.recovery["recipient"].pop(),
     )
     return identity
 
@@ -328,6 +342,7 @@ def _reports(cast: Cast, results: dict[str, Any], output: Path) -> list[str]:
             cast.people["dpo"],
             result["instruction"],
             comment="Scope, fields, receipt and deletion checked against the instruction.",
+            code=cast.recovery["dpo"].pop(),
         )
         path = output / f"migration-{result['instruction']}.html"
         path.write_text(render(report), encoding="utf-8")

@@ -34,7 +34,12 @@ def _login(platform: Platform, email: str) -> None:
 
 def _enrol(platform: Platform, email: str) -> None:
     acts.enrol_person(
-        platform, email=email, code="AAAAA-BBBBB-CCCCC-DDDDD-EEEEE", days=1, channel="https"
+        platform,
+        email=email,
+        code="AAAAA-BBBBB-CCCCC-DDDDD-EEEEE",
+        days=1,
+        channel="https",
+        address="192.0.2.1",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from ecluse.config import Settings
 from ecluse.identity import totp
 from ecluse.platform import Platform
 from tests.mail_tools import approve_all, mailbox_of
-from tests.totp_tools import code
+from tests.totp_tools import code, fresh_code, remember
 
 ADMIN = ["--admin-email", "ada.admin@lab.example.fr", "--admin-name", "Ada Admin"]
 
@@ -60,8 +61,8 @@ def person(
     approve(env, account_id, role)  # before enrolment: a token's scopes are fixed when issued
     code = mailbox_of(env).enrolment_code(email)
     who = {**env, "ECLUSE_TOKEN": last(ecluse("enrol", "--email", email, "--code", code, env=env))}
-    if totp_on and role in ("operator", "recipient"):  # health data: a second factor first
-        second_factor(who)
+    if totp_on and role in ("operator", "recipient", "dpo"):  # health data, signing: a factor
+        return with_second_factor(who, email)
     return who
 
 
@@ -84,13 +85,36 @@ def approve(env: dict[str, str], account_id: str, role: str) -> None:
             platform.close()
 
 
+PASSWORD = "Quatorze caractères, et 4 sortes!"
+_SECRET = "TEST_TOTP_SECRET"  # where a test keeps the person's app (never read by ecluse)
+
+
 def second_factor(who: dict[str, str]) -> bytes:
-    """Turn TOTP on with `ecluse totp enable|confirm`, as a person with an app would."""
+    """Turn TOTP on with `ecluse totp enable|confirm`, as a person with an app would; keep
+    the recovery codes it prints for later step-up codes."""
     uri = last(ecluse("totp", "enable", env=who))
     secret = totp.secret_from_uri(uri)
     confirmed = ecluse("totp", "confirm", env=who, stdin=code(secret) + "\n")
     assert confirmed.returncode == 0, confirmed.stderr
+    remember(secret, [w.strip() for w in confirmed.stdout.splitlines() if w.count("-") == 2])
     return secret
+
+
+def with_second_factor(who: dict[str, str], email: str) -> dict[str, str]:
+    """TOTP on, a password, a login with a code, and a token issued from that session: the
+    environment of a person whose token carries the second factor."""
+    secret = second_factor(who)
+    assert ecluse("password", "set", env=who, stdin=PASSWORD + "\n").returncode == 0
+    session = last(
+        ecluse("login", "--email", email, env=who, stdin=f"{PASSWORD}\n{fresh_code(secret)}\n")
+    )
+    token = last(ecluse("tokens", "issue", "--name", "cli", env={**who, "ECLUSE_TOKEN": session}))
+    return {**who, "ECLUSE_TOKEN": token, _SECRET: base64.b32encode(secret).decode()}
+
+
+def step_up(who: dict[str, str]) -> list[str]:
+    """`--code` and a fresh code of the person's app, for one step-up command."""
+    return ["--code", fresh_code(base64.b32decode(who[_SECRET]))]
 
 
 def instance_admin(env: dict[str, str]) -> dict[str, str]:

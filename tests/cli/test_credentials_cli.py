@@ -13,6 +13,8 @@ from pathlib import Path
 from ecluse.identity import totp
 from tests.cli.helpers import assert_refused, ecluse, instance_admin, last, person
 
+EMAIL = "olga.op@vendor.example"
+
 
 def test_password_totp_and_ssh_keys(env: dict[str, str], tmp_path: Path) -> None:
     admin = instance_admin(env)
@@ -33,7 +35,7 @@ def test_password_totp_and_ssh_keys(env: dict[str, str], tmp_path: Path) -> None
         env,
         admin,
         vendor,
-        "olga.op@vendor.example",
+        EMAIL,
         "operator",
         name="Olga Operator",
         totp_on=False,
@@ -71,6 +73,9 @@ def test_password_totp_and_ssh_keys(env: dict[str, str], tmp_path: Path) -> None
     assert ecluse("ssh-keys", "revoke", fingerprint, env=olga).returncode == 0
     assert fingerprint not in ecluse("ssh-keys", "list", env=olga).stdout
 
+    # health data needs a credential made with the second factor: a login with a code
+    login = f"Vq7#kPz2!mW4\n{recovery[0]}\n"
+    olga = {**olga, "ECLUSE_TOKEN": last(ecluse("login", "--email", EMAIL, env=olga, stdin=login))}
     # a service account that olga creates for herself, and its token; never the admin
     created = ecluse(
         "accounts", "create-service", "--name", "nightly export",

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ecluse.governance.agreements import CLAUSES
-from tests.cli.helpers import assert_refused, ecluse, instance_admin, last, person
+from tests.cli.helpers import assert_refused, ecluse, instance_admin, last, person, step_up
 
 
 def test_agreement_signed_by_the_dpo_and_the_processor(env: dict[str, str], tmp_path: Path) -> None:
@@ -59,8 +59,10 @@ data_subject_categories = ["patients of the laboratories"]
     )
     agreement = last(ecluse("agreements", "create", "--file", str(terms), env=operator))
     assert_refused(ecluse("agreements", "verify", agreement, env=dpo), "not signed")
-    assert "draft" in ecluse("agreements", "sign", agreement, env=operator).stdout
-    assert "signed" in ecluse("agreements", "sign", agreement, env=dpo).stdout
+    assert (
+        "draft" in ecluse("agreements", "sign", agreement, *step_up(operator), env=operator).stdout
+    )
+    assert "signed" in ecluse("agreements", "sign", agreement, *step_up(dpo), env=dpo).stdout
     verified = ecluse("agreements", "verify", agreement, env=dpo)
     assert verified.returncode == 0 and "signed by both parties" in verified.stdout
     assert agreement in ecluse("agreements", "list", env=operator).stdout
@@ -106,14 +108,18 @@ fields = [
         "not permitted: instruction:sign",
     )
     iid = last(ecluse("instructions", "create", "--file", str(instruction), env=dpo))
-    assert "signed" in ecluse("instructions", "sign", iid, env=dpo).stdout
+    assert "signed" in ecluse("instructions", "sign", iid, *step_up(dpo), env=dpo).stdout
     shown = ecluse("instructions", "show", iid, env=dpo)
     assert "state: signed" in shown.stdout and "LBM 03 LYON" in shown.stdout
     assert_refused(
-        ecluse("instructions", "revoke", iid, "--reason", "too short", env=dpo), "written reason"
+        ecluse("instructions", "revoke", iid, "--reason", "too short", *step_up(dpo), env=dpo),
+        "written reason",
     )
     reason = "the new vendor asked for more than the lab needs"
-    assert ecluse("instructions", "revoke", iid, "--reason", reason, env=dpo).returncode == 0
+    assert (
+        ecluse("instructions", "revoke", iid, "--reason", reason, *step_up(dpo), env=dpo).returncode
+        == 0
+    )
     assert "state: revoked" in ecluse("instructions", "show", iid, env=dpo).stdout
 
     # bad input: a clear refusal, nothing written, and an audit event each
@@ -125,7 +131,7 @@ fields = [
     ]:
         bad.write_text(mangled, encoding="utf-8")
         assert_refused(ecluse("instructions", "create", "--file", str(bad), env=dpo), message)
-    assert_refused(ecluse("instructions", "sign", iid, env=dpo), "not a draft")
+    assert_refused(ecluse("instructions", "sign", iid, *step_up(dpo), env=dpo), "not a draft")
     export = tmp_path / "audit.jsonl"
     assert ecluse("audit", "export", "-o", str(export), env=env).returncode == 0
     lines = [json.loads(line) for line in export.read_text().splitlines()]

@@ -23,6 +23,7 @@ from tests.packages.conftest import (  # the fixtures of a ready migration
     migration,
     parties,
 )
+from tests.totp_tools import fresh_code
 
 __all__ = ["agreement", "export", "migration", "parties"]
 
@@ -31,7 +32,9 @@ def _as(platform: Platform, env: dict[str, str], who: Any) -> dict[str, str]:
     with platform.db.transaction() as s:
         return {
             **env,
-            "ECLUSE_TOKEN": issue(s, account_id=who.account_id, name="cli", days=1).token,
+            "ECLUSE_TOKEN": issue(
+                s, account_id=who.account_id, name="cli", days=1, second_factor=True
+            ).token,
         }
 
 
@@ -41,7 +44,11 @@ def test_extract_download_open_confirm(
     platform, parties, export = migration.platform, migration.parties, migration.export
     olga, rita = _as(platform, env, parties["olga"]), _as(platform, env, parties["rita"])
     key = ssh_identity(tmp_path)
-    added = ecluse("recipient-keys", "add", "--key", key.recipient, "--label", "import", env=rita)
+    rita_code = fresh_code(parties["totp"]["rita"])
+    added = ecluse(
+        "recipient-keys", "add", "--key", key.recipient, "--label", "import", "--code", rita_code,
+        env=rita,
+    )  # fmt: skip
     assert added.returncode == 0 and "ssh-ed25519 SHA256:" in added.stdout
     assert_refused(
         ecluse("recipient-keys", "add", "--key", key.recipient, "--label", "x", env=olga),

@@ -16,22 +16,34 @@ from ecluse.packages import delivery
 from ecluse.platform import Platform
 from tests.age_tools import Identity
 from tests.cli.helpers import ecluse
-from tests.packages.conftest import Migration, agreement, export, identity, migration, parties
+from tests.packages.conftest import (
+    Migration,
+    agreement,
+    export,
+    identity,
+    migration,
+    opened,
+    parties,
+)
+from tests.totp_tools import fresh_code
 
 __all__ = ["agreement", "export", "identity", "migration", "parties"]
 COMMENT = "Checked scope, fields, receipt and deletion against our instruction."
 
 
-def _migrated(migration: Migration) -> str:
-    """An instruction whose package was downloaded, confirmed and shredded."""
+def _migrated(migration: Migration, identity: Identity) -> str:
+    """An instruction whose package was downloaded, decrypted, confirmed and shredded."""
     platform, rita = migration.platform, migration.parties["rita"]
     iid = migration.instruct(expected_rows=migration.export.frame.height)
     outcome = migration.run("olga", iid)
-    b"".join(delivery.download(platform, rita, outcome.package_id))
-    delivery.confirm(
-        platform, rita, outcome.package_id, rows=outcome.rows, sha256=outcome.plaintext_sha256
-    )
+    got = opened(platform, rita, identity, outcome.package_id)
+    delivery.confirm(platform, rita, outcome.package_id, rows=got.rows, sha256=got.sha256)
     return iid
+
+
+def _code(migration: Migration) -> list[str]:
+    """`--code` and a fresh code of dora's app: signing off is a step-up act."""
+    return ["--code", fresh_code(migration.parties["totp"]["dora"])]
 
 
 def _as_dora(migration: Migration, env: dict[str, str]) -> dict[str, str]:
@@ -75,19 +87,23 @@ def test_an_unwritable_directory_is_refused_before_anything_is_committed(
     tmp_path: Path,
     unwritable: Callable[[Path], Path],
 ) -> None:
-    iid = _migrated(migration)
+    iid = _migrated(migration, identity)
     dora = _as_dora(migration, env)
     before = _state(migration.platform, iid)
     refused = ecluse(
-        "report", "sign-off", iid, "--comment", COMMENT, "-o", str(unwritable(tmp_path)), env=dora
-    )
+        "report", "sign-off", iid, "--comment", COMMENT, "-o", str(unwritable(tmp_path)),
+        *_code(migration), env=dora,
+    )  # fmt: skip
     assert refused.returncode == 2, refused.stderr  # a usage error
     said = " ".join(refused.stderr.split())
     assert "nothing was done" in said and "Traceback" not in said
     assert _state(migration.platform, iid) == before  # not closed, no sign-off recorded
     good = tmp_path / "reports"
     good.mkdir()
-    done = ecluse("report", "sign-off", iid, "--comment", COMMENT, "-o", str(good), env=dora)
+    done = ecluse(
+        "report", "sign-off", iid, "--comment", COMMENT, "-o", str(good), *_code(migration),
+        env=dora,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (good / f"migration-{iid}.signed.json").is_file()
     assert _state(migration.platform, iid) == ("closed", before[1] + 1)
@@ -96,13 +112,16 @@ def test_an_unwritable_directory_is_refused_before_anything_is_committed(
 def test_a_write_failing_after_the_commit_says_it_is_committed(
     migration: Migration, identity: Identity, env: dict[str, str], tmp_path: Path
 ) -> None:
-    iid = _migrated(migration)
+    iid = _migrated(migration, identity)
     dora = _as_dora(migration, env)
     out = tmp_path / "reports"
     out.mkdir()
     blocker = out / f"migration-{iid}.json"
     blocker.mkdir()  # the directory is writable, the report's own file cannot be replaced
-    failed = ecluse("report", "sign-off", iid, "--comment", COMMENT, "-o", str(out), env=dora)
+    failed = ecluse(
+        "report", "sign-off", iid, "--comment", COMMENT, "-o", str(out), *_code(migration),
+        env=dora,
+    )  # fmt: skip
     said = " ".join(failed.stderr.split())
     assert failed.returncode != 0
     assert "is committed" in said and "nothing was committed" not in said

@@ -57,7 +57,7 @@ def parties(platform: Platform) -> dict[str, Any]:
             approve_all(s, new.id)
             create_personal_key(s, platform.keys, account_id=new.id)
             out.setdefault("totp", {})[name] = enable_totp(s, platform.keys, new.id)
-            token = issue(s, account_id=new.id, name="t", days=1).token
+            token = issue(s, account_id=new.id, name="t", days=1, second_factor=True).token
             out[name] = authenticate(s, token)
     return out
 

@@ -48,16 +48,24 @@ def _person(  # noqa: PLR0917 - who creates whom, where, with what
     )
     assert new.pending_roles == (role.value,)
     issued = acts.enrol_person(
-        platform, email=email, code=box.enrolment_code(email), days=1, channel="cli"
+        platform,
+        email=email,
+        code=box.enrolment_code(email),
+        days=1,
+        channel="cli",
+        address="192.0.2.1",
     )
+    assert issued.token  # the enrolment's token carries no second factor: log in with it
     with platform.db.transaction() as s:
         enable_totp(s, platform.keys, new.id)
-        return authenticate(s, issued.token)
+        token = issue(s, account_id=new.id, name="with code", days=1, second_factor=True)
+        return authenticate(s, token.token)
 
 
 def _again(platform: Platform, p: Principal) -> Principal:
     with platform.db.transaction() as s:
-        return authenticate(s, issue(s, account_id=p.account_id, name="t", days=1).token)
+        token = issue(s, account_id=p.account_id, name="t", days=1, second_factor=p.second_factor)
+        return authenticate(s, token.token)
 
 
 def _audited_and_alerted(  # noqa: PLR0917 - the test's cast, passed through

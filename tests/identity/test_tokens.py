@@ -82,12 +82,16 @@ def test_token_authenticates_its_account(
         p = authenticate(s, token)
         stored = s.execute(select(ApiToken.secret_hash)).scalars().all()
     assert p.account_id == account_id and p.roles == {Role.OPERATOR}
-    # no health data before a second factor is enabled; then everything the role allows
+    # no health data: the token was minted without a second factor, and enabling one later
+    # does not lift it (fixed at mint time); a token minted with one has everything
     assert p.permissions == ROLE_PERMISSIONS[Role.OPERATOR] - HEALTH_DATA
     with platform.db.transaction() as s:
         enable_totp(s, platform.keys, account_id)
     with platform.db.transaction() as s:
-        assert authenticate(s, token).permissions == ROLE_PERMISSIONS[Role.OPERATOR]
+        assert authenticate(s, token).permissions == ROLE_PERMISSIONS[Role.OPERATOR] - HEALTH_DATA
+        minted = issue(s, account_id=account_id, name="2fa", days=1, second_factor=True)
+    with platform.db.transaction() as s:
+        assert authenticate(s, minted.token).permissions == ROLE_PERMISSIONS[Role.OPERATOR]
     assert p.organisation_kind == "processor" and p.actor == "account:olga.op@vendor.example"
     secret = token.split("_", 2)[2]  # the secret itself may hold "_"
     assert len(secret) == 43 and all(secret not in h for h in stored)  # only a hash is stored

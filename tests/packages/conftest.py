@@ -159,4 +159,6 @@ def stranger(platform: Platform, name: str = "eve") -> Any:
         enrol(s, email=new.email, code=new.enrolment_code)
         approve_all(s, new.id)
         enable_totp(s, platform.keys, new.id)
-        return authenticate(s, issue(s, account_id=new.id, name="t", days=1).token)
+        return authenticate(
+            s, issue(s, account_id=new.id, name="t", days=1, second_factor=True).token
+        )

@@ -129,7 +129,9 @@ def test_a_killed_extraction_is_abandoned_at_the_next_sweep_not_a_day_later(
     source, rows = synthetic
     iid = migration.instruct(expected_rows=PATIENTS)
     with platform.db.transaction() as s:
-        token = issue(s, account_id=migration.parties["olga"].account_id, name="t", days=1).token
+        token = issue(
+            s, account_id=migration.parties["olga"].account_id, name="t", days=1, second_factor=True
+        ).token
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     env = _env(platform, scratch, ECLUSE_TOKEN=token)

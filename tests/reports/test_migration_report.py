@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from typing import Any
 
 import pytest
 
@@ -27,9 +28,15 @@ from tests.packages.conftest import (
     opened,
     parties,
 )
+from tests.totp_tools import fresh_code
 
 __all__ = ["agreement", "export", "identity", "migration", "parties"]
 COMMENT = "Checked scope, fields, receipt and deletion against our instruction."
+
+
+def _code(parties: dict[str, Any]) -> str:
+    """A fresh code of dora's app: signing off is a step-up act."""
+    return fresh_code(parties["totp"]["dora"])
 
 
 def _migrated(migration: Migration, identity: Identity) -> tuple[str, str]:
@@ -78,10 +85,10 @@ def test_only_the_controllers_dpo_signs_off(migration: Migration, identity: Iden
     iid, _ = _migrated(migration, identity)
     for who in ("rita", "olga", "carl"):  # recipient, processor's and controller's operators
         with pytest.raises(PolicyViolation, match="not permitted"):
-            sign_off(platform, parties[who], iid, comment=COMMENT)
+            sign_off(platform, parties[who], iid, comment=COMMENT, code=None)
     with pytest.raises(PolicyViolation):
         write_report(platform, parties["rita"], iid)
-    signed = sign_off(platform, parties["dora"], iid, comment=COMMENT)
+    signed = sign_off(platform, parties["dora"], iid, comment=COMMENT, code=_code(parties))
     assert signed["instruction"]["state"] == "closed"
     assert signed["sign_off"]["by"] == parties["dora"].email
     with platform.db.transaction() as s:
@@ -95,7 +102,7 @@ def test_only_the_controllers_dpo_signs_off(migration: Migration, identity: Iden
         message=signoff_message(iid, row.report_sha256),
     )
     with pytest.raises(PolicyViolation, match="already signed off"):
-        sign_off(platform, parties["dora"], iid, comment=COMMENT)
+        sign_off(platform, parties["dora"], iid, comment=COMMENT, code=_code(parties))
     with pytest.raises(PolicyViolation, match="closed"):
         migration.run("olga", iid)
 
@@ -117,14 +124,20 @@ def test_a_dpo_of_another_organisation_is_refused(migration: Migration, identity
         approve_all(s, new.id)
         vera = authenticate(s, issue(s, account_id=new.id, name="t", days=1).token)
     with pytest.raises(PolicyViolation, match="only a dpo of the controller"):
-        sign_off(platform, vera, iid, comment=COMMENT)
+        sign_off(platform, vera, iid, comment=COMMENT, code=None)
 
 
 def test_nothing_closes_while_a_package_remains(migration: Migration, identity: Identity) -> None:
     iid = migration.instruct(expected_rows=migration.export.frame.height)
     migration.run("olga", iid)
     with pytest.raises(PolicyViolation, match="still ready"):
-        sign_off(migration.platform, migration.parties["dora"], iid, comment=COMMENT)
+        sign_off(
+            migration.platform,
+            migration.parties["dora"],
+            iid,
+            comment=COMMENT,
+            code=_code(migration.parties),
+        )
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def make_person(platform: Platform, role: Role, *, org: str | None = None) -> Pe
         approve_all(s, new.id)
         create_personal_key(s, platform.keys, account_id=new.id)
         secret = enable_totp(s, platform.keys, new.id)
-        token = issue(s, account_id=new.id, name="test", days=1).token
+        token = issue(s, account_id=new.id, name="test", days=1, second_factor=True).token
     return Person(new.id, email, token, secret)
 
 

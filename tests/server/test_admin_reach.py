@@ -58,6 +58,7 @@ ADMIN_ROUTES = {
     ("POST", "/v1/accounts"): "pending health roles; the code goes to the person's e-mail only",
     ("GET", "/v1/accounts"): "a directory",
     ("POST", "/v1/accounts/{account_id}/unlock"): "unlocks, grants nothing",
+    ("POST", "/v1/accounts/{account_id}/disable"): "revokes every credential, grants none",
     ("POST", "/v1/service-accounts"): "owner only, roles it holds approved; never an admin",
     ("GET", "/v1/accounts/pending"): "only for the organisation's approver",
     ("POST", "/v1/accounts/{account_id}/roles/{role}/approval"): "the approver, not the grantee",

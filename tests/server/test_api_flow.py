@@ -29,7 +29,7 @@ PASSWORD = "Quatorze caractères, et 4 sortes!"
 
 def _bearer(platform: Platform, who: Any) -> dict[str, str]:
     with platform.db.transaction() as s:
-        token = issue(s, account_id=who.account_id, name="api", days=1).token
+        token = issue(s, account_id=who.account_id, name="api", days=1, second_factor=True).token
     return {"Authorization": f"Bearer {token}"}
 
 

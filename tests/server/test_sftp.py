@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ecluse.db.models import AuditEvent, Blob, Credential, Package
-from ecluse.identity import Role, create_account, enrol
+from ecluse.acts import lifecycle
+from ecluse.db.models import AuditEvent, Blob, Credential, Organisation, Package
+from ecluse.identity import OrgKind, Role, authenticate, create_account, enrol, issue
 from ecluse.identity.credentials import set_password
 from ecluse.identity.ssh_keys import add_ssh_key
 from ecluse.platform import Platform
 from tests.age_tools import Identity, age_decrypt, ssh_identity
+from tests.mail_tools import approve_all
 from tests.packages.conftest import Migration, agreement, export, identity, migration, parties
 from tests.server.harness import running, sftp
 from tests.totp_tools import code
@@ -30,7 +32,13 @@ __all__ = ["agreement", "export", "identity", "migration", "parties"]
 def _key(platform: Platform, who: str, migration: Migration, directory: Path) -> Path:
     ident = ssh_identity(directory, name=f"id_{who}")
     with platform.db.transaction() as s:
-        add_ssh_key(s, migration.parties[who].account_id, ident.recipient, label="laptop")
+        add_ssh_key(
+            s,
+            migration.parties[who].account_id,
+            ident.recipient,
+            label="laptop",
+            second_factor=True,
+        )
     return ident.path
 
 
@@ -226,6 +234,7 @@ def _operator_without_second_factor(platform: Platform, migration: Migration, tm
             full_name="Otto Operator",
             roles={Role.OPERATOR},
         )
+        approve_all(s, new.id)  # an approved operator: only the second factor is missing
         enrol(s, email=new.email, code=new.enrolment_code)
     ident = ssh_identity(tmp, name="id_otto")
     with platform.db.transaction() as s:
@@ -285,3 +294,36 @@ def test_without_a_second_factor_the_login_says_why_the_tree_is_empty(
     assert "inbox" not in empty.stdout.replace("ls /", "")
     assert inbox.returncode != 0 and "Permission denied" in inbox.stderr
     assert "no second factor" not in olga.stderr  # TOTP on: nothing to explain
+
+
+def test_a_key_added_before_totp_and_a_disabled_account(
+    migration: Migration, world: dict[str, object], tmp_path: Path
+) -> None:
+    """A key added without a second factor shows an empty tree, TOTP on or not; disabling the
+    account refuses its keys from the next connection."""
+    platform, olga = migration.platform, migration.parties["olga"]
+    keys: dict[str, Path] = world["keys"]  # type: ignore[assignment]
+    old = ssh_identity(tmp_path, name="id_before_totp")
+    with platform.db.transaction() as s:  # as `ssh-keys add` with the enrolment token did
+        add_ssh_key(s, olga.account_id, old.recipient, label="before TOTP")
+        admin_id = create_account(
+            s,
+            organisation_id=s.execute(
+                select(Organisation.id).where(Organisation.kind == OrgKind.PLATFORM.value)
+            ).scalar_one(),
+            email="ada.admin@platform.example",
+            full_name="Ada Admin",
+            roles={Role.ADMIN},
+        )
+        enrol(s, email=admin_id.email, code=admin_id.enrolment_code)
+        admin = authenticate(s, issue(s, account_id=admin_id.id, name="a", days=1).token)
+    with running(platform.settings, tmp_path) as server:
+        before = sftp(server, olga.email, "ls /\n", key=old.path, directory=tmp_path)
+        assert before.returncode == 0, before.stderr
+        assert "inbox" not in before.stdout.replace("ls /", "")
+        with_factor = sftp(server, olga.email, "ls /\n", key=keys["olga"], directory=tmp_path)
+        assert "inbox" in with_factor.stdout
+        lifecycle.disable(platform, admin, olga.account_id, reason="left the company")
+        for key in (old.path, keys["olga"]):
+            gone = sftp(server, olga.email, "ls /\n", key=key, directory=tmp_path)
+            assert gone.returncode != 0 and "Permission denied" in gone.stderr

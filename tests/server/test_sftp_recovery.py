@@ -51,7 +51,7 @@ def test_a_killed_server_extracts_the_upload_again_from_its_quarantine(
     olga = migration.parties["olga"]
     key = ssh_identity(tmp_path, name="id_olga")
     with platform.db.transaction() as s:
-        add_ssh_key(s, olga.account_id, key.recipient, label="laptop")
+        add_ssh_key(s, olga.account_id, key.recipient, label="laptop", second_factor=True)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     put = f"put {source} /inbox/{iid}/export.csv\n"

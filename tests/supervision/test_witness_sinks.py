@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,7 +96,8 @@ def test_syslog_receives_every_checkpoint(
     deadline = time.monotonic() + 5
     while len(syslog_listener.frames) < len(seqs) and time.monotonic() < deadline:
         time.sleep(0.01)
-    frames = list(syslog_listener.frames)
+    # one message a connection (TCP) or datagram (UDP): they may arrive out of order
+    frames = sorted(syslog_listener.frames, key=lambda f: int(re.findall(rb'seq="(\d+)"', f)[0]))
     assert len(frames) == len(seqs)
     for frame, seq in zip(frames, seqs, strict=True):
         assert frame.startswith(b"<37>1 ")  # security facility (4) * 8 + notice (5)

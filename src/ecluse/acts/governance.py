@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecluse.access import refusals_audited
+from ecluse.acts.step_up import confirm_presence
 from ecluse.audit import Action
 from ecluse.db.models import Package, RecipientKey
 from ecluse.governance import agreements
@@ -28,8 +29,10 @@ def propose_agreement(
     return agreement_id, terms.problems()
 
 
-def sign_agreement(platform: Platform, p: Principal, agreement_id: str) -> str:
-    """Sign for the caller's party; the agreement's state afterwards."""
+def sign_agreement(platform: Platform, p: Principal, agreement_id: str, *, code: str | None) -> str:
+    """Sign for the caller's party (with a fresh second-factor `code`); the agreement's state
+    afterwards."""
+    confirm_presence(platform, p, code, command="agreements sign", agreement=agreement_id)
     with (
         refusals_audited(platform, p, "agreements sign", agreement=agreement_id),
         platform.db.transaction() as s,
@@ -58,7 +61,10 @@ def draft_instruction(platform: Platform, p: Principal, raw: dict[str, Any]) -> 
     return instruction_id
 
 
-def sign_instruction(platform: Platform, p: Principal, instruction_id: str) -> None:
+def sign_instruction(
+    platform: Platform, p: Principal, instruction_id: str, *, code: str | None
+) -> None:
+    confirm_presence(platform, p, code, command="instructions sign", instruction=instruction_id)
     with (
         refusals_audited(platform, p, "instructions sign", instruction=instruction_id),
         platform.db.transaction() as s,
@@ -69,8 +75,11 @@ def sign_instruction(platform: Platform, p: Principal, instruction_id: str) -> N
         )
 
 
-def revoke_instruction(platform: Platform, p: Principal, instruction_id: str, reason: str) -> int:
+def revoke_instruction(
+    platform: Platform, p: Principal, instruction_id: str, reason: str, *, code: str | None
+) -> int:
     """Revoke for good; the number of packages shredded."""
+    confirm_presence(platform, p, code, command="instructions revoke", instruction=instruction_id)
     with refusals_audited(platform, p, "instructions revoke", instruction=instruction_id):
         return delivery.revoke_instruction(platform, p, instruction_id, reason=reason)
 
@@ -88,8 +97,9 @@ def list_packages(platform: Platform, p: Principal, *, channel: str) -> list[Pac
 
 
 def add_recipient_key(
-    platform: Platform, p: Principal, public_key: str, label: str
+    platform: Platform, p: Principal, public_key: str, label: str, *, code: str | None
 ) -> RecipientKey:
+    confirm_presence(platform, p, code, command="recipient-keys add")
     with refusals_audited(platform, p, "recipient-keys add"), platform.db.transaction() as s:
         row = add_key(s, p, public_key=public_key, label=label)
         platform.audit.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from ecluse.access import refusals_audited, unauthenticated
 from ecluse.acts.typed import typed_identifier
@@ -22,6 +22,7 @@ from ecluse.identity import (
     enrol,
     issue,
     revoke,
+    throttle,
 )
 from ecluse.identity.accounts import (
     ENROLMENT_TTL,
@@ -30,23 +31,29 @@ from ecluse.identity.accounts import (
     check_registration,
     create_service_account,
 )
-from ecluse.identity.credentials import confirm_totp, login, set_password, start_totp, unlock
+from ecluse.identity.credentials import change_password as set_new_password
+from ecluse.identity.credentials import confirm_totp, has_password, login, start_totp, unlock
 from ecluse.identity.permissions import HEALTH_DATA, permissions_of
 from ecluse.identity.personal import create_personal_key
 from ecluse.identity.sessions import OpenedSession, close_session, open_session
 from ecluse.identity.ssh_keys import ParsedKey, add_ssh_key, revoke_ssh_key
-from ecluse.identity.tokens import IssuedToken, totp_enabled
+from ecluse.identity.throttle import Throttle
+from ecluse.identity.tokens import IssuedToken
 from ecluse.platform import Platform
 from ecluse.supervision.sinks import SinkError, SmtpSink
 
 
 def enrol_person(
-    platform: Platform, *, email: str, code: str, days: int, channel: str
+    platform: Platform, *, email: str, code: str, days: int, channel: str, address: str
 ) -> IssuedToken:
-    """Activate an account with its one-time code: its signing key and first API token."""
+    """Activate an account with its one-time code: its signing key and first API token (which
+    never reaches health data: no second factor was given). Failures are counted by address;
+    past the limit no code is even checked."""
     email = email.strip().lower()[:254]
     try:
         with platform.db.transaction() as s:
+            if throttle.enrol_refused(s, address=address, now=datetime.now(UTC)):
+                raise AuthenticationError(throttle.ENROL_THROTTLED)
             account_id = enrol(s, email=email, code=code)
             kid = create_personal_key(s, platform.keys, account_id=account_id)
             issued = issue(s, account_id=account_id, name="first token", days=days)
@@ -66,13 +73,15 @@ def enrol_person(
             )
     except AuthenticationError:
         with platform.db.transaction() as s:
+            now = datetime.now(UTC)
+            throttle.record(s, kind="enrol", address=address, subject=None, now=now)
             typed = typed_identifier(platform, s, email)
             platform.audit.append(
                 s,
                 actor=unauthenticated(channel),
                 action=Action.ENROL_REFUSED,
                 refs=typed.refs,
-                details=typed.details,
+                details={**typed.details, "address": address[:64]},
             )
         raise
     return issued
@@ -100,7 +109,15 @@ def log_in(
     refusal audited before `AuthenticationError` is raised."""
     email = email.strip().lower()[:254]
     with platform.db.transaction() as s:
-        result = login(s, platform.keys, email=email, password=password, code=code, address=address)
+        result = login(
+            s,
+            platform.keys,
+            email=email,
+            password=password,
+            code=code,
+            address=address,
+            mode=Throttle(platform.settings.login_throttle),
+        )
         if not result.ok or result.account_id is None:
             typed = typed_identifier(platform, s, email)
             platform.audit.append(
@@ -110,6 +127,13 @@ def log_in(
                 refs=typed.refs,
                 details={**typed.details, "address": address[:64], "reason": result.reason},
             )
+            if result.locked_now:
+                platform.audit.append(
+                    s,
+                    actor=unauthenticated(channel),
+                    action=Action.CREDENTIALS_REVOKE,
+                    details={"email": email, "why": "locked after failed logins"},
+                )
             opened = None
         else:
             opened = None
@@ -146,11 +170,25 @@ def log_out(platform: Platform, p: Principal) -> None:
         )
 
 
-def change_password(platform: Platform, p: Principal, password: str) -> None:
+def password_is_set(platform: Platform, p: Principal) -> bool:
+    with platform.db.transaction() as s:
+        return has_password(s, p.account_id)
+
+
+def change_password(
+    platform: Platform, p: Principal, password: str, *, current: str | None
+) -> None:
+    """A first password, or a new one with the current one; replacing one revokes every token,
+    session and SSH key of the account at once (the caller logs in again)."""
     with refusals_audited(platform, p, "password set"), platform.db.transaction() as s:
-        set_password(s, p.account_id, password)
+        now = datetime.now(UTC)
+        replaced = set_new_password(s, p.account_id, current=current, new=password, now=now)
         platform.audit.append(
-            s, actor=p.actor, action=Action.PASSWORD_SET, refs={"account": p.account_id}
+            s,
+            actor=p.actor,
+            action=Action.PASSWORD_SET,
+            refs={"account": p.account_id},
+            details={"replaced": replaced},
         )
 
 
@@ -176,13 +214,17 @@ def finish_totp(platform: Platform, p: Principal, code: str) -> list[str]:
 
 def add_own_ssh_key(platform: Platform, p: Principal, line: str, label: str) -> ParsedKey:
     with refusals_audited(platform, p, "ssh-keys add"), platform.db.transaction() as s:
-        parsed = add_ssh_key(s, p.account_id, line, label=label)
+        parsed = add_ssh_key(s, p.account_id, line, label=label, second_factor=p.second_factor)
         platform.audit.append(
             s,
             actor=p.actor,
             action=Action.SSH_KEY_ADD,
             refs={"account": p.account_id},
-            details={"fingerprint": parsed.fingerprint, "algorithm": parsed.algorithm},
+            details={
+                "fingerprint": parsed.fingerprint,
+                "algorithm": parsed.algorithm,
+                "second_factor": p.second_factor,
+            },
         )
     return parsed
 
@@ -375,10 +417,18 @@ def create_service(
             raise PolicyViolation("a service account is owned by a named person")
         if not roles <= p.roles:
             raise PolicyViolation("a service account holds only roles you hold, approved")
-        if permissions_of(roles) & HEALTH_DATA and not totp_enabled(s, owner):
-            raise PolicyViolation("health data needs your second factor: `ecluse totp enable`")
+        if permissions_of(roles) & HEALTH_DATA and not p.second_factor:
+            raise PolicyViolation(
+                "health data needs your second factor: log in with your code (`ecluse login`)"
+            )
         account_id = create_service_account(s, owner_id=owner.id, name=name, roles=roles, days=days)
-        issued = issue(s, account_id=account_id, name="service token", days=days)
+        issued = issue(
+            s,
+            account_id=account_id,
+            name="service token",
+            days=days,
+            second_factor=p.second_factor,
+        )
         platform.audit.append(
             s,
             actor=p.actor,
@@ -394,7 +444,7 @@ def unlock_account(platform: Platform, p: Principal, account_id: str) -> None:
         refusals_audited(platform, p, "accounts unlock", account=account_id),
         platform.db.transaction() as s,
     ):
-        unlock(s, account_id)
+        unlock(s, platform.keys, account_id)
         platform.audit.append(
             s, actor=p.actor, action=Action.ACCOUNT_UNLOCK, refs={"account": account_id}
         )
@@ -404,13 +454,24 @@ def issue_token(
     platform: Platform, p: Principal, *, name: str, days: int, scopes: set[Permission] | None
 ) -> IssuedToken:
     with refusals_audited(platform, p, "tokens issue"), platform.db.transaction() as s:
-        issued = issue(s, account_id=p.account_id, name=name, days=days, scopes=scopes)
+        issued = issue(
+            s,
+            account_id=p.account_id,
+            name=name,
+            days=days,
+            scopes=scopes,
+            second_factor=p.second_factor,  # fixed now: never lifted later
+        )
         platform.audit.append(
             s,
             actor=p.actor,
             action=Action.TOKEN_ISSUE,
             refs={"token": issued.id},
-            details={"days": days, "scopes": sorted(x.value for x in issued.scopes)},
+            details={
+                "days": days,
+                "scopes": sorted(x.value for x in issued.scopes),
+                "second_factor": p.second_factor,
+            },
         )
     return issued
 

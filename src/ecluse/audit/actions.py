@@ -80,3 +80,7 @@ class Action(StrEnum):
     # issue 15 item 4: tenant isolation
     PLATFORM_AUDITOR_GRANT = "cli:platform-auditor:grant"
     PLATFORM_AUDITOR_WITHDRAW = "cli:platform-auditor:withdraw"
+    # issue 15 item 2 (step-up) and item 3 (account lifecycle)
+    STEP_UP_REFUSED = "identity:step-up:refused"
+    ACCOUNT_DISABLE = "identity:account:disable"
+    CREDENTIALS_REVOKE = "identity:credentials:revoke"

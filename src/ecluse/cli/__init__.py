@@ -65,6 +65,7 @@ app.command("extract")(packages_cmd.extract_cmd)
 app.command("demo")(demo_cmd.demo)
 app.command("enrol")(identity_cmd.enrol_cmd)
 app.command("whoami")(identity_cmd.whoami)
+app.command("login")(credentials_cmd.login_cmd)
 out = Console()
 
 

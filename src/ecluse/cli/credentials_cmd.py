@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from ecluse.acts import identity as identity_acts
+from ecluse.acts import lifecycle as lifecycle_acts
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import accounts, login
-from ecluse.errors import ValidationError
+from ecluse.errors import ValidationError, present
 from ecluse.identity import Permission, Role
 from ecluse.identity.ssh_keys import active_keys
 
@@ -36,14 +37,64 @@ def _secret(prompt: str) -> str:
     return first
 
 
+def _line(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass(prompt)
+
+
 @password.command("set")
 def password_set(config: ConfigOpt = None) -> None:
-    """Set your password (12+ characters of four kinds, 14+ of three, or 7+ words)."""
+    """Set your password (12+ characters of four kinds, 14+ of three, or 7+ words). Changing
+    it asks for the current one, then revokes all your tokens, sessions and SSH keys. Without
+    a terminal: the current password (if one is set), then the new one, a line each."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
+        current = (
+            _line("Current password: ") if identity_acts.password_is_set(platform, p) else None
+        )
         secret = _secret("New password: ")
-        identity_acts.change_password(platform, p, secret)
-    out.print("password set")
+        identity_acts.change_password(platform, p, secret, current=current)
+    if current is not None:
+        out.print("password changed; all your tokens, sessions and SSH keys are revoked")
+    else:
+        out.print("password set")
+
+
+def login_cmd(
+    email: Annotated[str, typer.Option(help="Your professional e-mail.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Log in with your password and a code of your app: prints a session (use it as
+    ECLUSE_TOKEN, or issue a token from it that then reaches health data). Without a
+    terminal: the password, then the code, a line each."""
+    typed = _line("Password: ")
+    code = _line("Code of your authenticator app: ").strip() or None
+    with open_platform(config) as platform:
+        done = identity_acts.log_in(
+            platform, email=email, password=typed, code=code, address="local", channel="cli"
+        )
+    session = present(done.session, "the new session")
+    factor = "with" if done.second_factor else "WITHOUT"
+    out.print(f"Session {factor} a second factor, until {session.expires_at:%Y-%m-%d %H:%M} UTC:")
+    out.print(session.token, soft_wrap=True)
+
+
+@accounts.command("disable")
+def accounts_disable(
+    account_id: Annotated[str, typer.Argument(help="Account id.")],
+    reason: Annotated[str, typer.Option(help="Why, in writing.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Disable an account for good and revoke all its tokens, sessions and SSH keys, and those
+    of its service accounts (the admin; a dpo for the accounts of their organisation)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.DIRECTORY_READ)
+        revoked = lifecycle_acts.disable(platform, p, account_id, reason=reason)
+    out.print(
+        f"account {account_id} disabled: {revoked.tokens} token(s), {revoked.sessions} "
+        f"session(s), {revoked.ssh_keys} SSH key(s) revoked"
+    )
 
 
 @totp.command("enable")
@@ -114,7 +165,7 @@ def ssh_revoke(
 def accounts_unlock(
     account_id: Annotated[str, typer.Argument(help="Account id.")], config: ConfigOpt = None
 ) -> None:
-    """Unlock an account locked after 10 failed logins (admin)."""
+    """Unlock an account locked (or held for 24 hours) after failed logins (admin)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.ACCOUNT_MANAGE)
         identity_acts.unlock_account(platform, p, account_id)

@@ -17,6 +17,7 @@ from ecluse import acts
 from ecluse.access import refusals_audited
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
+from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.db.models import Agreement, Instruction
 from ecluse.errors import ValidationError
 from ecluse.governance.agreements import check_signed
@@ -58,12 +59,14 @@ def create_cmd(
 
 @agreements.command("sign")
 def sign_cmd(
-    agreement_id: Annotated[str, typer.Argument(help="Agreement id.")], config: ConfigOpt = None
+    agreement_id: Annotated[str, typer.Argument(help="Agreement id.")],
+    code: CodeOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Sign for your party with your personal key."""
+    """Sign for your party with your personal key (with a fresh code of your app)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.AGREEMENT_SIGN)
-        state = acts.sign_agreement(platform, p, agreement_id)
+        state = acts.sign_agreement(platform, p, agreement_id, code=step_up_code(code))
     out.print(f"agreement {agreement_id}: {state}")
 
 
@@ -124,12 +127,15 @@ def instruction_create(
 
 @instructions.command("sign")
 def instruction_sign(
-    instruction_id: Annotated[str, typer.Argument(help="Instruction id.")], config: ConfigOpt = None
+    instruction_id: Annotated[str, typer.Argument(help="Instruction id.")],
+    code: CodeOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Sign a draft instruction: from then on it cannot change."""
+    """Sign a draft instruction (with a fresh code of your app): from then on it cannot
+    change."""
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
-        acts.sign_instruction(platform, p, instruction_id)
+        acts.sign_instruction(platform, p, instruction_id, code=step_up_code(code))
     out.print(f"instruction {instruction_id}: signed")
 
 
@@ -137,13 +143,17 @@ def instruction_sign(
 def instruction_revoke(
     instruction_id: Annotated[str, typer.Argument(help="Instruction id.")],
     reason: Annotated[str, typer.Option(help="Why, in writing.")],
+    code: CodeOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Revoke an instruction for good: nothing more is extracted under it, a running
-    extraction stops, and its packages and quarantines are shredded."""
+    """Revoke an instruction for good (with a fresh code of your app): nothing more is
+    extracted under it, a running extraction stops, and its packages and quarantines are
+    shredded."""
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
-        shredded = acts.revoke_instruction(platform, p, instruction_id, reason)
+        shredded = acts.revoke_instruction(
+            platform, p, instruction_id, reason, code=step_up_code(code)
+        )
     out.print(f"instruction {instruction_id}: revoked; {shredded} package(s) shredded")
 
 

@@ -63,7 +63,7 @@ def enrol_cmd(
     secret = code or getpass.getpass("Enrolment code: ")
     with open_platform(config) as platform:
         issued = identity_acts.enrol_person(
-            platform, email=email, code=secret, days=days, channel="cli"
+            platform, email=email, code=secret, days=days, channel="cli", address="local"
         )
     out.print(f"Enrolled. Your API token (shown once, valid until {issued.expires_at:%Y-%m-%d}):")
     out.print(issued.token, soft_wrap=True)

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from ecluse import acts
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
+from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.db.models import RecipientKey, SigningKey
 from ecluse.errors import StorageError, ValidationError
 from ecluse.identity import Permission
@@ -200,12 +201,14 @@ def confirm_cmd(
 def key_add(
     public_key: Annotated[str, typer.Option("--key", help="age1… or `ssh-ed25519 AAAA…`.")],
     label: Annotated[str, typer.Option(help="Where its private key lives.")],
+    code: CodeOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Add a key your organisation's packages are encrypted to (a recipient)."""
+    """Add a key your organisation's packages are encrypted to (a recipient, with a fresh
+    code of your app)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.RECIPIENT_KEYS)
-        row = acts.add_recipient_key(platform, p, public_key, label)
+        row = acts.add_recipient_key(platform, p, public_key, label, code=step_up_code(code))
     out.print(f"{row.id} {row.kind} {row.fingerprint}")
 
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from ecluse.access import refusals_audited
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
+from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.db.models import MigrationSignOff
 from ecluse.errors import StorageError, ValidationError
 from ecluse.identity import Permission
@@ -120,14 +121,17 @@ def sign_off_cmd(
     instruction_id: Annotated[str, typer.Argument(help="Instruction id of the migration.")],
     comment: Annotated[str, typer.Option(help="What you checked, in writing.")],
     directory: Annotated[Path, typer.Option("--output", "-o", help="Directory.")] = Path("."),
+    code: CodeOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Sign off and close the migration (a dpo of the controller, once nothing is left)."""
+    """Sign off and close the migration (a dpo of the controller, once nothing is left, with a
+    fresh code of your app)."""
     _writable(directory)  # before committing: a sign-off is not undone
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_SIGN_OFF)
+        typed = step_up_code(code)
         with refusals_audited(platform, p, "report sign-off", instruction=instruction_id):
-            report = sign_off(platform, p, instruction_id, comment=comment)
+            report = sign_off(platform, p, instruction_id, comment=comment, code=typed)
         with platform.db.transaction() as s:
             row = s.get(MigrationSignOff, instruction_id)
             signed = row.report if row else None

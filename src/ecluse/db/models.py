@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -154,6 +155,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # minted from a principal that passed a second factor: fixed for the token's life
+    second_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Blob(Base):
@@ -334,13 +337,16 @@ class RecoveryCode(Base):
 
 
 class LoginFailure(Base):
-    """A failed login, by network address: the per-address limit across accounts."""
+    """A failed attempt: a login (by address, and by the keyed digest of the e-mail typed, known or
+    not), an enrolment (by address) or a step-up code (by account). Kept 24 hours."""
 
     __tablename__ = "login_failures"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="login", server_default="login")
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class SshKey(Base):
@@ -356,6 +362,8 @@ class SshKey(Base):
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # added by a principal that passed a second factor: fixed for the key's life
+    second_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LoginSession(Base):

@@ -3,32 +3,33 @@
 - `set_password`: the CNIL 2022-100 rules, then Argon2id. No expiry by age.
 - `start_totp` / `confirm_totp`: a secret sealed by the key manager, enabled only once the
   person has typed a code from it; confirming gives ten single-use recovery codes, shown once.
-- `login`: e-mail, password and (once enabled) a TOTP or recovery code. After 5 consecutive
-  failures each attempt waits 2^(n-5) seconds after the last failure (at most 15 minutes);
-  after 10 the account is locked until an administrator unlocks it. Across accounts, an
-  address with 50 failures in 15 minutes is refused. Unknown e-mails cost the same work as
-  known ones. A failure is returned, not raised, so that the caller commits the counters
-  before refusing; every message is the same whatever failed, except waits and locks.
+- `login`: e-mail, password and (once enabled) a TOTP or recovery code, throttled as
+  `throttle` says (a delay after 5 failures and 25 in 24 hours by default, or a lock after
+  10). Across accounts, an address with 50 failures in 15 minutes is refused. Unknown e-mails
+  cost the same work as known ones and get the same answers. A failure is returned, not
+  raised, so that the caller commits the counters before refusing.
+- `step_up`: a fresh code for an act that needs one (signing, revoking, adding a recipient
+  key), checked and spent like a login's.
+- `change_password`: only with the current password; every credential is then revoked.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ecluse.crypto.interfaces import KeyManager, WrappedKey
-from ecluse.db.models import Account, Credential, LoginFailure, RecoveryCode
-from ecluse.errors import ValidationError
-from ecluse.identity import totp
-from ecluse.identity.accounts import as_utc
+from ecluse.db.models import Account, Credential, RecoveryCode
+from ecluse.errors import PolicyViolation, ValidationError
+from ecluse.identity import throttle, totp
+from ecluse.identity.lifecycle import revoke_credentials
 from ecluse.identity.passwords import check_password, hash_password, verify_password
+from ecluse.identity.throttle import Throttle
 
-DELAY_AFTER, LOCK_AFTER, MAX_DELAY = 5, 10, timedelta(minutes=15)
-ADDRESS_WINDOW, ADDRESS_LIMIT = timedelta(minutes=15), 50
 REFUSED = "login refused: wrong e-mail, password or code"
 
 
@@ -49,6 +50,7 @@ class LoginResult:
     reason: str  # for the person: REFUSED, a wait, a lock, or "ok"
     second_factor: bool = False  # a TOTP or recovery code was checked
     recovery_codes_left: int | None = None  # after a recovery code was used
+    locked_now: bool = False  # this failure locked the account (its credentials revoked)
 
     @property
     def ok(self) -> bool:
@@ -118,13 +120,6 @@ def confirm_totp(session: Session, keys: KeyManager, account_id: str, code: str)
     return codes
 
 
-def _wait(row: Credential, now: datetime) -> timedelta:
-    if row.failures < DELAY_AFTER or row.last_failure_at is None:
-        return timedelta(0)
-    delay = min(timedelta(seconds=2 ** (row.failures - DELAY_AFTER)), MAX_DELAY)
-    return max(as_utc(row.last_failure_at) + delay - now, timedelta(0))
-
-
 def _second_factor(
     session: Session, keys: KeyManager, row: Credential, code: str | None, now: datetime
 ) -> tuple[bool, int | None]:
@@ -158,30 +153,37 @@ def _second_factor(
     return True, None
 
 
-def _fail(session: Session, row: Credential | None, address: str, now: datetime) -> None:
-    session.add(LoginFailure(address=address[:64], at=now))
-    if row is not None:
-        row.failures += 1
-        row.last_failure_at = now
-        if row.failures >= LOCK_AFTER and row.locked_at is None:
-            row.locked_at = now
+def _fail(
+    session: Session,
+    row: Credential | None,
+    *,
+    subject: str,
+    address: str,
+    mode: Throttle,
+    now: datetime,
+) -> bool:
+    """Count a failure; whether it locked the account."""
+    throttle.record(session, kind="login", address=address, subject=subject, now=now)
+    if row is None:
+        return False
+    row.failures += 1
+    row.last_failure_at = now
+    locks = (
+        mode is Throttle.LOCK
+        and row.locked_at is None
+        and throttle.failures(session, subject, now) >= throttle.LOCK_AFTER
+    )
+    if locks:
+        row.locked_at = now  # locked: its credentials stop at once
+        revoke_credentials(session, row.account_id, now=now)
     session.flush()
+    return locks
 
 
-def _gate(session: Session, row: Credential | None, address: str, now: datetime) -> str | None:
-    """Why no attempt is even checked now: the address's limit, a lock, or a wait."""
-    recent = session.execute(
-        select(func.count()).where(
-            LoginFailure.address == address[:64], LoginFailure.at > now - ADDRESS_WINDOW
-        )
-    ).scalar_one()
-    if recent >= ADDRESS_LIMIT:
-        return "too many failed logins from this address: try again later"
-    if row is not None and row.locked_at is not None:
-        return "this account is locked: ask your administrator"
-    if row is not None and (wait := _wait(row, now)):
-        return f"too many failures: wait {int(wait.total_seconds()) + 1} s"
-    return None
+def _succeed(session: Session, row: Credential, subject: str) -> None:
+    row.failures, row.last_failure_at = 0, None
+    throttle.clear(session, kind="login", subject=subject)
+    session.flush()
 
 
 def login(
@@ -192,42 +194,80 @@ def login(
     password: str,
     code: str | None,
     address: str,
+    mode: Throttle = Throttle.DELAY,
     now: datetime | None = None,
 ) -> LoginResult:
     """Check a login; the caller commits (the counters) and refuses when not `ok`."""
     now = now or datetime.now(UTC)
+    subject = throttle.subject_of(keys, email)
     account = session.execute(
         select(Account).where(Account.email == email.strip().lower())
     ).scalar_one_or_none()
     row = session.get(Credential, account.id, with_for_update=True) if account else None
-    if (closed := _gate(session, row, address, now)) is not None:
+    locked = row is not None and row.locked_at is not None
+    gate = throttle.login_gate
+    if closed := gate(session, subject=subject, address=address, mode=mode, locked=locked, now=now):
         return LoginResult(None, closed)
     known = row.password_hash if row is not None and row.password_hash else None
     password_ok = verify_password(known or _dummy_hash(), password) and known is not None
     passed, left = False, None
     if account is not None and row is not None and account.state == "active" and password_ok:
         if row.totp_enabled_at is None:  # password alone: no health data before TOTP
-            row.failures, row.last_failure_at = 0, None
-            session.flush()
+            _succeed(session, row, subject)
             return LoginResult(account.id, "ok")
         passed, left = _second_factor(session, keys, row, code, now)
     if not passed or account is None or row is None:
-        _fail(session, row, address, now)
-        return LoginResult(None, REFUSED)
-    row.failures, row.last_failure_at = 0, None
-    session.flush()
+        locked = _fail(session, row, subject=subject, address=address, mode=mode, now=now)
+        return LoginResult(None, REFUSED, locked_now=locked)
+    _succeed(session, row, subject)
     return LoginResult(account.id, "ok", second_factor=True, recovery_codes_left=left)
 
 
-def unlock(session: Session, account_id: str) -> None:
-    """An administrator's decision, audited by the caller."""
-    _account(session, account_id)
+def step_up(
+    session: Session, keys: KeyManager, account_id: str, code: str | None, *, now: datetime
+) -> bool:
+    """Whether `code` is a fresh TOTP (or an unused recovery) code of the account's enabled
+    second factor; a code passes once. Wrong codes are counted: after 5 in 15 minutes none
+    is checked. The caller commits either way."""
+    row = session.get(Credential, account_id, with_for_update=True)
+    if row is None or row.totp_enabled_at is None or not code:
+        return False
+    if throttle.step_up_refused(session, account_id=account_id, now=now):
+        return False
+    passed, _ = _second_factor(session, keys, row, code, now)
+    if not passed:
+        throttle.record(session, kind="step-up", address="", subject=account_id, now=now)
+    session.flush()
+    return passed
+
+
+def has_password(session: Session, account_id: str) -> bool:
+    row = session.get(Credential, account_id)
+    return row is not None and row.password_hash is not None
+
+
+def change_password(
+    session: Session, account_id: str, *, current: str | None, new: str, now: datetime
+) -> bool:
+    """Set a new password; once one is set, only with the current one. Whether an old one was
+    replaced (then every credential of the account is revoked, as a thief's would be)."""
+    row = session.get(Credential, account_id, with_for_update=True)
+    known = row.password_hash if row is not None else None
+    if known is not None and not verify_password(known, current or ""):
+        raise PolicyViolation("a password change needs your current password, typed right")
+    set_password(session, account_id, new)
+    if known is not None:
+        revoke_credentials(session, account_id, now=now)
+    return known is not None
+
+
+def unlock(session: Session, keys: KeyManager, account_id: str) -> None:
+    """An administrator's decision, audited by the caller: a lock or a 24-hour hold ends."""
+    account = _account(session, account_id)
     row = _credential(session, account_id)
     row.failures, row.last_failure_at, row.locked_at = 0, None, None
+    throttle.clear(session, kind="login", subject=throttle.subject_of(keys, account.email))
     session.flush()
 
 
-def prune_failures(session: Session, *, now: datetime) -> int:
-    """Forget failed logins by address once they no longer count (the worker does it)."""
-    result = session.execute(delete(LoginFailure).where(LoginFailure.at <= now - ADDRESS_WINDOW))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+prune_failures = throttle.prune

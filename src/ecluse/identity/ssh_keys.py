@@ -46,7 +46,11 @@ def parse_ssh_key(line: str) -> ParsedKey:
     return ParsedKey(algorithm=algorithm, openssh=openssh, fingerprint=fingerprint)
 
 
-def add_ssh_key(session: Session, account_id: str, line: str, *, label: str) -> ParsedKey:
+def add_ssh_key(
+    session: Session, account_id: str, line: str, *, label: str, second_factor: bool = False
+) -> ParsedKey:
+    """Register a key; `second_factor`: whether the principal adding it passed one, fixed for
+    the key's life (a key added before TOTP never reaches health data)."""
     parsed = parse_ssh_key(line)
     if not label.strip():
         raise ValidationError("say where the private key lives (a label)")
@@ -64,6 +68,7 @@ def add_ssh_key(session: Session, account_id: str, line: str, *, label: str) -> 
             fingerprint=parsed.fingerprint,
             label=label.strip()[:100],
             created_at=datetime.now(UTC),
+            second_factor=second_factor,
         )
     )
     session.flush()

@@ -1,8 +1,10 @@
 """API tokens: `ecl_<id>_<secret>`, stored as SHA-256 of the 256-bit secret, scoped to a subset
 of the account's permissions, expiring (90 days at most), revocable.
 
-A token reaches health data only when its person has TOTP enabled (for a service account: its
-owner). Every refusal says the same thing, so a caller learns nothing about which check failed.
+A token reaches health data only when it was minted by a principal that had passed a second
+factor (a login session opened with a TOTP or recovery code, or a token itself minted so),
+fixed on its row at mint time: enabling TOTP later never lifts a token made before. Every
+refusal says the same thing, so a caller learns nothing about which check failed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from sqlalchemy.orm import Session
 from ecluse.db.models import (
     Account,
     ApiToken,
-    Credential,
     LoginSession,
     Organisation,
 )
@@ -47,6 +48,7 @@ class Principal:
     permissions: frozenset[Permission]
     token_id: str  # the API token's id, or the login session's
     via: str = "token"  # token | session | ssh
+    second_factor: bool = False  # the credential passed a second factor when it was made
 
     @property
     def actor(self) -> str:
@@ -87,13 +89,6 @@ def find_by_secret(
     return row if matches else None
 
 
-def totp_enabled(session: Session, account: Account) -> bool:
-    """Whether the person (a service account's owner) has a second factor enabled."""
-    person_id = account.owner_id if account.kind == "service" else account.id
-    row = session.get(Credential, person_id) if person_id else None
-    return row is not None and row.totp_enabled_at is not None
-
-
 def principal_of(
     session: Session,
     account: Account,
@@ -118,6 +113,7 @@ def principal_of(
         permissions=granted,
         token_id=credential_id,
         via=via,
+        second_factor=second_factor,
     )
 
 
@@ -133,9 +129,11 @@ def issue(
     name: str,
     days: int,
     scopes: set[Permission] | None = None,
+    second_factor: bool = False,
     now: datetime | None = None,
 ) -> IssuedToken:
-    """A new token for an active account; scopes default to everything its roles allow."""
+    """A new token for an active account; scopes default to everything its roles allow.
+    `second_factor`: whether the principal minting it passed one (never assumed)."""
     now = now or datetime.now(UTC)
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError(f"a token lives 1 to {MAX_DAYS} days")
@@ -163,6 +161,7 @@ def issue(
             scopes=json.dumps(sorted(p.value for p in granted)),
             created_at=now,
             expires_at=expires,
+            second_factor=second_factor,
         )
     )
     session.flush()
@@ -191,7 +190,7 @@ def authenticate(session: Session, token: str, *, now: datetime | None = None) -
         account,
         credential_id=row.id,
         via="token",
-        second_factor=totp_enabled(session, account),
+        second_factor=row.second_factor,
         scopes=frozenset(Permission(p) for p in json.loads(row.scopes)),
     )
 

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ecluse.audit import Action
 from ecluse.db.models import Account, Blob, Credential, Extraction
 from ecluse.errors import EcluseError
 from ecluse.identity import Principal
 from ecluse.identity.accounts import as_utc, usable
-from ecluse.identity.tokens import principal_of, totp_enabled
+from ecluse.identity.tokens import principal_of
 from ecluse.packages.extract import extract
 from ecluse.packages.lease import Holder, death, run_tag
 from ecluse.packages.pipe import ChunkReader
@@ -136,7 +137,8 @@ def _remove_dead_uploads(platform: Platform) -> None:
 
 
 def _operator(platform: Platform, d: _Dead) -> Principal | None:
-    """The person who uploaded it, if they may still act (their second factor as now)."""
+    """The person who uploaded it, if they may still act. The upload was made with a second
+    factor (nothing reaches the inbox without one); it still counts while their TOTP is on."""
     with platform.db.transaction() as s:
         account = s.get(Account, d.operator_id)
         credential = s.get(Credential, d.operator_id)
@@ -149,8 +151,14 @@ def _operator(platform: Platform, d: _Dead) -> Principal | None:
             account,
             credential_id=f"recovery:{d.id}"[:60],
             via="recovery",
-            second_factor=totp_enabled(s, account),
+            second_factor=_totp_on(s, account),
         )
+
+
+def _totp_on(s: Session, account: Account) -> bool:
+    person_id = account.owner_id if account.kind == "service" else account.id
+    row = s.get(Credential, person_id) if person_id else None
+    return row is not None and row.totp_enabled_at is not None
 
 
 def _resume(platform: Platform, d: _Dead, *, actor: str) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ecluse.acts.step_up import confirm_presence
 from ecluse.audit import Action
 from ecluse.db.models import Extraction, Instruction, MigrationSignOff, Package
 from ecluse.errors import PolicyViolation, ValidationError, present
@@ -83,9 +84,15 @@ def _refuse(platform: Platform, principal: Principal, instruction_id: str, why: 
 
 
 def sign_off(
-    platform: Platform, principal: Principal, instruction_id: str, *, comment: str
+    platform: Platform,
+    principal: Principal,
+    instruction_id: str,
+    *,
+    comment: str,
+    code: str | None,
 ) -> dict[str, Any]:
-    """Close the migration; returns the report as signed, with its sign-off."""
+    """Close the migration (with a fresh second-factor `code`); returns the report as signed,
+    with its sign-off."""
     require(principal.permissions, Permission.REPORT_SIGN_OFF)
     instruction = _instruction(platform, instruction_id)
     if principal.organisation_id != instruction.controller_id or Role.DPO not in principal.roles:
@@ -93,6 +100,9 @@ def sign_off(
     comment = comment.strip()
     if not 10 <= len(comment) <= MAX_COMMENT:  # noqa: PLR2004 - a written sentence
         raise ValidationError(f"a sign-off needs a written comment (10 to {MAX_COMMENT} chars)")
+    confirm_presence(
+        platform, principal, code, command="report sign-off", instruction=instruction_id
+    )
     with platform.db.transaction() as s:
         row = present(s.get(Instruction, instruction_id, with_for_update=True), "instruction")
         if row.state == "closed":

@@ -1,10 +1,10 @@
 """Who connects over SSH: a registered public key of a named person, or their password and
 TOTP code by keyboard-interactive. No password-only method, no shell, no forwarding.
 
-A key gives health data only when its person has TOTP enabled (as an API token does); a
-password login only when the code was given. Each refusal is audited with the address and
-the key's fingerprint, never a password or code; the user name as the account's id, or
-its keyed digest when it names no account.
+A key gives health data only when it was added by a principal that had passed a second factor
+(fixed on the key when added, as for an API token); a password login only when the code was
+given. Each refusal is audited with the address and the key's fingerprint, never a password
+or code; the user name as the account's id, or its keyed digest when it names no account.
 """
 
 from __future__ import annotations
@@ -27,15 +27,16 @@ from ecluse.errors import AuthenticationError
 from ecluse.identity import Principal
 from ecluse.identity.accounts import usable
 from ecluse.identity.permissions import HEALTH_DATA, permissions_of
-from ecluse.identity.tokens import principal_of, totp_enabled
+from ecluse.identity.tokens import principal_of
 from ecluse.platform import Platform
 
 CHANNEL = "sftp"
 NO_SECOND_FACTOR = (
     "Ecluse: this login has no second factor, so your inbox and outbox (health data) stay\r\n"
     "hidden and the tree you see is empty. Turn TOTP on (`ecluse totp enable`, then\r\n"
-    "`ecluse totp confirm`), then log in again with your key, or with your password and\r\n"
-    "the code of your authenticator app.\r\n"
+    "`ecluse totp confirm`), then log in with your password and the code of your\r\n"
+    "authenticator app, or with a key added from a session opened with that code\r\n"
+    "(a key added before carries no second factor).\r\n"
 )
 log = logging.getLogger("ecluse.sftp")
 
@@ -126,7 +127,7 @@ class Gatekeeper(asyncssh.SSHServer):
                 account,
                 credential_id=fingerprint[:60],
                 via="ssh",
-                second_factor=totp_enabled(s, account),
+                second_factor=row.second_factor,
             )
 
     def get_kbdint_challenge(

@@ -128,6 +128,8 @@ class ServiceAccountIn(In):
 
 class PasswordIn(In):
     password: Annotated[str, Field(min_length=1, max_length=1024)]
+    # required once a password is set: a change needs the current one
+    current_password: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class CodeIn(In):
@@ -151,6 +153,38 @@ class ReasonIn(In):
 
 class CommentIn(In):
     comment: Text
+
+
+StepUpCode = Annotated[str | None, Field(max_length=32)]
+
+
+class StepUpIn(In):
+    """A fresh code of your authenticator app (or a recovery code), for an act that needs one."""
+
+    totp_code: StepUpCode = None
+
+
+class RevokeIn(ReasonIn):
+    totp_code: StepUpCode = None
+
+
+class SignOffIn(CommentIn):
+    totp_code: StepUpCode = None
+
+
+class RecipientKeyIn(PublicKeyIn):
+    totp_code: StepUpCode = None
+
+
+class DisableIn(In):
+    reason: Text
+
+
+class DisabledOut(BaseModel):
+    account_id: str
+    tokens: int
+    sessions: int
+    ssh_keys: int
 
 
 class ReceiptIn(In):

@@ -14,11 +14,16 @@ from ecluse.governance.agreements import check_signed
 from ecluse.identity import Permission, Principal
 from ecluse.platform import Platform
 from ecluse.server.api.deps import gate, platform_of
-from ecluse.server.api.models import Created, ReasonIn
+from ecluse.server.api.models import Created, RevokeIn, StepUpIn
 
 router = APIRouter(prefix="/v1", tags=["governance"])
 Plat = Annotated[Platform, Depends(platform_of)]
 Document = Annotated[dict[str, Any], Body(description="As the CLI's TOML/JSON files.")]
+StepUpBody = Annotated[StepUpIn | None, Body()]
+
+
+def _code(body: StepUpIn | None) -> str | None:
+    return body.totp_code if body is not None else None
 
 
 @router.post("/agreements", status_code=201)
@@ -37,9 +42,11 @@ def sign_agreement(
     agreement_id: str,
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.AGREEMENT_SIGN))],
+    body: StepUpBody = None,
 ) -> Created:
-    """Sign for your party with your personal key."""
-    return Created(id=agreement_id, state=acts.sign_agreement(platform, p, agreement_id))
+    """Sign for your party with your personal key; `totp_code`: a fresh code (step-up)."""
+    state = acts.sign_agreement(platform, p, agreement_id, code=_code(body))
+    return Created(id=agreement_id, state=state)
 
 
 @router.get("/agreements/{agreement_id}/verification")
@@ -69,21 +76,25 @@ def sign_instruction(
     instruction_id: str,
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.INSTRUCTION_SIGN))],
+    body: StepUpBody = None,
 ) -> Created:
-    """Sign a draft: from then on it cannot change."""
-    acts.sign_instruction(platform, p, instruction_id)
+    """Sign a draft: from then on it cannot change. `totp_code`: a fresh code (step-up)."""
+    acts.sign_instruction(platform, p, instruction_id, code=_code(body))
     return Created(id=instruction_id, state="signed")
 
 
 @router.post("/instructions/{instruction_id}/revocation")
 def revoke_instruction(
     instruction_id: str,
-    body: ReasonIn,
+    body: RevokeIn,
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.INSTRUCTION_SIGN))],
 ) -> Created:
-    """Revoke for good: a running extraction stops, packages and quarantines are shredded."""
-    shredded = acts.revoke_instruction(platform, p, instruction_id, body.reason)
+    """Revoke for good: a running extraction stops, packages and quarantines are shredded.
+    `totp_code`: a fresh code (step-up)."""
+    shredded = acts.revoke_instruction(
+        platform, p, instruction_id, body.reason, code=body.totp_code
+    )
     return Created(id=instruction_id, state="revoked", problems=[f"{shredded} package(s) shredded"])
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ecluse.acts import approvals, tenancy
 from ecluse.acts import identity as acts
+from ecluse.acts import lifecycle as lifecycle_acts
 from ecluse.db.models import ApiToken
 from ecluse.errors import present
 from ecluse.identity import Permission, Principal, Role
@@ -21,6 +22,8 @@ from ecluse.server.api.models import (
     AccountIn,
     AccountOut,
     CodeIn,
+    DisabledOut,
+    DisableIn,
     Done,
     EnrolIn,
     LoginIn,
@@ -81,10 +84,17 @@ def log_out(platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKE
 
 
 @router.post("/enrol", status_code=201, tags=["session"])
-def enrol(body: EnrolIn, platform: Plat) -> TokenOut:
-    """Activate an account with its one-time code: its first API token, shown once."""
+def enrol(body: EnrolIn, request: Request, platform: Plat) -> TokenOut:
+    """Activate an account with its one-time code: its first API token, shown once (it never
+    reaches health data: log in with your code and issue another). Failed attempts are
+    throttled by address."""
     issued = acts.enrol_person(
-        platform, email=body.email, code=body.code, days=body.days, channel="https"
+        platform,
+        email=body.email,
+        code=body.code,
+        days=body.days,
+        channel="https",
+        address=client_address(request),
     )
     return _token_out(issued)
 
@@ -106,7 +116,9 @@ def me(p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]) -> MeOut:
 def set_password(
     body: PasswordIn, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
 ) -> Done:
-    acts.change_password(platform, p, body.password)
+    """A first password, or a new one with `current_password`: every token, session and SSH
+    key of yours is then revoked (log in again)."""
+    acts.change_password(platform, p, body.password, current=body.current_password)
     return Done(done="password set")
 
 
@@ -321,3 +333,21 @@ def unlock_account(
 ) -> Done:
     acts.unlock_account(platform, p, account_id)
     return Done(done="unlocked")
+
+
+@router.post("/accounts/{account_id}/disable", tags=["admin"])
+def disable_account(
+    account_id: str,
+    body: DisableIn,
+    platform: Plat,
+    p: Annotated[Principal, Depends(gate(Permission.DIRECTORY_READ))],
+) -> DisabledOut:
+    """Disable an account for good and revoke all its credentials at once, with those of the
+    service accounts it owns (the admin; an organisation's dpo for its own accounts)."""
+    revoked = lifecycle_acts.disable(platform, p, account_id, reason=body.reason)
+    return DisabledOut(
+        account_id=account_id,
+        tokens=revoked.tokens,
+        sessions=revoked.sessions,
+        ssh_keys=revoked.ssh_keys,
+    )

@@ -26,8 +26,8 @@ from ecluse.server.api.models import (
     Done,
     ExtractionOut,
     PackageOut,
-    PublicKeyIn,
     ReceiptIn,
+    RecipientKeyIn,
     RecipientKeyOut,
 )
 from ecluse.server.uploads import Upload
@@ -195,11 +195,12 @@ def confirm(
 
 @router.post("/recipient-keys", status_code=201)
 def add_recipient_key(
-    body: PublicKeyIn,
+    body: RecipientKeyIn,
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.RECIPIENT_KEYS))],
 ) -> RecipientKeyOut:
-    row = acts.add_recipient_key(platform, p, body.key, body.label)
+    """Add a key packages are encrypted to; `totp_code`: a fresh code (step-up)."""
+    row = acts.add_recipient_key(platform, p, body.key, body.label, code=body.totp_code)
     return RecipientKeyOut(id=row.id, kind=row.kind, fingerprint=row.fingerprint, label=row.label)
 
 

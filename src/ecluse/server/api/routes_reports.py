@@ -19,7 +19,7 @@ from ecluse.reports.html import render
 from ecluse.reports.signoff import sign_off, write_report
 from ecluse.reports.supervision import render_supervision, supervision_report
 from ecluse.server.api.deps import gate, platform_of
-from ecluse.server.api.models import CommentIn
+from ecluse.server.api.models import SignOffIn
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Plat = Annotated[Platform, Depends(platform_of)]
@@ -67,13 +67,14 @@ def report_html(
 @router.post("/reports/{instruction_id}/sign-off")
 def sign_off_migration(
     instruction_id: str,
-    body: CommentIn,
+    body: SignOffIn,
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.REPORT_SIGN_OFF))],
 ) -> dict[str, Any]:
-    """Sign off and close the migration (a dpo of the controller, once nothing is left)."""
+    """Sign off and close the migration (a dpo of the controller, once nothing is left);
+    `totp_code`: a fresh code (step-up)."""
     with refusals_audited(platform, p, "report sign-off", instruction=instruction_id):
-        return sign_off(platform, p, instruction_id, comment=body.comment)
+        return sign_off(platform, p, instruction_id, comment=body.comment, code=body.totp_code)
 
 
 @router.get("/audit/verification")

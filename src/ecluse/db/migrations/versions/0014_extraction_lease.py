@@ -3,7 +3,7 @@ its lease ends unless renewed, and the ids of the objects it is writing, so that
 process died is recognised within a minute and what it half wrote is removed.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
