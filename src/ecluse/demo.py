@@ -42,7 +42,6 @@ from ecluse.db.models import Blob
 from ecluse.errors import ConfigurationError, IntegrityError, present
 from ecluse.governance.agreements import CLAUSES
 from ecluse.identity import OrgKind, Principal, Role, totp
-from ecluse.identity.accounts import HEALTH_ROLES
 from ecluse.instance import InitResult, init_instance
 from ecluse.packages import delivery
 from ecluse.packages.extract import Outcome, extract
@@ -124,7 +123,7 @@ def _second_factor(platform: Platform, p: Principal) -> list[str]:
 def person(
     platform: Platform,
     admin: Principal,
-    dpo: Principal | None,
+    dpo: tuple[Principal, list[str]] | None,  # the controller's dpo and its recovery codes
     *,
     org: str,
     email: str,
@@ -145,7 +144,10 @@ def person(
     if dpo is None:
         approvals.approve_first_dpo_at_host(platform, account_id=new.id, actor="local:demo")
     else:
-        approvals.name_security_contact(platform, dpo, organisation_id=org, account_id=new.id)
+        approver, codes = dpo
+        approvals.name_security_contact(
+            platform, approver, organisation_id=org, account_id=new.id, code=codes.pop()
+        )
     password = f"Demo-{secrets.token_urlsafe(18)}-9"
     identity_acts.change_password(platform, enrolled, password, current=None)
     recovery = _second_factor(platform, enrolled)
@@ -216,7 +218,7 @@ def cast_of(platform: Platform, init: InitResult) -> Cast:
         people[key], recovery[key] = person(
             platform,
             admin,
-            people.get("dpo"),
+            (people["dpo"], recovery["dpo"]) if "dpo" in people else None,
             org=orgs[org],
             email=email,
             name=name,
@@ -382,10 +384,10 @@ def _guests(cast: Cast) -> dict[str, dict[str, str]]:
             cast.platform, cast.admin, organisation_id=orgs[org], email=email, name=name,
             roles={role},
         )  # fmt: skip
-        if role in HEALTH_ROLES:
+        for pending in new.pending_roles:
             approvals.decide_role(
-                cast.platform, cast.people[authority[org]], account_id=new.id, role=role,
-                approve=True,
+                cast.platform, cast.people[authority[org]], account_id=new.id,
+                role=Role(pending), approve=True, code=cast.recovery[authority[org]].pop(),
             )  # fmt: skip
         out[key] = {"email": email, "enrolment_code": new.enrolment_code}
     return out

@@ -73,7 +73,7 @@ def approve(env: dict[str, str], account_id: str, role: str) -> None:
         done = ecluse("accounts", "approve-first-dpo", account_id, env=env)
         if done.returncode == 0:
             return
-    if role in ("dpo", "operator", "recipient"):
+    if role in ("dpo", "operator", "recipient", "auditor"):
         settings = Settings(
             home=Path(env["ECLUSE_HOME"]), database_url=env.get("ECLUSE_DATABASE_URL")
         )

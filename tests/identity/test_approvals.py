@@ -20,7 +20,7 @@ from ecluse.identity import OrgKind, Permission, Principal, Role, authenticate, 
 from ecluse.identity.tokens import issue
 from ecluse.platform import Platform
 from tests.mail_tools import Mailbox
-from tests.totp_tools import enable_totp
+from tests.totp_tools import enable_totp, fresh_code
 
 
 @pytest.fixture
@@ -57,9 +57,17 @@ def _person(  # noqa: PLR0917 - who creates whom, where, with what
     )
     assert issued.token  # the enrolment's token carries no second factor: log in with it
     with platform.db.transaction() as s:
-        enable_totp(s, platform.keys, new.id)
+        SECRETS[new.id] = enable_totp(s, platform.keys, new.id)
         token = issue(s, account_id=new.id, name="with code", days=1, second_factor=True)
         return authenticate(s, token.token)
+
+
+SECRETS: dict[str, bytes] = {}  # each person's authenticator app, by account
+
+
+def _code(p: Principal) -> str | None:
+    """A fresh code of the person's app, for a step-up act (none for someone without TOTP)."""
+    return fresh_code(SECRETS[p.account_id]) if p.account_id in SECRETS else None
 
 
 def _again(platform: Platform, p: Principal) -> Principal:
@@ -113,10 +121,17 @@ def test_the_two_person_rule_end_to_end(
     dora = _person(mailed, smtp_server, admin, lab, "dora@lab.example", Role.DPO)
     assert dora.roles == frozenset() and Permission.INSTRUCTION_SIGN not in dora.permissions
     with pytest.raises(PolicyViolation):  # not by herself, not by the admin
-        approvals.decide_role(mailed, dora, account_id=dora.account_id, role=Role.DPO, approve=True)
+        approvals.decide_role(
+            mailed, dora, account_id=dora.account_id, role=Role.DPO, approve=True, code=_code(dora)
+        )
     with pytest.raises(PolicyViolation):
         approvals.decide_role(
-            mailed, admin, account_id=dora.account_id, role=Role.DPO, approve=True
+            mailed,
+            admin,
+            account_id=dora.account_id,
+            role=Role.DPO,
+            approve=True,
+            code=_code(admin),
         )
     approvals.approve_first_dpo_at_host(mailed, account_id=dora.account_id, actor="local:keeper")
     dora = _again(mailed, dora)
@@ -127,10 +142,10 @@ def test_the_two_person_rule_end_to_end(
     rose = _person(mailed, smtp_server, admin, vendor, "rose@new.example", Role.RECIPIENT)
     with pytest.raises(PolicyViolation):  # the admin names no security contact
         approvals.name_security_contact(
-            mailed, admin, organisation_id=vendor, account_id=rita.account_id
+            mailed, admin, organisation_id=vendor, account_id=rita.account_id, code=_code(admin)
         )
     approved = approvals.name_security_contact(
-        mailed, dora, organisation_id=vendor, account_id=rita.account_id
+        mailed, dora, organisation_id=vendor, account_id=rita.account_id, code=_code(dora)
     )
     assert approved == ["recipient"]
     rita = _again(mailed, rita)
@@ -143,13 +158,23 @@ def test_the_two_person_rule_end_to_end(
     ]
     with pytest.raises(PolicyViolation):
         approvals.decide_role(
-            mailed, ravi, account_id=ravi.account_id, role=Role.RECIPIENT, approve=True
+            mailed,
+            ravi,
+            account_id=ravi.account_id,
+            role=Role.RECIPIENT,
+            approve=True,
+            code=_code(ravi),
         )
     approvals.decide_role(
-        mailed, rita, account_id=ravi.account_id, role=Role.RECIPIENT, approve=True
+        mailed,
+        rita,
+        account_id=ravi.account_id,
+        role=Role.RECIPIENT,
+        approve=True,
+        code=_code(rita),
     )
     approvals.decide_role(
-        mailed, rita, account_id=rose.account_id, role=Role.RECIPIENT, approve=False
+        mailed, rita, account_id=rose.account_id, role=Role.RECIPIENT, approve=False, code=None
     )
     assert Permission.PACKAGE_DOWNLOAD in _again(mailed, ravi).permissions
     assert _again(mailed, rose).roles == frozenset()
@@ -177,7 +202,43 @@ def test_a_controller_with_a_dpo_approves_its_next_dpo_itself(
     dan = _person(mailed, smtp_server, admin, lab, "dan@lab.example", Role.DPO)
     with pytest.raises(PolicyViolation, match="has a dpo"):
         approvals.approve_first_dpo_at_host(mailed, account_id=dan.account_id, actor="local:keeper")
+    dora = _again(mailed, dora)
     approvals.decide_role(
-        mailed, _again(mailed, dora), account_id=dan.account_id, role=Role.DPO, approve=True
+        mailed, dora, account_id=dan.account_id, role=Role.DPO, approve=True, code=_code(dora)
     )
     assert Role.DPO in _again(mailed, dan).roles
+
+
+@pytest.mark.parametrize(
+    ("credential", "with_code", "approved"),
+    [
+        ("made with the second factor", True, True),
+        ("made with the second factor", False, False),  # no fresh code: step-up refused
+        ("the enrolment's token, no second factor", True, False),
+    ],
+)
+def test_an_approval_needs_the_second_factor_and_a_fresh_code(
+    mailed: Platform, smtp_server: Mailbox, credential: str, with_code: bool, approved: bool
+) -> None:
+    admin = _admin(mailed)
+    with mailed.db.transaction() as s:
+        lab = create_organisation(s, name="Lab", kind=OrgKind.CONTROLLER)
+    dora = _person(mailed, smtp_server, admin, lab, "dora@lab.example", Role.DPO)
+    approvals.approve_first_dpo_at_host(mailed, account_id=dora.account_id, actor="local:keeper")
+    dan = _person(mailed, smtp_server, admin, lab, "dan@lab.example", Role.DPO)
+    dora = _again(mailed, dora)
+    if not credential.startswith("made with"):
+        with mailed.db.transaction() as s:
+            token = issue(s, account_id=dora.account_id, name="t", days=1, second_factor=False)
+            dora = authenticate(s, token.token)
+    code = fresh_code(SECRETS[dora.account_id]) if with_code else None
+    if approved:
+        approvals.decide_role(
+            mailed, dora, account_id=dan.account_id, role=Role.DPO, approve=True, code=code
+        )
+    else:
+        with pytest.raises(PolicyViolation):
+            approvals.decide_role(
+                mailed, dora, account_id=dan.account_id, role=Role.DPO, approve=True, code=code
+            )
+    assert (Role.DPO in _again(mailed, dan).roles) is approved

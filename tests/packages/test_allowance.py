@@ -119,6 +119,17 @@ def _deadline(migration: Migration, iid: str, identity: Identity, *, fetch: bool
     assert delivery.enforce(migration.platform, now=later) == (1, 0)
 
 
+def _cut_short(migration: Migration, iid: str, identity: Identity) -> None:
+    """The recipient hangs up after the first piece (it holds rows already), then the
+    package is shredded unconfirmed at its deadline."""
+    outcome = migration.run("olga", iid)
+    stream = delivery.download(migration.platform, migration.parties["rita"], outcome.package_id)
+    assert next(stream)
+    stream.close()
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert delivery.enforce(migration.platform, now=later) == (1, 0)
+
+
 def _confirmed(migration: Migration, iid: str, identity: Identity) -> None:
     rita = migration.parties["rita"]
     outcome = migration.run("olga", iid)
@@ -133,9 +144,17 @@ def _confirmed(migration: Migration, iid: str, identity: Identity) -> None:
         (_too_many, True),  # a run the policy stopped
         (lambda m, i, k: _deadline(m, i, k, fetch=False), True),  # shredded, never fetched
         (lambda m, i, k: _deadline(m, i, k, fetch=True), False),  # downloaded: it has left
+        (_cut_short, False),  # a download cut short has left too
         (_confirmed, False),
     ],
-    ids=["failed", "stopped", "shredded-unfetched", "shredded-downloaded", "confirmed"],
+    ids=[
+        "failed",
+        "stopped",
+        "shredded-unfetched",
+        "shredded-downloaded",
+        "shredded-download-cut-short",
+        "confirmed",
+    ],
 )
 def test_a_run_that_delivered_nothing_gives_its_allowance_back(
     migration: Migration, identity: Identity, first: Any, given_back: bool

@@ -3,6 +3,7 @@ wrote; were it to wake up after all, it could not commit."""
 
 from __future__ import annotations
 
+import base64
 import errno
 import io
 import os
@@ -19,11 +20,13 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
+from ecluse.audit import Action
 from ecluse.audit.records import verify_database
-from ecluse.db.models import Account, AuditEvent, Blob, Extraction, Package
+from ecluse.db.models import Account, AuditEvent, Blob, Credential, Extraction, Package
 from ecluse.errors import ValidationError
 from ecluse.governance import instructions as ins
 from ecluse.identity import issue
+from ecluse.identity.ssh_keys import add_ssh_key, revoke_ssh_key
 from ecluse.packages.lease import HOST, RunAbandoned, process_tag
 from ecluse.platform import Platform
 from ecluse.worker import sweep
@@ -197,8 +200,12 @@ def _run_row(
     age: timedelta = timedelta(seconds=5),
     quarantine_id: str | None = None,
     state: str = "running",
+    started_with: tuple[str, str] = ("ssh", "SHA256:not-a-key-of-olga"),
 ) -> str:
+    """A run's row and its start's audit event (with the credential it ran on), as a process
+    that died would have left them."""
     now = datetime.now(UTC)
+    via, credential = started_with
     with platform.db.transaction() as s:
         row = Extraction(
             id=str(uuid.uuid4()),
@@ -212,6 +219,14 @@ def _run_row(
             lease_expires_at=now + lease_left if owner else None,
         )
         s.add(row)
+        s.flush()
+        platform.audit.append(
+            s,
+            actor=f"account:{migration.parties['olga'].email}",
+            action=Action.EXTRACTION_START,
+            refs={"extraction": row.id, "instruction": iid},
+            details={"via": via, "credential": credential},
+        )
     return row.id
 
 
@@ -267,6 +282,29 @@ def _disable(m: Migration, iid: str) -> None:
         s.get(Account, m.parties["olga"].account_id).state = "disabled"
 
 
+def _olga_key(m: Migration) -> str:
+    """The SSH key olga uploaded with (added with her second factor)."""
+    line = (
+        "ssh-ed25519 "
+        + base64.b64encode(b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + os.urandom(32)).decode()
+    )
+    with m.platform.db.transaction() as s:
+        key = add_ssh_key(s, m.parties["olga"].account_id, line, label="laptop", second_factor=True)
+    return key.fingerprint
+
+
+def _revoke_key(m: Migration, fingerprint: str) -> None:
+    """The key was revoked after the upload (stolen, say): it resumes nothing."""
+    with m.platform.db.transaction() as s:
+        revoke_ssh_key(s, m.parties["olga"].account_id, fingerprint)
+
+
+def _new_password(m: Migration, fingerprint: str) -> None:
+    """A password change after the upload ends every credential made before it."""
+    with m.platform.db.transaction() as s:
+        s.get(Credential, m.parties["olga"].account_id).password_set_at = datetime.now(UTC)
+
+
 def _died_before(m: Migration, iid: str, quarantine_id: str) -> None:
     _run_row(m.platform, m, iid, owner=None, quarantine_id=quarantine_id, state="abandoned")
 
@@ -277,8 +315,11 @@ def _died_before(m: Migration, iid: str, quarantine_id: str) -> None:
         (None, "extracted again from its quarantine as"),
         (_revoke, "not extracted again: extracting it again failed (instruction is revoked"),
         (_disable, "not extracted again: the person who uploaded it can no longer extract"),
+        (_revoke_key, "not extracted again: the person who uploaded it can no longer extract"),
+        (_new_password, "not extracted again: the person who uploaded it can no longer extract"),
         (_died_before, "not extracted again: its process ended 2 times"),
     ],
+    ids=["resumed", "revoked", "disabled", "key revoked", "password changed", "died twice"],
 )
 def test_an_upload_whose_extraction_died_is_extracted_again_or_its_failure_shown(
     migration: Migration, identity: Identity, change: Any, outcome: str
@@ -290,8 +331,18 @@ def test_an_upload_whose_extraction_died_is_extracted_again_or_its_failure_shown
         held = platform.store.put(
             s, io.BytesIO(migration.export.data), kind="quarantine", expires_at=expires
         ).id
-    cut = _run_row(platform, migration, iid, owner=f"{HOST}:{_dead_pid()}:00", quarantine_id=held)
-    if change is _died_before:
+    fingerprint = _olga_key(migration)
+    cut = _run_row(
+        platform,
+        migration,
+        iid,
+        owner=f"{HOST}:{_dead_pid()}:00",
+        quarantine_id=held,
+        started_with=("ssh", fingerprint),
+    )
+    if change in (_revoke_key, _new_password):
+        change(migration, fingerprint)
+    elif change is _died_before:
         change(migration, iid, held)
     elif change is not None:
         change(migration, iid)

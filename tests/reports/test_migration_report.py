@@ -203,6 +203,7 @@ def _auditor(platform, org_kind: str, *, grant: bool = False):  # type: ignore[n
         new = create_account(
             s, organisation_id=org, email=email, full_name="Aude Auditor", roles={Role.AUDITOR}
         )
+        approve_all(s, new.id)  # approved by the laboratory: the scope is what is tested
         enrol(s, email=email, code=new.enrolment_code)
         token = issue(s, account_id=new.id, name="t", days=1).token
     if grant:

@@ -142,6 +142,25 @@ def sftp(
     )
 
 
+def sftp_session(
+    server: Running, user: str, *, key: Path, directory: Path
+) -> subprocess.Popen[str]:
+    """OpenSSH's `sftp` kept open, reading its commands from standard input (`-b -`) as the
+    test writes them: one connection across acts of others."""
+    if shutil.which("sftp") is None:
+        pytest.fail("OpenSSH's sftp client is missing: run `make dev` (scripts/system-deps.sh)")
+    command = [
+        "sftp", "-b", "-", "-P", str(server.sftp_port),
+        "-o", f"UserKnownHostsFile={server.known_hosts(directory)}",
+        "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10",
+        "-o", "PreferredAuthentications=publickey", "-o", "IdentitiesOnly=yes",
+        "-i", str(key), f"{user}@127.0.0.1",
+    ]  # fmt: skip
+    return subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
 def _with_askpass(
     command: list[str], answers: tuple[str, str], directory: Path, batch: str
 ) -> subprocess.CompletedProcess[str]:

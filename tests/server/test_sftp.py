@@ -23,7 +23,7 @@ from ecluse.platform import Platform
 from tests.age_tools import Identity, age_decrypt, ssh_identity
 from tests.mail_tools import approve_all
 from tests.packages.conftest import Migration, agreement, export, identity, migration, parties
-from tests.server.harness import running, sftp
+from tests.server.harness import running, sftp, sftp_session
 from tests.totp_tools import code
 
 __all__ = ["agreement", "export", "identity", "migration", "parties"]
@@ -327,3 +327,45 @@ def test_a_key_added_before_totp_and_a_disabled_account(
         for key in (old.path, keys["olga"]):
             gone = sftp(server, olga.email, "ls /\n", key=key, directory=tmp_path)
             assert gone.returncode != 0 and "Permission denied" in gone.stderr
+
+
+def test_an_open_connection_stops_once_its_account_is_disabled(
+    migration: Migration, world: dict[str, object], tmp_path: Path
+) -> None:
+    """Disabling an account ends the SFTP connection it already holds, at its next act: the
+    revoked key no longer lists, reads or uploads."""
+    platform, olga = migration.platform, migration.parties["olga"]
+    keys: dict[str, Path] = world["keys"]  # type: ignore[assignment]
+    with platform.db.transaction() as s:
+        admin_id = create_account(
+            s,
+            organisation_id=s.execute(
+                select(Organisation.id).where(Organisation.kind == OrgKind.PLATFORM.value)
+            ).scalar_one(),
+            email="ada.lifecycle@platform.example",
+            full_name="Ada Admin",
+            roles={Role.ADMIN},
+        )
+        enrol(s, email=admin_id.email, code=admin_id.enrolment_code)
+        admin = authenticate(s, issue(s, account_id=admin_id.id, name="a", days=1).token)
+    with running(platform.settings, tmp_path) as server:
+        session = sftp_session(server, olga.email, key=keys["olga"], directory=tmp_path)
+        assert session.stdin is not None
+        session.stdin.write("ls /\n")
+        session.stdin.flush()
+        time.sleep(3)  # the first listing answered, on this one connection
+        lifecycle.disable(platform, admin, olga.account_id, reason="left the company")
+        time.sleep(2.5)  # past the connection's check interval
+        out, err = session.communicate("ls /inbox\n", timeout=60)
+    before, after = out.split("sftp> ls /inbox")
+    assert "inbox" in before  # the first listing, on the live credential
+    assert session.returncode != 0 and not after.strip(), (out, err)  # then: cut, nothing
+    assert any(w in err for w in ("Disconnected", "Connection closed", "Permission denied")), err
+    with platform.db.transaction() as s:
+        reasons = [
+            e.details
+            for e in s.execute(
+                select(AuditEvent).where(AuditEvent.action == "server:sftp:refused")
+            ).scalars()
+        ]
+    assert any("credential ended" in r for r in reasons)

@@ -6,6 +6,7 @@ decision is audited and alerted to the organisation's contacts; each refusal is 
 from __future__ import annotations
 
 from ecluse.access import refusals_audited
+from ecluse.acts.step_up import confirm_presence
 from ecluse.audit import Action
 from ecluse.errors import EcluseError
 from ecluse.identity import Principal, Role
@@ -15,6 +16,8 @@ from ecluse.identity.approvals import (
     approve_first_dpo,
     decide,
     designate_contact,
+    may_decide,
+    may_designate,
     pending,
 )
 from ecluse.platform import Platform
@@ -27,10 +30,24 @@ def list_pending(platform: Platform, p: Principal) -> list[PendingGrant]:
 
 
 def decide_role(
-    platform: Platform, p: Principal, *, account_id: str, role: Role, approve: bool
+    platform: Platform,
+    p: Principal,
+    *,
+    account_id: str,
+    role: Role,
+    approve: bool,
+    code: str | None,
 ) -> Decided:
-    """Approve (or refuse) another person's pending role: audited, alerted."""
+    """Approve (with a fresh second-factor `code`: it grants what the role reaches) or refuse
+    another person's pending role: audited, alerted."""
     command = "accounts approve" if approve else "accounts refuse"
+    if approve:  # who may, first (a refusal spends no code); then the fresh code
+        with (
+            refusals_audited(platform, p, command, account=account_id),
+            platform.db.transaction() as s,
+        ):
+            may_decide(s, p, account_id=account_id, role=role)
+        confirm_presence(platform, p, code, command=command, account=account_id)
     with (
         refusals_audited(platform, p, command, account=account_id),
         platform.db.transaction() as s,
@@ -93,13 +110,19 @@ def _approve_first_dpo(platform: Platform, *, account_id: str, actor: str) -> De
 
 
 def name_security_contact(
-    platform: Platform, p: Principal, *, organisation_id: str, account_id: str
+    platform: Platform, p: Principal, *, organisation_id: str, account_id: str, code: str | None
 ) -> list[str]:
-    """A processor's or recipient's security contact; returns the roles this approved."""
+    """A processor's or recipient's security contact (with a fresh second-factor `code`);
+    returns the roles this approved."""
+    command, refs = "orgs security-contact", {"organisation": organisation_id}
+    with (  # who may, first (a refusal spends no code); then the fresh code
+        refusals_audited(platform, p, command, **refs, account=account_id),
+        platform.db.transaction() as s,
+    ):
+        may_designate(s, p, organisation_id=organisation_id, account_id=account_id)
+    confirm_presence(platform, p, code, command=command, **refs)
     with (
-        refusals_audited(
-            platform, p, "orgs security-contact", organisation=organisation_id, account=account_id
-        ),
+        refusals_audited(platform, p, command, **refs, account=account_id),
         platform.db.transaction() as s,
     ):
         approved = designate_contact(s, p, organisation_id=organisation_id, account_id=account_id)

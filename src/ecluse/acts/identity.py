@@ -26,7 +26,6 @@ from ecluse.identity import (
 )
 from ecluse.identity.accounts import (
     ENROLMENT_TTL,
-    HEALTH_ROLES,
     NewAccount,
     check_registration,
     create_service_account,
@@ -132,7 +131,8 @@ def log_in(
                     s,
                     actor=unauthenticated(channel),
                     action=Action.CREDENTIALS_REVOKE,
-                    details={"email": email, "why": "locked after failed logins"},
+                    refs=typed.refs,  # a lock names a known account: by its id
+                    details={"why": "locked after failed logins"},
                 )
             opened = None
         else:
@@ -378,7 +378,7 @@ def _create_person(
         new = create_account(
             s, organisation_id=organisation_id, email=email, full_name=name, roles=roles
         )
-        pending = tuple(sorted(r.value for r in roles & HEALTH_ROLES))
+        pending = new.pending_roles
         platform.audit.append(
             s,
             actor=p.actor,

@@ -84,3 +84,5 @@ class Action(StrEnum):
     STEP_UP_REFUSED = "identity:step-up:refused"
     ACCOUNT_DISABLE = "identity:account:disable"
     CREDENTIALS_REVOKE = "identity:credentials:revoke"
+    # issue 15 item 7: a download counts from its first byte
+    PACKAGE_DOWNLOAD_START = "packages:package:download-start"

@@ -15,6 +15,7 @@ from rich.table import Table
 from ecluse.acts import approvals
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
 from ecluse.cli.identity_cmd import accounts, login, orgs
+from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.errors import PolicyViolation
 from ecluse.identity import Permission, Role
 
@@ -36,11 +37,17 @@ def accounts_pending(config: ConfigOpt = None) -> None:
 
 
 @accounts.command("approve")
-def accounts_approve(account_id: AccountArg, role: RoleOpt, config: ConfigOpt = None) -> None:
-    """Approve another person's pending role (audited, alerted to your organisation)."""
+def accounts_approve(
+    account_id: AccountArg, role: RoleOpt, code: CodeOpt = None, config: ConfigOpt = None
+) -> None:
+    """Approve another person's pending role, with a fresh code of your app (audited, alerted
+    to your organisation)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        approvals.decide_role(platform, p, account_id=account_id, role=role, approve=True)
+        typed = step_up_code(code)
+        approvals.decide_role(
+            platform, p, account_id=account_id, role=role, approve=True, code=typed
+        )
     out.print(f"role {role.value} of {account_id} approved")
 
 
@@ -49,7 +56,9 @@ def accounts_refuse(account_id: AccountArg, role: RoleOpt, config: ConfigOpt = N
     """Refuse (remove) another person's pending role (audited, alerted)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        approvals.decide_role(platform, p, account_id=account_id, role=role, approve=False)
+        approvals.decide_role(
+            platform, p, account_id=account_id, role=role, approve=False, code=None
+        )
     out.print(f"role {role.value} of {account_id} refused")
 
 
@@ -70,13 +79,16 @@ def accounts_approve_first_dpo(account_id: AccountArg, config: ConfigOpt = None)
 def orgs_security_contact(
     organisation_id: Annotated[str, typer.Argument(help="The processor's or recipient's id.")],
     account: Annotated[str, typer.Option(help="Account id of its security contact.")],
+    code: CodeOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Name a processor's or recipient's security contact (the first by a controller's dpo,
-    then by the contact); their pending roles are approved with it."""
+    then by the contact), with a fresh code of your app; their pending roles are approved
+    with it."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
+        typed = step_up_code(code)
         approved = approvals.name_security_contact(
-            platform, p, organisation_id=organisation_id, account_id=account
+            platform, p, organisation_id=organisation_id, account_id=account, code=typed
         )
     out.print(f"security contact {account} named; roles approved: {', '.join(approved) or 'none'}")

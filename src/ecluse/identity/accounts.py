@@ -35,6 +35,14 @@ class Role(StrEnum):
 
 #: roles whose permissions reach health data: pending until a person with authority approves
 HEALTH_ROLES = frozenset({Role.DPO, Role.OPERATOR, Role.RECIPIENT})
+#: roles that read a laboratory's trail and reports: pending too, outside the platform's own
+#: organisation (else an admin could make itself any organisation's auditor)
+TENANT_READ_ROLES = frozenset({Role.AUDITOR})
+
+
+def awaits_approval(role: Role, *, platform_org: bool) -> bool:
+    """Whether `role`, granted in an organisation, waits for a second person's approval."""
+    return role in HEALTH_ROLES or (role in TENANT_READ_ROLES and not platform_org)
 
 
 class OrgKind(StrEnum):
@@ -49,6 +57,7 @@ class NewAccount:
     id: str
     email: str
     enrolment_code: str  # shown once, stored only as a hash
+    pending_roles: tuple[str, ...] = ()  # waiting for a second person's approval
 
 
 def hash_code(code: str) -> str:
@@ -171,12 +180,14 @@ def create_account(
         AccountRole(
             account_id=account.id,
             role=r.value,
-            approved_at=None if r in HEALTH_ROLES else now,  # pending: see approvals.py
+            # pending: see approvals.py
+            approved_at=None if awaits_approval(r, platform_org=platform_org) else now,
         )
         for r in sorted(roles)
     )
     session.flush()
-    return NewAccount(id=account.id, email=email, enrolment_code=code)
+    pending = tuple(r.value for r in sorted(roles) if awaits_approval(r, platform_org=platform_org))
+    return NewAccount(id=account.id, email=email, enrolment_code=code, pending_roles=pending)
 
 
 def approved_roles(session: Session, account_id: str) -> frozenset[Role]:

@@ -1,6 +1,7 @@
-"""The two-person rule: a role that reaches health data (dpo, operator, recipient) takes
+"""The two-person rule: a role that reaches health data (dpo, operator, recipient), or that
+reads a laboratory's trail and reports (auditor, outside the platform's organisation), takes
 effect only once a named person of the grantee's organisation with authority, who is not the
-grantee, approves it.
+grantee, approves it with a second factor.
 
 Authority: in a controller, an approved dpo of that controller; in a processor or recipient,
 its designated security contact. A processor's or recipient's first security contact is
@@ -44,9 +45,10 @@ class Decided:
 
 
 def has_authority(session: Session, p: Principal, organisation_id: str) -> bool:
-    """Whether `p` approves the health-data roles of `organisation_id`."""
+    """Whether `p` approves the pending roles of `organisation_id`: never without a second
+    factor on the credential it acts with."""
     org = session.get(Organisation, organisation_id)
-    if org is None or p.organisation_id != org.id or p.via == "ssh":
+    if org is None or p.organisation_id != org.id or p.via == "ssh" or not p.second_factor:
         return False
     if org.kind == OrgKind.CONTROLLER.value:
         return Role.DPO in p.roles
@@ -82,16 +84,24 @@ def _pending_row(session: Session, account_id: str, role: Role) -> tuple[Account
     return account, row
 
 
-def decide(
-    session: Session, p: Principal, *, account_id: str, role: Role, approve: bool
-) -> Decided:
-    """Approve (or refuse, which removes it) a pending role of another person of the
-    caller's organisation."""
+def may_decide(
+    session: Session, p: Principal, *, account_id: str, role: Role
+) -> tuple[Account, AccountRole]:
+    """Refuse unless `p` may decide on that pending role (checked before a code is asked)."""
     account, row = _pending_row(session, account_id, role)
     if not has_authority(session, p, account.organisation_id):
         raise PolicyViolation(NO_AUTHORITY)
     if p.account_id in (account.id, account.owner_id):
         raise PolicyViolation("a role is approved by someone other than its holder")
+    return account, row
+
+
+def decide(
+    session: Session, p: Principal, *, account_id: str, role: Role, approve: bool
+) -> Decided:
+    """Approve (or refuse, which removes it) a pending role of another person of the
+    caller's organisation."""
+    account, row = may_decide(session, p, account_id=account_id, role=role)
     if approve:
         row.approved_at, row.approved_by = datetime.now(UTC), p.account_id
     else:
@@ -120,11 +130,10 @@ def approve_first_dpo(session: Session, *, account_id: str, by: str) -> Decided:
     return Decided(account.id, Role.DPO.value, org.id)
 
 
-def designate_contact(
+def may_designate(
     session: Session, p: Principal, *, organisation_id: str, account_id: str
-) -> list[str]:
-    """Name a processor's or recipient's security contact; its pending roles are approved by
-    the designator. Returns the roles so approved."""
+) -> tuple[Organisation, Account]:
+    """Refuse unless `p` may name that person the organisation's security contact."""
     org = session.get(Organisation, organisation_id)
     if org is None or org.kind not in (OrgKind.PROCESSOR.value, OrgKind.RECIPIENT.value):
         raise ValidationError("a security contact is named for a processor or a recipient")
@@ -140,6 +149,15 @@ def designate_contact(
         raise ValidationError("a security contact is an active named person of the organisation")
     if account.id == p.account_id:
         raise PolicyViolation("a security contact is named by someone else")
+    return org, account
+
+
+def designate_contact(
+    session: Session, p: Principal, *, organisation_id: str, account_id: str
+) -> list[str]:
+    """Name a processor's or recipient's security contact; its pending roles are approved by
+    the designator. Returns the roles so approved."""
+    org, account = may_designate(session, p, organisation_id=organisation_id, account_id=account_id)
     now = datetime.now(UTC)
     approved = []
     for row in session.execute(
@@ -162,6 +180,7 @@ def _controller_dpo(session: Session, p: Principal) -> bool:
         and Role.DPO in approved_roles(session, p.account_id)
         and Role.DPO in p.roles
         and p.via != "ssh"
+        and p.second_factor
     )
 
 

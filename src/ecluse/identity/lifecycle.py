@@ -10,8 +10,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ecluse.db.models import Account, ApiToken, LoginSession, SshKey
+from ecluse.db.models import Account, ApiToken, Credential, LoginSession, SshKey
 from ecluse.errors import ValidationError
+from ecluse.identity.accounts import as_utc, usable
+from ecluse.identity.tokens import Principal
+
+#: the credential id of an SSH login by password and code (keyboard-interactive)
+# an authentication method's name, not a password
+SSH_PASSWORD_LOGIN = "keyboard-interactive"  # noqa: S105 # nosec B105
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +71,28 @@ def disable_account(session: Session, account_id: str, *, now: datetime) -> Revo
         row.state = "disabled"
         row.enrolment_code_hash = row.enrolment_expires_at = None
     return revoke_credentials(session, account_id, now=now)
+
+
+def still_live(session: Session, p: Principal, *, since: datetime, now: datetime) -> bool:
+    """Whether a connection opened at `since` by `p` may go on: its account usable and not
+    locked, its password unchanged since, and for a key login, its key not revoked. A
+    disabled, locked or re-passworded account stops its open connections at their next act."""
+    account = session.get(Account, p.account_id)
+    credential = session.get(Credential, p.account_id)
+    if not usable(session, account, now):
+        return False
+    if credential is not None and credential.locked_at is not None:
+        return False
+    changed = credential.password_set_at if credential is not None else None
+    if changed is not None and as_utc(changed) > since:
+        return False
+    if p.via != "ssh" or p.token_id == SSH_PASSWORD_LOGIN:  # password and code: see above
+        return True
+    key = session.execute(
+        select(SshKey.id).where(
+            SshKey.fingerprint == p.token_id,
+            SshKey.account_id == p.account_id,
+            SshKey.revoked_at.is_(None),
+        )
+    ).first()
+    return key is not None

@@ -92,8 +92,9 @@ HEALTH_DATA = frozenset({P.EXTRACTION_RUN, P.PACKAGE_DOWNLOAD, P.RECEIPT_CONFIRM
 
 def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
     """What the roles in effect (approved ones only) permit; every account manages its own
-    credentials, so a person whose roles still wait for approval can enrol and set a factor."""
-    granted: set[Permission] = {P.TOKEN_SELF}
+    credentials, so a person whose roles still wait for approval can enrol and set a factor,
+    and every person may file a security concern (whoever sees a flaw reports it)."""
+    granted: set[Permission] = {P.TOKEN_SELF, P.CONCERN_FILE}
     for role in roles:
         granted |= ROLE_PERMISSIONS.get(role, frozenset())
     return frozenset(granted)

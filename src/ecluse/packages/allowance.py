@@ -30,7 +30,9 @@ from ecluse.packages.manifest import DIGEST_SIZE
 from ecluse.policy import VolumeExceeded
 
 RUNNING, PACKAGED = "running", "packaged"
-_FETCHED = (Action.PACKAGE_DOWNLOAD.value, Action.SFTP_OPEN.value)
+#: a download counts from its first byte (a client that hangs up early still got rows)
+_SENT = (Action.PACKAGE_DOWNLOAD_START.value, Action.PACKAGE_DOWNLOAD.value)
+_FETCHED = (*_SENT, Action.SFTP_OPEN.value)
 
 
 class RunsExhausted(PolicyViolation):
@@ -67,7 +69,7 @@ def _fetched(session: Session, package_id: str) -> bool:
         )
     ).all()
     return any(
-        action == Action.PACKAGE_DOWNLOAD.value or json.loads(details).get("file") == "package"
+        action in _SENT or json.loads(details).get("file") == "package"
         for action, details in events
     )
 

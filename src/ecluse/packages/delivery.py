@@ -102,11 +102,20 @@ def open_package(platform: Platform, principal: Principal, package_id: str) -> P
 
 
 def download(platform: Platform, principal: Principal, package_id: str) -> Iterator[bytes]:
-    """The package's age ciphertext, streamed; audited once fully sent."""
+    """The package's age ciphertext, streamed; audited before its first byte leaves (a
+    client that hangs up early still got rows), and again once fully sent."""
     package = open_package(platform, principal, package_id)
     sent = 0
+    refs = {"package": package_id, "instruction": package.instruction_id}
     with platform.db.transaction() as s:
         chunks = platform.store.open(s, package.blob_id)
+        platform.audit.append(
+            s,
+            actor=principal.actor,
+            action=Action.PACKAGE_DOWNLOAD_START,
+            refs=refs,
+            details={"via": principal.via},
+        )
     for chunk in chunks:
         sent += len(chunk)
         yield chunk
@@ -115,7 +124,7 @@ def download(platform: Platform, principal: Principal, package_id: str) -> Itera
             s,
             actor=principal.actor,
             action=Action.PACKAGE_DOWNLOAD,
-            refs={"package": package_id, "instruction": package.instruction_id},
+            refs=refs,
             details={"bytes": sent, "via": principal.via},
         )
 

@@ -156,6 +156,8 @@ def _start(
             actor=principal.actor,
             action=Action.EXTRACTION_START,
             refs={"extraction": row.id, "instruction": instruction_id},
+            # the credential it runs on: a run cut short resumes only while it is live
+            details={"via": principal.via, "credential": principal.token_id[:60]},
         )
         return _Plan(
             extraction_id=row.id,

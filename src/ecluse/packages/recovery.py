@@ -19,6 +19,7 @@ the quarantine shredded and the reason on the abandoned run, which the operator'
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,10 +28,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ecluse.audit import Action
-from ecluse.db.models import Account, Blob, Credential, Extraction
+from ecluse.db.models import Account, AuditEvent, Blob, Extraction
 from ecluse.errors import EcluseError
 from ecluse.identity import Principal
-from ecluse.identity.accounts import as_utc, usable
+from ecluse.identity.accounts import as_utc
+from ecluse.identity.lifecycle import still_live
 from ecluse.identity.tokens import principal_of
 from ecluse.packages.extract import extract
 from ecluse.packages.lease import Holder, death, run_tag
@@ -137,28 +139,45 @@ def _remove_dead_uploads(platform: Platform) -> None:
 
 
 def _operator(platform: Platform, d: _Dead) -> Principal | None:
-    """The person who uploaded it, if they may still act. The upload was made with a second
-    factor (nothing reaches the inbox without one); it still counts while their TOTP is on."""
+    """The person who uploaded it, acting again with the very credential of the upload (its
+    key, or its password and code login), if that credential is still live: not revoked, the
+    account neither disabled nor locked, the password unchanged since the run started. The
+    second factor is the credential's own (the run could not start without one)."""
     with platform.db.transaction() as s:
         account = s.get(Account, d.operator_id)
-        credential = s.get(Credential, d.operator_id)
-        if account is None or not usable(s, account, datetime.now(UTC)):
+        started = _started_with(s, d.id)
+        if account is None or started is None:
             return None
-        if credential is not None and credential.locked_at is not None:
+        via, credential_id, since = started
+        original = principal_of(
+            s, account, credential_id=credential_id, via=via, second_factor=True
+        )
+        if not still_live(s, original, since=since, now=datetime.now(UTC)):
             return None
         return principal_of(
             s,
             account,
             credential_id=f"recovery:{d.id}"[:60],
             via="recovery",
-            second_factor=_totp_on(s, account),
+            second_factor=original.second_factor,
         )
 
 
-def _totp_on(s: Session, account: Account) -> bool:
-    person_id = account.owner_id if account.kind == "service" else account.id
-    row = s.get(Credential, person_id) if person_id else None
-    return row is not None and row.totp_enabled_at is not None
+def _started_with(s: Session, extraction_id: str) -> tuple[str, str, datetime] | None:
+    """The channel and credential the run started with (its audit event), and when."""
+    event = s.execute(
+        select(AuditEvent.details, AuditEvent.ts).where(
+            AuditEvent.action == Action.EXTRACTION_START.value,
+            AuditEvent.refs.contains(f'"{extraction_id}"'),
+        )
+    ).first()
+    if event is None:
+        return None
+    details = json.loads(event.details or "{}")
+    via, credential = details.get("via"), details.get("credential")
+    if not isinstance(via, str) or not isinstance(credential, str):
+        return None  # a run started before credentials were recorded: not resumed
+    return via, credential, as_utc(datetime.fromisoformat(event.ts))
 
 
 def _resume(platform: Platform, d: _Dead, *, actor: str) -> bool:

@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import asyncssh
@@ -63,6 +64,9 @@ class _Open:
     operations: int = 0
 
 
+LIVE_CHECK_SECONDS = 2.0
+
+
 class EcluseSFTP(asyncssh.SFTPServer):
     def __init__(self, chan: asyncssh.SSHServerChannel[bytes], *, platform: Platform) -> None:
         super().__init__(chan)
@@ -73,8 +77,21 @@ class EcluseSFTP(asyncssh.SFTPServer):
         self.platform, self.principal = platform, principal
         self.trees = TreeQueries(platform=platform, principal=principal)
         self.open_files: set[_Open] = set()
+        self._since = datetime.now(UTC)  # the login: a password changed after it ends this
+        self._checked = 0.0  # when the credential was last found live (monotonic)
 
     # helpers
+    async def _live(self) -> None:
+        """Stop at once a connection whose account was disabled or locked, whose password
+        changed or whose key was revoked since it logged in (checked every 2 s at most)."""
+        if time.monotonic() - self._checked < LIVE_CHECK_SECONDS:
+            return
+        if not await self._query(lambda: self.trees.still_live(self._since)):
+            await self._audited(Action.SFTP_REFUSED, {}, operation="any", reason="credential ended")
+            self.channel.get_connection().close()
+            _denied("your credential ended: log in again")
+        self._checked = time.monotonic()
+
     def _may(self, needed: Permission) -> bool:
         return needed in self.principal.permissions
 
@@ -107,6 +124,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         the tree the caller's permissions do not open, and writing a new name into a
         directory that takes none. Not found (audited): a path outside the tree (a
         traversal attempt, say)."""
+        await self._live()
         try:
             node = resolve(path)
         except asyncssh.SFTPNoSuchFile:
@@ -269,6 +287,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         if not isinstance(file_obj, _Open) or file_obj.upload is not None:
             _denied("write-only")
         file_obj.operations += 1
+        await self._live()
         if file_obj.download is not None:
             return await file_obj.download.read(offset, size)
         return file_obj.body[offset : offset + size]
@@ -308,6 +327,8 @@ class EcluseSFTP(asyncssh.SFTPServer):
         if file_obj.upload is not None:
             if file_obj not in self.open_files:  # discarded after a refused write
                 raise asyncssh.SFTPFailure("this upload was refused and discarded")
+            self._checked = 0.0  # an extraction starts as this person: checked now
+            await self._live()
             self.open_files.discard(file_obj)
             stored = await file_obj.upload.close()
             await self._audited(

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ecluse import acts
 from ecluse.db.models import Agreement, Blob, Extraction, Instruction
 from ecluse.identity import Principal
+from ecluse.identity.lifecycle import still_live
 from ecluse.packages import delivery
 from ecluse.platform import Platform
 
@@ -20,6 +21,10 @@ from ecluse.platform import Platform
 class TreeQueries:
     platform: Platform
     principal: Principal
+
+    def still_live(self, since: datetime) -> bool:
+        with self.platform.db.transaction() as s:
+            return still_live(s, self.principal, since=since, now=datetime.now(UTC))
 
     def processed_here(self, instruction_id: str) -> bool:
         with self.platform.db.transaction() as s:

@@ -26,6 +26,7 @@ from ecluse.db.models import Account, Credential, SshKey
 from ecluse.errors import AuthenticationError
 from ecluse.identity import Principal
 from ecluse.identity.accounts import usable
+from ecluse.identity.lifecycle import SSH_PASSWORD_LOGIN
 from ecluse.identity.permissions import HEALTH_DATA, permissions_of
 from ecluse.identity.tokens import principal_of
 from ecluse.platform import Platform
@@ -169,7 +170,7 @@ class Gatekeeper(asyncssh.SSHServer):
             return principal_of(
                 s,
                 account,
-                credential_id="keyboard-interactive",
+                credential_id=SSH_PASSWORD_LOGIN,
                 via="ssh",
                 second_factor=done.second_factor,
             )

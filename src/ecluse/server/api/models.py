@@ -116,6 +116,7 @@ class PendingGrantOut(BaseModel):
 
 class SecurityContactIn(In):
     account_id: Short
+    totp_code: Annotated[str | None, Field(max_length=32)] = None  # step-up
 
 
 class ServiceAccountIn(In):

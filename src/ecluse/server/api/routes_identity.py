@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 from sqlalchemy import select
 
 from ecluse.acts import approvals, tenancy
@@ -38,6 +38,7 @@ from ecluse.server.api.models import (
     ServiceAccountIn,
     SessionOut,
     SshKeyOut,
+    StepUpIn,
     TokenIn,
     TokenInfo,
     TokenOut,
@@ -276,8 +277,11 @@ def approve_role(
     role: Role,
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))],
+    body: Annotated[StepUpIn | None, Body()] = None,
 ) -> Done:
-    approvals.decide_role(platform, p, account_id=account_id, role=role, approve=True)
+    """Approve another person's pending role; `totp_code`: a fresh code (step-up)."""
+    code = body.totp_code if body is not None else None
+    approvals.decide_role(platform, p, account_id=account_id, role=role, approve=True, code=code)
     return Done(done="approved")
 
 
@@ -288,7 +292,7 @@ def refuse_role(
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))],
 ) -> Done:
-    approvals.decide_role(platform, p, account_id=account_id, role=role, approve=False)
+    approvals.decide_role(platform, p, account_id=account_id, role=role, approve=False, code=None)
     return Done(done="refused")
 
 
@@ -300,9 +304,13 @@ def name_security_contact(
     p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))],
 ) -> list[str]:
     """A processor's or recipient's security contact (first by a controller's dpo, then by
-    the contact); the roles of theirs this approved."""
+    the contact); the roles of theirs this approved. `totp_code`: a fresh code (step-up)."""
     return approvals.name_security_contact(
-        platform, p, organisation_id=organisation_id, account_id=body.account_id
+        platform,
+        p,
+        organisation_id=organisation_id,
+        account_id=body.account_id,
+        code=body.totp_code,
     )
 
 
