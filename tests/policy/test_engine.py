@@ -281,3 +281,28 @@ def test_credential_like_columns_by_content() -> None:
     assert credential_like(shares) == ["passwords"]
     assert credential_like(shares, share=0.8) == []
     assert credential_like(credential_shares(frame.head(0).lazy()).collect()) == []
+
+
+@pytest.mark.parametrize(
+    ("postcode", "department"),
+    [
+        ("69003", "69"),
+        ("01000", "01"),
+        ("20000", "2A"),  # Ajaccio
+        ("20090", "2A"),
+        ("20167", "2A"),  # Mezzavia
+        ("20199", "2A"),
+        ("20200", "2B"),  # Bastia
+        ("20600", "2B"),
+        ("20290", "2B"),  # Borgo
+        ("97400", "974"),  # La Réunion
+        ("97133", "971"),  # Saint-Barthélemy
+        ("98800", "988"),  # Nouvelle-Calédonie
+        ("", ""),
+    ],
+)
+def test_a_postcode_becomes_its_department(postcode: str, department: str) -> None:
+    from ecluse.policy.engine import _department  # noqa: PLC0415 - the transform alone
+
+    got = pl.DataFrame({"p": [postcode]}).select(_department(pl.col("p")).alias("d"))["d"][0]
+    assert got == department

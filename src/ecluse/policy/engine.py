@@ -75,8 +75,19 @@ def _pseudonym(col: pl.Expr, keyed: KeyedHash) -> pl.Expr:
 
 
 def _department(col: pl.Expr) -> pl.Expr:
+    """A postcode's department: two digits, three overseas (97x, 98x), and in Corsica, where
+    postcodes all start with 20, 2A for 20000-20199 (Corse-du-Sud) and 2B from 20200
+    (Haute-Corse)."""
     overseas = col.str.starts_with("97") | col.str.starts_with("98")
-    return col.str.slice(0, pl.when(overseas).then(3).otherwise(2))
+    corsica = col.str.starts_with("20") & (col.str.len_chars() == 5)  # noqa: PLR2004 - digits
+    south = col.str.slice(2, 1).is_in(["0", "1"])
+    return (
+        pl.when(corsica & south)
+        .then(pl.lit("2A"))
+        .when(corsica)
+        .then(pl.lit("2B"))
+        .otherwise(col.str.slice(0, pl.when(overseas).then(3).otherwise(2)))
+    )
 
 
 _ENGINE: Final = "in-memory"
