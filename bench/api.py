@@ -117,10 +117,10 @@ def main() -> None:
         data = buf.read_bytes()
         buf.unlink()
         settings = Settings(home=work / "home")
-        init_instance(settings, admin_email="admin@bench.example", admin_name="Bench Admin")
+        init = init_instance(settings, admin_email="admin@bench.example", admin_name="Bench Admin")
         platform = Platform.open(settings)
         try:
-            cast = cast_of(platform)
+            cast = cast_of(platform, init)
             recipient_key(cast, work)
             operator = cast.people["operator"]
             with platform.db.transaction() as s:

@@ -70,10 +70,10 @@ def main() -> None:
             write_export(synthesise(patients=patients, labs=28, seed=3), f)
         size = export.stat().st_size
         settings = Settings(home=work / "home")
-        init_instance(settings, admin_email="admin@bench.example", admin_name="Bench Admin")
+        init = init_instance(settings, admin_email="admin@bench.example", admin_name="Bench Admin")
         platform = Platform.open(settings)
         try:
-            cast = cast_of(platform)
+            cast = cast_of(platform, init)
             recipient_key(cast, work)
             plain = [_plain(export, work / "plain.csv") for _ in range(2)]
             (work / "plain.csv").unlink()

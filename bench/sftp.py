@@ -107,10 +107,10 @@ def _openssh(work: Path, key: Path, source: Path) -> float:
 def _ecluse(work: Path, key: Path, source: Path, rows: int) -> tuple[float, float]:
     """Best of two uploads into `ecluse serve`, and the extraction time after the close."""
     settings = Settings(home=work / "home")
-    init_instance(settings, admin_email="admin@bench.example", admin_name="Bench Admin")
+    init = init_instance(settings, admin_email="admin@bench.example", admin_name="Bench Admin")
     platform = Platform.open(settings)
     try:
-        cast = cast_of(platform)
+        cast = cast_of(platform, init)
         recipient_key(cast, work)
         with platform.db.transaction() as s:
             add_ssh_key(
@@ -118,6 +118,7 @@ def _ecluse(work: Path, key: Path, source: Path, rows: int) -> tuple[float, floa
                 cast.people["operator"].account_id,
                 key.with_suffix(".pub").read_text(),
                 label="bench",
+                second_factor=True,  # added from a second-factor session, as a person would
             )
         operator = cast.people["operator"].email
         best, extraction = float("inf"), float("inf")

@@ -306,3 +306,28 @@ def test_a_postcode_becomes_its_department(postcode: str, department: str) -> No
 
     got = pl.DataFrame({"p": [postcode]}).select(_department(pl.col("p")).alias("d"))["d"][0]
     assert got == department
+
+
+@pytest.mark.parametrize(
+    ("text", "year", "month"),
+    [
+        ("15/03/1985", "1985", "1985-03"),
+        ("1985-03-15", "1985", "1985-03"),
+        (" 15/03/1985 ", "1985", "1985-03"),
+        ("15/03/85", None, None),  # two-digit year: ambiguous, never 0085
+        ("15/03/985", None, None),
+        ("31/02/1985", None, None),  # no such day
+        ("85", None, None),
+        ("", None, None),
+    ],
+)
+def test_a_date_is_generalised_or_blank_never_invented(
+    text: str, year: str | None, month: str | None
+) -> None:
+    from ecluse.policy.scope import as_date  # noqa: PLC0415 - the parse alone
+
+    frame = pl.DataFrame({"d": [text]}).select(
+        as_date(pl.col("d")).dt.strftime("%Y").alias("y"),
+        as_date(pl.col("d")).dt.strftime("%Y-%m").alias("m"),
+    )
+    assert (frame["y"][0], frame["m"][0]) == (year, month)

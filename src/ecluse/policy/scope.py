@@ -1,7 +1,9 @@
 """Row scopes compiled to Polars filter expressions over a source's own columns.
 
-Dates in sources come as `dd/mm/yyyy` or `yyyy-mm-dd`; a value that parses as neither makes
-its row fall out of scope (the comparison is null), which is the safe side.
+Dates in sources come as `dd/mm/yyyy` or `yyyy-mm-dd`; a value that parses as neither, or
+whose year has fewer than four digits (`15/03/85`: 1985 or 2085?), is no date: its row falls
+out of scope (the comparison is null), which is the safe side, and a transform of it is
+blank, never an invented year.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ecluse.governance.dictionary import DICTIONARY, Kind
 from ecluse.governance.scope import Compare, In, Node, Not, Value, fields_of
 
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+FIRST_YEAR = 1000  # below: a two- or three-digit year, read as that year by the parser
 
 
 def _date_literal(value: Value) -> date:
@@ -40,7 +43,8 @@ def _parse_dates(values: pl.Series) -> pl.Series:
         todo = (dates.is_null() & (text != "")).arg_true()
         if todo.len():
             dates = dates.scatter(todo, _strptime(text.gather(todo), fmt))
-    return dates
+    # a year of fewer than four digits (`15/03/85`) parses as year 85: ambiguous, so no date
+    return dates.set(dates.dt.year() < FIRST_YEAR, None)
 
 
 def as_date(col: pl.Expr) -> pl.Expr:
