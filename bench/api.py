@@ -116,7 +116,8 @@ def main() -> None:
             write_export(synthesise(patients=args.patients, labs=28, seed=4), f)
         data = buf.read_bytes()
         buf.unlink()
-        settings = Settings(home=work / "home")
+        # one address stands for 64 clients here: lift the per-address cap (default 20)
+        settings = Settings(home=work / "home", https_max_connections_per_address=256)
         init = init_instance(settings, admin_email="admin@bench.example", admin_name="Bench Admin")
         platform = Platform.open(settings)
         try:
