@@ -296,6 +296,18 @@ def test_without_a_second_factor_the_login_says_why_the_tree_is_empty(
     assert "no second factor" not in olga.stderr  # TOTP on: nothing to explain
 
 
+def _platform_admin(s: Any, email: str) -> Any:
+    """An admin of the platform's organisation (the only one admins belong to), enrolled."""
+    platform_org = s.execute(
+        select(Organisation.id).where(Organisation.kind == OrgKind.PLATFORM.value)
+    ).scalar_one()
+    new = create_account(
+        s, organisation_id=platform_org, email=email, full_name="Ada Admin", roles={Role.ADMIN}
+    )
+    enrol(s, email=new.email, code=new.enrolment_code)
+    return authenticate(s, issue(s, account_id=new.id, name="a", days=1).token)
+
+
 def test_a_key_added_before_totp_and_a_disabled_account(
     migration: Migration, world: dict[str, object], tmp_path: Path
 ) -> None:
@@ -306,17 +318,7 @@ def test_a_key_added_before_totp_and_a_disabled_account(
     old = ssh_identity(tmp_path, name="id_before_totp")
     with platform.db.transaction() as s:  # as `ssh-keys add` with the enrolment token did
         add_ssh_key(s, olga.account_id, old.recipient, label="before TOTP")
-        admin_id = create_account(
-            s,
-            organisation_id=s.execute(
-                select(Organisation.id).where(Organisation.kind == OrgKind.PLATFORM.value)
-            ).scalar_one(),
-            email="ada.admin@platform.example",
-            full_name="Ada Admin",
-            roles={Role.ADMIN},
-        )
-        enrol(s, email=admin_id.email, code=admin_id.enrolment_code)
-        admin = authenticate(s, issue(s, account_id=admin_id.id, name="a", days=1).token)
+        admin = _platform_admin(s, "ada.admin@platform.example")
     with running(platform.settings, tmp_path) as server:
         before = sftp(server, olga.email, "ls /\n", key=old.path, directory=tmp_path)
         assert before.returncode == 0, before.stderr
@@ -337,17 +339,7 @@ def test_an_open_connection_stops_once_its_account_is_disabled(
     platform, olga = migration.platform, migration.parties["olga"]
     keys: dict[str, Path] = world["keys"]  # type: ignore[assignment]
     with platform.db.transaction() as s:
-        admin_id = create_account(
-            s,
-            organisation_id=s.execute(
-                select(Organisation.id).where(Organisation.kind == OrgKind.PLATFORM.value)
-            ).scalar_one(),
-            email="ada.lifecycle@platform.example",
-            full_name="Ada Admin",
-            roles={Role.ADMIN},
-        )
-        enrol(s, email=admin_id.email, code=admin_id.enrolment_code)
-        admin = authenticate(s, issue(s, account_id=admin_id.id, name="a", days=1).token)
+        admin = _platform_admin(s, "ada.lifecycle@platform.example")
     with running(platform.settings, tmp_path) as server:
         session = sftp_session(server, olga.email, key=keys["olga"], directory=tmp_path)
         assert session.stdin is not None
