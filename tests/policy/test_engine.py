@@ -331,3 +331,29 @@ def test_a_date_is_generalised_or_blank_never_invented(
         as_date(pl.col("d")).dt.strftime("%Y-%m").alias("m"),
     )
     assert (frame["y"][0], frame["m"][0]) == (year, month)
+
+
+@pytest.mark.parametrize(
+    ("births", "transform", "blanked"),
+    [
+        (["15/03/1985", "1985-03-15", " 02/01/1950 "], T.YEAR, 0),
+        (["15/03/85", "15/03/1985", "", "inconnue"], T.YEAR, 2),  # empty is not blanked
+        (["31/02/1985", "1985-13-01", "12/2001"], T.MONTH, 3),
+        (["15/03/85"] * 5, T.KEEP, 0),  # kept as written: nothing blanked
+    ],
+)
+def test_dates_a_transform_blanks_are_counted(
+    births: list[str], transform: Transform, blanked: int
+) -> None:
+    frame = pl.DataFrame({"NIR": ["1"] * len(births), "DATE_NAISSANCE": births})
+    rules = Rules(
+        fields=(FieldRule("nir", T.PSEUDONYMISE), FieldRule("birth_date", transform)),
+        expected_rows=len(births),
+        tolerance=0.0,
+        pseudonym_key=KEY,
+    )
+    engine = Engine(rules, headers=frame.columns)
+    out = engine.apply(frame)
+    assert engine.findings.blanked["birth_date"] == blanked
+    if transform != T.KEEP:
+        assert (out["birth_date"] == "").sum() == blanked + births.count("")

@@ -65,6 +65,9 @@ def _summary(outcome: Outcome) -> None:
     for name, cells in sorted(f.neutralised.items()):
         if cells:
             table.add_row("neutralised", f"{name}: {cells:,} formula-like cells prefixed with '")
+    for name, values in sorted(f.blanked.items()):
+        if values:
+            table.add_row("blanked", f"{name}: {values:,} values held no unambiguous date")
     if f.volume.get("below_expected"):
         table.add_row("volume", "[yellow]far below expected[/]: the controller was alerted")
     out.print(table)

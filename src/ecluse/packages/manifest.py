@@ -2,9 +2,9 @@
 
 The manifest says what left and under which instruction: counts, schema, SHA-256 of the age
 file as delivered (not of the plaintext: that one is what a receipt must present, so only who
-decrypted the package can know it), what was dropped, screened and neutralised, and a
-commitment to the row digests. It holds counts and names only (the audit domain's canonical
-JSON refuses anything NIR-like).
+decrypted the package can know it), what was dropped, screened, neutralised and blanked (a
+date transform of what is no date), and a commitment to the row digests. It holds counts and
+names only (the audit domain's canonical JSON refuses anything NIR-like).
 
 Row digests are HMAC-SHA256 (first 16 bytes) under the package's own tracing key, over the
 identity fields as they appear in the package (all fields if none is an identity field):
@@ -92,6 +92,7 @@ def findings_json(findings: Findings) -> dict[str, Any]:
             for name, counts in sorted(findings.screening.items())
         },
         "neutralised": {name: n for name, n in sorted(findings.neutralised.items()) if n},
+        "blanked": {name: n for name, n in sorted(findings.blanked.items()) if n},
         "volume": dict(sorted(findings.volume.items())),
     }
 

@@ -61,6 +61,8 @@ class Findings:
     screening: dict[str, Counter[Screen]] = field(default_factory=dict)  # field -> counts
     # field -> cells prefixed with ' against CSV formula injection (filled by the package)
     neutralised: Counter[str] = field(default_factory=Counter)
+    # field -> values a date transform left blank: no date, or an ambiguous one (`15/03/85`)
+    blanked: Counter[str] = field(default_factory=Counter)
     # the instruction's volume once this run is counted (filled by the extraction)
     volume: dict[str, int | bool] = field(default_factory=dict)
 
@@ -136,7 +138,8 @@ class Engine:
             r.field for r in rules.output_fields if DICTIONARY[r.field].kind == Kind.FREE_TEXT
         ]
         # free text is screened in the query that transforms it: its source text, and what
-        # screening matched in it, under names no source column has
+        # screening matched in it, under names no source column has (and beside them, for
+        # date transforms, whether the source held anything)
         self._screening: list[pl.Expr] = []
         for f in self._free_text:
             source = pl.col(self.columns[f])
@@ -145,6 +148,16 @@ class Engine:
                 pl.struct(screening_flags(source)).alias(f"\x00flags {f}"),
             ]
         # kept free text loses its credentials (after screening, which finds where they are)
+        # a date transform blanks what is no date: the values it blanked are counted
+        self._dated = [
+            r.field for r in rules.output_fields if r.transform in {Transform.YEAR, Transform.MONTH}
+        ]
+        self._screening += [
+            (pl.col(self.columns[f]).cast(pl.Utf8).str.strip_chars().fill_null("") != "").alias(
+                f"\x00filled {f}"
+            )
+            for f in self._dated
+        ]
         self._masked = [
             r.field
             for r in rules.output_fields
@@ -196,6 +209,9 @@ class Engine:
         self.findings.rows_in_scope += kept.height
         if self.findings.rows_in_scope > self.max_rows:
             raise VolumeExceeded(in_scope=self.findings.rows_in_scope, allowed=self.max_rows)
+        for name in self._dated:
+            blank = kept[f"\x00filled {name}"] & (kept[name] == "")
+            self.findings.blanked[name] += int(blank.sum())
         masked = []
         for name in self._free_text:
             text, flags = kept[f"\x00text {name}"], kept[f"\x00flags {name}"].struct.unnest()

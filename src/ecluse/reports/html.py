@@ -54,6 +54,10 @@ def _findings(extraction: dict[str, Any]) -> str:
             ("field", "formula-like cells neutralised (prefixed with ')"),
             list(f.get("neutralised", {}).items()),
         ),
+        _table(
+            ("field", "values left blank: no unambiguous date"),
+            list(f.get("blanked", {}).items()),
+        ),
     ]
     if (f.get("volume") or {}).get("below_expected"):
         parts.insert(0, '<p class="warn">Far fewer rows than instructed were packaged.</p>')

@@ -220,6 +220,7 @@ class ExtractionOut(BaseModel):
     transforms: dict[str, str]
     screening: dict[str, dict[str, int]]
     neutralised: dict[str, int]  # field -> cells prefixed against CSV formula injection
+    blanked: dict[str, int]  # field -> values a date transform left blank (no date in them)
     volume: dict[str, int | bool]  # the instruction's rows once this run is counted
 
 

@@ -70,6 +70,7 @@ def _outcome(o: Outcome) -> ExtractionOut:
         transforms={k: str(v) for k, v in f.transforms.items()},
         screening={k: {str(c): n for c, n in v.items()} for k, v in f.screening.items()},
         neutralised={k: n for k, n in f.neutralised.items() if n},
+        blanked={k: n for k, n in f.blanked.items() if n},
         volume=dict(f.volume),
     )
 
