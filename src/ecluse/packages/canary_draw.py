@@ -110,6 +110,8 @@ class Package:
     def table(self, *fields: str) -> pl.DataFrame:
         """Each value (of fields put together) with its count: columns `k`, `count`."""
         name = SEP.join(fields)
+        if not all(self.has(f) for f in fields):
+            return pl.DataFrame(schema={"k": pl.Utf8, "count": pl.UInt32})
         if name not in self._tables:
             keys = self.frame.select(self._key(fields)).to_series()
             self._tables[name] = keys.value_counts(name="count")
@@ -151,17 +153,39 @@ class Package:
         column = self.frame.select(transform(pl.col(field))).to_series()
         return set(column.filter(column != "").unique().to_list())
 
-    def group(self, fields: Sequence[str], unseen: Unseen | None = None) -> dict[str, str]:
+    def group(
+        self, fields: Sequence[str], unseen: Callable[[str], str | None] | None = None
+    ) -> dict[str, str]:
         """Fields that go together (postcode and city, an insurer's name and number), drawn
-        as one value the Good-Turing way."""
+        as one value the Good-Turing way; `unseen` makes one the package lacks from the
+        reference (the fields' values joined by `SEP`)."""
         present = [f for f in fields if self.has(f)]
         if not present:
             return {}
         reference = self.key(present, self.row())
         if not reference.replace(SEP, ""):
             return dict.fromkeys(present, "")
-        drawn = self.frequencies(*present).draw(reference, self.rng, unseen)
+        new = (lambda: unseen(reference)) if unseen is not None else None
+        drawn = self.frequencies(*present).draw(reference, self.rng, new)
         return dict(zip(present, drawn.split(SEP), strict=True))
+
+    def recombined(self, field: str, reference: str) -> str | None:
+        """A value `field` lacks, its words each from a value with as many words as
+        `reference`, position by position (a title, a surname, a first name)."""
+        words = reference.split(" ")
+        if not self.has(field):
+            return None
+        table = self.table(field)
+        alike = table.filter(pl.col("k").str.count_matches(" ") == len(words) - 1)["k"]
+        counts = self.counts(field)
+        for _ in range(8 * len(words)):
+            picks = alike.sample(
+                len(words), with_replacement=True, seed=int(self.rng.integers(1 << 31))
+            )
+            made = " ".join(v.split(" ")[i] for i, v in enumerate(picks.to_list()))
+            if made not in counts:
+                return made
+        return None
 
     def first_free(self, candidates: Sequence[str], taken: Collection[str]) -> str | None:
         """One of `candidates`, at random, that `taken` (the package's values) lacks."""

@@ -20,12 +20,7 @@ from collections.abc import Callable, Sequence
 import polars as pl
 
 from ecluse.governance.dictionary import DICTIONARY, Kind
-from ecluse.packages.canary_draw import (
-    SEP,
-    Frequencies,
-    Package,
-    compacted,
-)
+from ecluse.packages.canary_draw import SEP, Frequencies, Package, compacted
 from ecluse.packages.canary_names import Names
 from ecluse.packages.canary_shapes import (
     TRIES,
@@ -43,7 +38,8 @@ from ecluse.synth import pools
 
 PLACE = ("postcode", "city", "address")
 INSURER = ("insurer_name", "insurer_payer_id", "insurer_address", "insurer_phone")
-POOLS = (("prescriber_name", "prescriber_id"), ("sampler_name",), ("blood_group",))
+STAFF = (("prescriber_name", "prescriber_id"), ("sampler_name", ""))
+SCREENED = 500  # distinct texts screened per class (repeated, seen once) to draw comments from
 UNIQUE_SHARE = 0.5  # an identifier with more distinct values than this share is per person
 NEUTRAL_COMMENTS = (
     "à jeun",
@@ -85,9 +81,8 @@ class Inventor:
         self.by_sex = {s: package.rows_where("sex", s) for s in sexes}
         self.names = Names(package, self.by_sex)
         self.sex_digit = self._sex_digits()
-        self.comments = {
-            f: self._routine(f) for f in package.columns if DICTIONARY[f].kind == Kind.FREE_TEXT
-        }
+        self.comments = [f for f in package.columns if DICTIONARY[f].kind == Kind.FREE_TEXT]
+        self._clean: dict[str, Frequencies] = {}
 
     def _sex_digits(self) -> dict[str, str]:
         """The NIR's first digit (1 or 2) most rows of each sex value have."""
@@ -104,12 +99,6 @@ class Inventor:
         )
         return dict(zip(table["sex"].to_list(), table["d"].to_list(), strict=True))
 
-    def _routine(self, field: str) -> Frequencies:
-        """Texts at least two rows share and the screening finds nothing in."""
-        table = self.p.table(field).filter((pl.col("count") > 1) & (pl.col("k") != ""))
-        table = table.filter(pl.Series(clean(table["k"].to_list()), dtype=pl.Boolean))
-        return Frequencies(table, self.p.counts(field))
-
     def person(self, base: int) -> dict[str, str]:
         p, out = self.p, {}
         out["sex"] = p.at("sex", base if "sex" in self.fixed else p.row())
@@ -121,8 +110,8 @@ class Inventor:
         out.update(self._ids(out))
         out.update(self._contact(out))
         out.update(self._pools())
-        for field, routine in self.comments.items():
-            out[field] = self._comment(field, routine)
+        for field in self.comments:
+            out[field] = self._comment(field)
         for field in self.fixed & set(p.columns):
             out[field] = p.at(field, base)
         return {f: v for f, v in out.items() if p.has(f)}
@@ -146,7 +135,7 @@ class Inventor:
         style = p.style("city")
         known = [{"postcode": c[1], "city": style(c[0])} for c in pools.CITIES]
         new = [SEP.join(k[f] for f in present) for k in known]
-        place = p.group(present, lambda: p.first_free(new, p.counts(*present)))
+        place = p.group(present, lambda _: p.first_free(new, p.counts(*present)))
         return {**place, "address": self._address(place.get("postcode", ""))}
 
     def _address(self, postcode: str) -> str:
@@ -218,33 +207,64 @@ class Inventor:
         return {"phone": phone, "email": mail}
 
     def _pools(self) -> dict[str, str]:
-        """Insurer, prescriber, sampler, blood group: the package's, each from its own row;
-        an identifier every row has its own of (a payer number per person) made new."""
+        """Insurer, prescriber, sampler, blood group: the package's, each from its own row,
+        as frequent as a row's; a prescriber or sampler the package lacks (for a reference
+        seen once) has words of others'; an identifier every row has its own of (a payer
+        number per person) made new."""
         p, out = self.p, {}
-        for group in (INSURER, *POOLS):
-            out.update(p.group(group))
-        for field in ("insurer_payer_id", "prescriber_id"):
-            table = p.table(field).filter(pl.col("k") != "") if p.has(field) else None
-            if (
-                out.get(field)
-                and table is not None
-                and table.height > UNIQUE_SHARE * int(table["count"].sum())
-            ):
+        out.update(p.group(INSURER))
+        out.update(p.group(("blood_group",)))
+        for name, number in STAFF:
+            fields = [f for f in (name, number) if p.has(f)]
+
+            def new(reference: str, fields: list[str] = fields) -> str | None:
+                return self._new_staff(fields, reference)
+
+            out.update(p.group(fields, new))
+        for field in ("insurer_payer_id",):
+            table = p.table(field).filter(pl.col("k") != "")
+            if out.get(field) and table.height > UNIQUE_SHARE * int(table["count"].sum()):
                 out[field] = redigit(out[field], self.rng, keep=2)
         return out
 
-    def _comment(self, field: str, routine: Frequencies) -> str:
+    def _new_staff(self, fields: Sequence[str], reference: str) -> str | None:
+        values = dict(zip(fields, reference.split(SEP), strict=True))
+        for field in fields:
+            if DICTIONARY[field].kind == Kind.IDENTIFIER:
+                values[field] = redigit(values[field], self.rng, keep=2)
+            else:
+                made = self.p.recombined(field, values[field])
+                if made is None:
+                    return None
+                values[field] = made
+        return SEP.join(values[f] for f in fields)
+
+    def _comment(self, field: str) -> str:
+        """A text as frequent as a row's among those the screening finds nothing in, or a
+        neutral note the package lacks (for a reference seen once)."""
         p = self.p
         reference = p.at(field, p.row())
         if not reference:
             return ""
-        counts = p.counts(field)
-        if counts[reference] > 2 and routine:  # noqa: PLR2004 - k - 1 rows share it
-            return routine.draw(reference, self.rng)
-        style = p.style(field)
-        new = p.first_free([style(t) for t in NEUTRAL_COMMENTS], counts)
-        return new or routine.draw(reference, self.rng) or style(NEUTRAL_COMMENTS[0])
+        neutral = [p.style(field)(t) for t in NEUTRAL_COMMENTS]
+        if field not in self._clean:
+            self._clean[field] = self._clean_texts(field)
+        new = self._clean[field].draw(
+            reference, self.rng, lambda: p.first_free(neutral, p.counts(field))
+        )
+        return new or neutral[int(self.rng.integers(len(neutral)))]
 
+    def _clean_texts(self, field: str) -> Frequencies:
+        """The texts the screening finds nothing in, with their counts: of those seen once,
+        a sample (they stand for their class)."""
+        table = self.p.table(field).filter(pl.col("k") != "")
+        repeated = table.filter(pl.col("count") > 1).sort("count", "k").tail(SCREENED)
+        once = table.filter(pl.col("count") == 1).sort("k")
+        if once.height > SCREENED:
+            once = once.sample(SCREENED, seed=int(self.rng.integers(1 << 31)))
+        texts = pl.concat([repeated, once])
+        kept = texts.filter(pl.Series(clean(texts["k"].to_list()), dtype=pl.Boolean))
+        return Frequencies(kept, self.p.counts(field))
 
 def _renumber(street: str, numbered: str) -> str | None:
     """`street` with the house number of `numbered` (None when either has none)."""

@@ -25,39 +25,44 @@ class Names:
     def __init__(self, package: Package, by_sex: dict[str, Rows]) -> None:
         self.p, self.rng, self.by_sex = package, package.rng, by_sex
         self.mine: set[str] = set()  # the canaries' own (first names, surname, birth date)
-        self._first: dict[str, Frequencies] = {}
+        self._first: dict[tuple[str, bool], Frequencies] = {}
         self._pools: dict[str, list[str]] = {}
 
-    def first_names(self, sex: str) -> Frequencies:
-        """First names of rows of `sex`, with their counts over the whole package."""
-        if sex not in self._first:
+    def first_names(self, sex: str, several: bool) -> Frequencies:
+        """First names of rows of `sex`, one given name or `several`, with their counts over
+        the whole package: the share of rows with several is kept, whatever their counts."""
+        if (sex, several) not in self._first:
             p, rows = self.p, self.by_sex.get(sex)
-            table = p.table("first_names")
+            table = p.table("first_names").filter(pl.col("k").str.contains(" ") == several)
             if rows is not None and p.has("first_names"):
                 seen = p.frame["first_names"].gather(rows).unique()
                 table = table.filter(pl.col("k").is_in(seen.implode()))
-            self._first[sex] = Frequencies(table, p.counts("first_names"))
-        return self._first[sex]
+            self._first[sex, several] = Frequencies(table, p.counts("first_names"))
+        return self._first[sex, several]
 
     def names(self, sex: str, born: str) -> dict[str, str]:
         p, rows = self.p, self.by_sex.get(sex)
         names: dict[str, str] = {}
         for _ in range(TRIES):
-            reference = p.at("first_names", p.row(rows))
+            first, last = p.at("first_names", p.row(rows)), p.at("birth_name", p.row())
 
-            def new_first(ref: str = reference) -> str | None:
+            def new_first(ref: str = first) -> str | None:
                 return self._new_first(sex, ref)
 
+            def new_last(ref: str = last) -> str | None:
+                return self._new_surname(ref, "birth_name")
+
             names = {
-                "first_names": self.first_names(sex).draw(reference, self.rng, new_first),
-                "birth_name": p.frequencies("birth_name").draw(
-                    p.at("birth_name", p.row()), self.rng, self._new_surname
-                ),
+                "first_names": self.first_names(sex, " " in first).draw(first, self.rng, new_first),
+                "birth_name": p.frequencies("birth_name").draw(last, self.rng, new_last),
             }
             if self._is_new(names, born):
                 break
         self.mine.add(self._who(names, born))
-        used = p.frequencies("used_name").draw(p.at("used_name", p.row(rows)), self.rng)
+        used = p.at("used_name", p.row(rows))
+        used = p.frequencies("used_name").draw(
+            used, self.rng, lambda: self._new_surname(used, "used_name")
+        )
         if fold(used) == fold(names["birth_name"]):
             used = ""
         return {**names, "used_name": used}
@@ -71,13 +76,22 @@ class Names:
             return False
         return self.p.is_new_row({**names, "birth_date": born})
 
-    def _new_surname(self) -> str | None:
+    def _new_surname(self, reference: str, field: str) -> str | None:
+        """A surname no row has in `field`, of about the length of `reference` (a name seen
+        once): the package's other surnames (used names for a birth name, birth names for a
+        used name) first, then the synthetic pool, written as the package writes names."""
         p = self.p
-        if "surname" not in self._pools:
-            used = p.table("used_name")["k"].to_list() if p.has("used_name") else []
+        if field not in self._pools:
+            other = "used_name" if field == "birth_name" else "birth_name"
+            theirs = p.table(other)["k"].to_list() if p.has(other) else []
             style = p.style("birth_name")
-            self._pools["surname"] = [u for u in used if u] + [style(s) for s in pools.SURNAMES]
-        return p.first_free(self._pools["surname"], p.counts("birth_name"))
+            self._pools[field] = [u for u in theirs if u] + [style(s) for s in pools.SURNAMES]
+        counts = p.counts(field)
+        free = [s for s in self._pools[field] if s not in counts]
+        if not free:
+            return None
+        gap = min(abs(len(s) - len(reference)) for s in free)
+        return p.first_free([s for s in free if abs(len(s) - len(reference)) <= gap + 1], counts)
 
     def _new_first(self, sex: str, reference: str) -> str | None:
         """Two rows' given names put together when `reference` has several, else a first

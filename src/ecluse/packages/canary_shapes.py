@@ -91,18 +91,27 @@ def fresh_nir(
     return "".join(c if c in " .-" else next(chars) for c in template.strip())
 
 
+def _forms(name: str) -> tuple[str, str]:
+    """How a name is written in an e-mail address: with its hyphens, and without."""
+    kept = fold(name.replace("-", "\x00")).replace("\x00", "-")
+    return kept, fold(name)
+
+
 def fresh_email(
     template: str, rng: np.random.Generator, *, was: tuple[str, str], now: tuple[str, str]
 ) -> str:
     """`template`'s shape with the canary's names where its owner's names were (`was` and
-    `now`: first name, surname), new digits, the same domain."""
+    `now`: first names, surname; the first given name counts), new digits, the same
+    domain."""
     local, at, domain = template.rpartition("@")
     if not at:
         return redigit(template, rng)
-    for old, new in zip(was, now, strict=True):
-        old_f, new_f = fold(old.split(" ")[0]), fold(new.split(" ")[0])
-        if old_f and new_f:
-            local = re.sub(re.escape(old_f), new_f, local, flags=re.IGNORECASE)
+    pairs = ((was[0].split(" ")[0], now[0].split(" ")[0]), (was[1], now[1]))
+    for old, new in pairs:
+        for old_form, new_form in zip(_forms(old), _forms(new), strict=True):
+            if old_form and new_form and old_form in local.lower():
+                local = re.sub(re.escape(old_form), new_form, local, flags=re.IGNORECASE)
+                break
     return f"{redigit(local, rng)}@{domain}"
 
 
