@@ -79,8 +79,11 @@ HEADERS = (
 
 
 def _zipf(rng: np.random.Generator, size: int, exponent: float = 1.1) -> int:
-    weights = 1.0 / np.arange(1, size + 1) ** exponent
-    return int(rng.choice(size, p=weights / weights.sum()))
+    """An index below `size`, the first ones most often (a Zipf law), by inverting its
+    cumulative distribution."""
+    weights = np.arange(1, size + 1, dtype=np.float64) ** -exponent
+    cumulative = np.cumsum(weights)
+    return min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1])), size - 1)
 
 
 def _nir(sex: int, born: dt.date, place: str, rng: np.random.Generator) -> str:

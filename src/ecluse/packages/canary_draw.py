@@ -26,6 +26,7 @@ import polars as pl
 Unseen = Callable[[], str | None]
 Rows = npt.NDArray[np.int64]
 SEP = "\x1f"  # joins the values of a group of fields into one key
+COMMON = 8  # a value seen this often is drawn as it is (its frequency barely moves)
 UPPER_SHARE = 0.5  # above this share of upper-case values, the package writes in capitals
 
 
@@ -56,6 +57,7 @@ class Frequencies:
         by = table.filter(pl.col("k") != "").group_by("count").agg(pl.col("k").sort())
         self._by = dict(zip(by["count"].to_list(), by["k"].to_list(), strict=True))
         self._classes = np.array(sorted(self._by), dtype=np.int64)
+        self._values = {v for values in self._by.values() for v in values}
 
     def __bool__(self) -> bool:
         return bool(self._classes.size)
@@ -63,10 +65,13 @@ class Frequencies:
     def draw(self, reference: str, rng: np.random.Generator, unseen: Unseen | None = None) -> str:
         """A value as frequent, once the canary has it, as `reference` is now: one seen
         k - 1 times for a reference seen k times (the nearest count there is), one from
-        `unseen` for a reference seen once. Empty for an empty reference."""
+        `unseen` for a reference seen once, the reference itself when it is common. Empty
+        for an empty reference."""
         if not reference:
             return ""
         target = self.counts.get(reference, 1) - 1
+        if target >= COMMON and reference in self._values:  # one more changes nothing
+            return reference
         if (target == 0 or not self._classes.size) and unseen is not None:
             new = unseen()
             if new is not None:
@@ -114,7 +119,7 @@ class Package:
             return pl.DataFrame(schema={"k": pl.Utf8, "count": pl.UInt32})
         if name not in self._tables:
             keys = self.frame.select(self._key(fields)).to_series()
-            self._tables[name] = keys.value_counts(name="count")
+            self._tables[name] = keys.value_counts(name="count").sort("k")
         return self._tables[name]
 
     def counts(self, *fields: str) -> dict[str, int]:
@@ -130,10 +135,12 @@ class Package:
             self._frequencies[name] = Frequencies(self.table(*fields), self.counts(*fields))
         return self._frequencies[name]
 
-    def rows_where(self, field: str, value: str) -> Rows:
+    def rows_where(self, field: str, value: str, *, negate: bool = False) -> Rows:
+        """The rows whose `field` is `value` (is not, with `negate`)."""
         if field not in self.columns:
             return np.zeros(0, dtype=np.int64)
-        return (self.frame[field] == value).arg_true().to_numpy().astype(np.int64)
+        same = self.frame[field] == value
+        return (~same if negate else same).arg_true().to_numpy().astype(np.int64)
 
     def is_new(self, fields: Sequence[str], value: str) -> bool:
         """No row has `value` (as written) in any of `fields`."""

@@ -194,17 +194,30 @@ class Inventor:
         return {"nir": nir, "ins": ins, "birth_place": place}
 
     def _contact(self, out: dict[str, str]) -> dict[str, str]:
+        """A phone of a row's kind with new digits; an e-mail (or none) as a row has one,
+        in its pattern with the canary's names, another row's pattern when that one is
+        taken (a namesake's), two more digits as a last resort."""
         p = self.p
         phone, row = p.at("phone", p.row()), p.row()
-        mail = p.at("email", row)
         if phone:
             keep = phone_prefix(phone)
             phone = self._unique(("phone",), lambda: redigit(phone, self.rng, keep=keep))
-        if mail:
-            was = (p.at("first_names", row), p.at("birth_name", row))
-            now = (out["first_names"], out["birth_name"])
-            mail = self._unique(("email",), lambda: fresh_email(mail, self.rng, was=was, now=now))
-        return {"phone": phone, "email": mail}
+        if not p.at("email", row):
+            return {"phone": phone, "email": ""}
+        filled = p.rows_where("email", "", negate=True)
+        now = (out["first_names"], out["birth_name"])
+        rows = iter([row, *(p.row(filled) for _ in range(TRIES))])
+
+        def mail() -> str:
+            r = next(rows, row)
+            was = (p.at("first_names", r), p.at("birth_name", r))
+            return fresh_email(p.at("email", r), self.rng, was=was, now=now)
+
+        email = self._unique(("email",), mail)
+        if not p.is_new(("email",), email):
+            local, _, domain = email.rpartition("@")
+            email = f"{local}{int(self.rng.integers(100)):02d}@{domain}"
+        return {"phone": phone, "email": email}
 
     def _pools(self) -> dict[str, str]:
         """Insurer, prescriber, sampler, blood group: the package's, each from its own row,
