@@ -40,59 +40,86 @@ def _year(col: str) -> pl.Expr:
     return pl.col(col).str.extract(r"((?:19|20)\d{2})").cast(pl.Int64)
 
 
+def _place() -> list[pl.Expr]:
+    dept = pl.col("postcode").str.slice(0, 2)
+    return [
+        _bucket(pl.len().over(dept)).alias("department share"),
+        _bucket(pl.len().over("postcode", "city")).alias("postcode and city"),
+        _bucket(pl.col("postcode").n_unique().over("city")).alias("postcodes of city"),
+    ]
+
+
+def _birth() -> list[pl.Expr]:
+    text = pl.col("birth_date")
+    day = text.str.extract(r"^(\d{1,2})/").fill_null(text.str.extract(r"-(\d{1,2})$"))
+    return [
+        (_year("birth_date") // 10).cast(pl.Utf8).alias("age"),
+        _freq("birth_date"),
+        (day.cast(pl.Int64) > 28).cast(pl.Utf8).alias("day after the 28th"),
+    ]
+
+
+def _names() -> list[pl.Expr]:
+    first = _fold(pl.col("first_names").str.split(" ").list.first())
+    return [
+        _freq("first_names"),
+        _bucket(pl.len().over(first)).alias("first given name"),
+        _freq("birth_name"),
+        (pl.col("first_names").str.len_chars() // 3).cast(pl.Utf8).alias("first length"),
+        (pl.col("birth_name").str.len_chars() // 3).cast(pl.Utf8).alias("last length"),
+        (first == _fold(pl.col("birth_name"))).cast(pl.Utf8).alias("first is last"),
+        pl.col("first_names").str.contains(" ").cast(pl.Utf8).alias("two first names"),
+    ]
+
+
+def _mail() -> list[pl.Expr]:
+    mail = pl.col("email")
+    named = mail.str.contains(_fold(pl.col("birth_name")), literal=True)
+    return [
+        (mail != "").cast(pl.Utf8).alias("has e-mail"),
+        named.cast(pl.Utf8).alias("e-mail names"),
+        mail.str.extract(r"@(.*)$").fill_null("").alias("domain"),
+    ]
+
+
+def _phone() -> list[pl.Expr]:
+    national = _digits("phone").str.replace(r"^33", "0")
+    return [
+        national.str.slice(0, 2).alias("phone prefix"),
+        pl.col("phone").str.replace_all(r"\d", "d").alias("phone shape"),
+    ]
+
+
+def _comment(col: str) -> list[pl.Expr]:
+    filled = pl.col(col) != ""
+    return [
+        filled.cast(pl.Utf8).alias(f"has {col}"),
+        pl.when(filled).then(_freq(col)).otherwise(pl.lit("-")),
+    ]
+
+
+FEATURES = (  # the fields they need, what they are
+    ({"postcode", "city"}, _place),
+    ({"birth_date"}, _birth),
+    ({"first_names", "birth_name"}, _names),
+    ({"email", "birth_name"}, _mail),
+    ({"phone"}, _phone),
+    ({"comment_p"}, lambda: _comment("comment_p")),
+    ({"comment_d"}, lambda: _comment("comment_d")),
+    ({"sex"}, lambda: [pl.col("sex")]),
+    ({"blood_group"}, lambda: [pl.col("blood_group")]),
+    ({"insurer_name"}, lambda: [pl.col("insurer_name")]),
+    ({"used_name"}, lambda: [_freq("used_name"), (pl.col("used_name") != "").alias("used")]),
+    ({"prescriber_name"}, lambda: [_freq("prescriber_name")]),
+    ({"sampler_name"}, lambda: [_freq("sampler_name")]),
+)
+
+
 def features(package: pl.DataFrame) -> Features:
-    """Per row of a package (columns named by field), everything below as text."""
+    """Per row of a package (columns named by field), each of `FEATURES` it has the fields
+    for, as text, and the NIR's consistency."""
     cols = set(package.columns)
-    exprs: list[pl.Expr] = []
-    if {"postcode", "city"} <= cols:
-        dept = pl.col("postcode").str.slice(0, 2)
-        exprs += [
-            _bucket(pl.len().over(dept)).alias("department share"),
-            _bucket(pl.len().over("postcode", "city")).alias("postcode and city"),
-            _bucket(pl.col("postcode").n_unique().over("city")).alias("postcodes of city"),
-        ]
-    if "birth_date" in cols:
-        exprs += [
-            (_year("birth_date") // 10).cast(pl.Utf8).alias("age"),
-            _freq("birth_date"),
-            (pl.col("birth_date").str.extract(r"(\d+)$") > "28").cast(pl.Utf8).alias("day"),
-        ]
-    if {"first_names", "birth_name"} <= cols:
-        first = _fold(pl.col("first_names").str.split(" ").list.first())
-        exprs += [
-            _freq("first_names"),
-            _bucket(pl.len().over(first)).alias("first given name"),
-            _freq("birth_name"),
-            (pl.col("first_names").str.len_chars() // 3).cast(pl.Utf8).alias("first length"),
-            (pl.col("birth_name").str.len_chars() // 3).cast(pl.Utf8).alias("last length"),
-            (first == _fold(pl.col("birth_name"))).cast(pl.Utf8).alias("first is last"),
-            pl.col("first_names").str.contains(" ").cast(pl.Utf8).alias("two first names"),
-        ]
-    if "email" in cols and "birth_name" in cols:
-        mail = pl.col("email")
-        exprs += [
-            (mail != "").cast(pl.Utf8).alias("has e-mail"),
-            mail.str.contains(_fold(pl.col("birth_name")), literal=True)
-            .cast(pl.Utf8)
-            .alias("e-mail names"),
-            mail.str.extract(r"@(.*)$").fill_null("").alias("domain"),
-        ]
-    if "phone" in cols:
-        national = _digits("phone").str.replace(r"^33", "0")
-        exprs += [
-            national.str.slice(0, 2).alias("phone prefix"),
-            pl.col("phone").str.replace_all(r"\d", "d").alias("phone shape"),
-        ]
-    for col in ("comment_p", "comment_d"):
-        if col in cols:
-            exprs += [
-                (pl.col(col) != "").cast(pl.Utf8).alias(f"has {col}"),
-                pl.when(pl.col(col) != "").then(_freq(col)).otherwise(pl.lit("-")),
-            ]
-    exprs += [pl.col(c) for c in ("sex", "blood_group", "insurer_name") if c in cols]
-    exprs += [_freq(c) for c in ("used_name", "prescriber_name", "sampler_name") if c in cols]
-    if "used_name" in cols:
-        exprs.append((pl.col("used_name") != "").cast(pl.Utf8).alias("has used name"))
+    exprs = [e for needed, make in FEATURES if needed <= cols for e in make()]
     frame = package.select(exprs).fill_null("?").cast(pl.Utf8)
     rows = [tuple(r) for r in frame.iter_rows()]
     if "nir" in cols:

@@ -279,6 +279,7 @@ class Inventor:
         kept = texts.filter(pl.Series(clean(texts["k"].to_list()), dtype=pl.Boolean))
         return Frequencies(kept, self.p.counts(field))
 
+
 def _renumber(street: str, numbered: str) -> str | None:
     """`street` with the house number of `numbered` (None when either has none)."""
     s, n = street.split(" ", 1), numbered.split(" ", 1)
