@@ -6,11 +6,12 @@ for that sex — first name from one row's frequency class, surname from another
 then the values that must be unique (NIR consistent with sex, birth month and place, INS,
 phone, e-mail, house number), new in the package's format.
 
-Comments: a canary has one with the share of rows that have one. Its text is the
-laboratory's routine wording — a text that at least two rows share and in which the
-screening finds nothing (no health term, identifier, contact or credential) — or, where a
-row's text is its own, one of a few neutral laboratory notes the package does not have. A
-patient's own note is never copied into an invented row.
+Comments: a canary has one with the share of rows that have one. Its text, drawn with the
+same frequency rule, is one of the package's in which the screening finds nothing (no health
+term, identifier, contact or credential), or, for a reference seen once, one of a few
+neutral laboratory notes the package lacks. A text the screening flags is never copied into
+an invented row (the canary would carry a patient's clinical note); a text seen once that it
+finds nothing in may be.
 """
 
 from __future__ import annotations
