@@ -1,65 +1,62 @@
 """Canary rows: a few invented patients, unique to one package, mixed into its rows.
 
-Each looks like its neighbours: it borrows a real in-scope row's visit fields and every field
-the scope tests (so it satisfies the instruction), takes an invented identity, contact,
-insurer, prescriber, sampler and blood group from the synthetic generator, has empty free
-text, and goes through the same transforms. Found in a leaked sample, one names the package
+Each borrows a real in-scope row's visit fields and every field the scope tests (so it
+satisfies the instruction); everything else is drawn from the package's own rows (see
+`canary_invent`): a recipient who studies the package finds nothing that sets the canaries
+apart. They go through the same transforms. Found in a leaked sample, one names the package
 for certain. Their digests are kept with the package's, never in the manifest.
 """
 
 from __future__ import annotations
 
 import secrets
-from concurrent.futures import Future, ThreadPoolExecutor
 
+import numpy as np
 import polars as pl
 
-from ecluse.governance.dictionary import DICTIONARY, Category, Kind, map_headers
+from ecluse.governance.dictionary import DICTIONARY, Category
 from ecluse.governance.scope import fields_of
+from ecluse.packages.canary_draw import Package
+from ecluse.packages.canary_invent import Inventor
 from ecluse.policy import Engine
-from ecluse.synth import synthesise
 
-_BORROWED = {Category.VISIT}
-# inventing takes tens of milliseconds of Python: done beside the reading, not after it
-_INVENTING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="canaries")
-
-
-def _fake_fields(count: int, seed: int) -> dict[str, pl.Series]:
-    fake = synthesise(patients=count, labs=1, seed=seed)
-    return {f: fake[h] for h, f in map_headers(fake.columns).mapped.items()}
+_BORROWED = {Category.VISIT, Category.CREDENTIAL}  # credentials never travel anyway
+SAMPLE = 20_000  # in-scope rows of the first batch the canaries are drawn from
 
 
 class Canaries:
-    """One package's canaries: invented in the background from the start, then governed
-    like the first batch with rows in scope."""
+    """One package's canaries, drawn from the first batch with rows in scope and governed
+    like it. `seed`: a fixed one for tests; a secret random one otherwise."""
 
-    def __init__(self, count: int) -> None:
-        self.count, self._seed = max(count, 0), secrets.randbits(63)
-        self._fake: Future[dict[str, pl.Series]] | None = None
-        if self.count:
-            self._fake = _INVENTING.submit(_fake_fields, self.count, self._seed)
+    def __init__(self, count: int, *, seed: int | None = None) -> None:
+        self.count = max(count, 0)
+        self._seed = secrets.randbits(63) if seed is None else seed
 
     def rows(self, engine: Engine, batch: pl.DataFrame) -> pl.DataFrame:
         """The canaries governed like `batch`'s rows; none if nothing in it is in scope."""
-        real = engine.in_scope(batch)
-        if real.height == 0 or self._fake is None:
+        real = engine.in_scope(batch).head(SAMPLE)
+        if real.height == 0 or self.count == 0:
             return engine.transform(real.head(0))
-        base = real.sample(self.count, with_replacement=True, seed=self._seed % (1 << 32))
-        fake = self._fake.result()
-        tested = fields_of(engine.rules.scope) if engine.rules.scope else set()
+        rng = np.random.default_rng(self._seed)
         field_of = {header: field for field, header in engine.columns.items()}
-        columns: list[pl.Series] = []
-        for header in batch.columns:
-            field = field_of.get(header)
-            spec = DICTIONARY.get(field) if field else None
-            if spec is None or field in tested or spec.category in _BORROWED:
-                columns.append(base[header])
-            elif spec.kind == Kind.FREE_TEXT:
-                columns.append(pl.Series(header, [""] * self.count, dtype=pl.Utf8))
-            elif field in fake:
-                columns.append(fake[field].alias(header))
-            else:
-                columns.append(base[header])
+        text = real.select(
+            pl.col(h).cast(pl.Utf8).fill_null("").str.strip_chars().alias(f)
+            for h, f in field_of.items()
+            if h in real.columns
+        )
+        package = Package(text, rng)
+        tested = fields_of(engine.rules.scope) if engine.rules.scope else set()
+        fixed = tested | {f for f in package.columns if DICTIONARY[f].category in _BORROWED}
+        bases = rng.integers(real.height, size=self.count)
+        inventor = Inventor(package, fixed)
+        people = [inventor.person(int(b)) for b in bases]
+        base = real[bases.tolist()]
+        columns = [
+            pl.Series(h, [person[field_of[h]] for person in people], dtype=pl.Utf8)
+            if h in field_of and field_of[h] in people[0]
+            else base[h]
+            for h in batch.columns
+        ]
         return engine.transform(pl.DataFrame(columns))
 
 
