@@ -1,7 +1,7 @@
 """The policy engine: applies instruction rules to a source, batch by batch, and reports.
 
-Pure: batches in, governed batches and findings out. Free text kept as is still loses any
-password-like token: credentials never travel, whatever was instructed. It fails closed: a
+Pure: batches in, governed batches and findings out. Free text kept as is still loses its
+credentials (`ecluse.policy.credentials`), whatever was instructed. It fails closed: a
 source missing an instructed field, an instructed column whose content looks like
 credentials, or more rows in scope than instructed stop the extraction; the caller then
 discards everything produced.
@@ -19,13 +19,13 @@ import polars as pl
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.governance.dictionary import DICTIONARY, Category, Kind, map_headers
 from ecluse.governance.scope import fields_of
+from ecluse.policy.columns import judged
+from ecluse.policy.columns import refused as credential_columns
 from ecluse.policy.keyed import KeyedHash
 from ecluse.policy.rules import Rules, Transform
 from ecluse.policy.scope import as_date, scope_filter
 from ecluse.policy.screening import (
     Screen,
-    credential_like,
-    credential_shares,
     mask_credentials,
     screened,
     screening_flags,
@@ -95,6 +95,10 @@ def _department(col: pl.Expr) -> pl.Expr:
 _ENGINE: Final = "in-memory"
 
 
+def _trimmed(raw: pl.Expr) -> pl.Expr:
+    return raw.cast(pl.Utf8).fill_null("").str.strip_chars()
+
+
 class Engine:
     """One extraction's engine: built for a source's headers, then fed its batches."""
 
@@ -137,12 +141,12 @@ class Engine:
         self._free_text = [
             r.field for r in rules.output_fields if DICTIONARY[r.field].kind == Kind.FREE_TEXT
         ]
-        # free text is screened in the query that transforms it: its source text, and what
-        # screening matched in it, under names no source column has (and beside them, for
-        # date transforms, whether the source held anything)
+        # free text is screened in the query that transforms it: its trimmed text (what
+        # keeping it gives), and what screening matched in it, under names no source column
+        # has (and beside them, for date transforms, whether the source held anything)
         self._screening: list[pl.Expr] = []
         for f in self._free_text:
-            source = pl.col(self.columns[f])
+            source = _trimmed(pl.col(self.columns[f]))
             self._screening += [
                 source.alias(f"\x00text {f}"),
                 pl.struct(screening_flags(source)).alias(f"\x00flags {f}"),
@@ -167,7 +171,7 @@ class Engine:
 
     def _expr(self, name: str, transform: Transform) -> pl.Expr:
         raw = pl.col(self.columns[name])
-        col = raw.cast(pl.Utf8).fill_null("").str.strip_chars()
+        col = _trimmed(raw)
         expr = {
             Transform.KEEP: col,
             Transform.PSEUDONYMISE: _pseudonym(col, self._keyed),
@@ -188,10 +192,10 @@ class Engine:
         if self._sampled >= CONTENT_SAMPLE:
             return query.collect(engine=_ENGINE)
         instructed = {self.columns[r.field]: r.field for r in self.rules.output_fields}
-        sample = batch.lazy().head(CONTENT_SAMPLE - self._sampled).select(list(instructed))
-        kept, shares = pl.collect_all([query, credential_shares(sample)], engine=_ENGINE)
+        sample = batch.lazy().head(CONTENT_SAMPLE - self._sampled)
+        kept, judgement = pl.collect_all([query, judged(sample, instructed)], engine=_ENGINE)
         self._sampled += min(batch.height, CONTENT_SAMPLE - self._sampled)
-        refused = credential_like(shares)
+        refused = credential_columns(judgement, instructed)
         if refused:
             raise CredentialsRefused(
                 f"column {refused[0]!r} (instructed as {instructed[refused[0]]!r}) looks "
@@ -215,10 +219,10 @@ class Engine:
         masked = []
         for name in self._free_text:
             text, flags = kept[f"\x00text {name}"], kept[f"\x00flags {name}"].struct.unnest()
-            counts, suspects = screened(text, flags)
+            counts, without = screened(text, flags)
             self.findings.screening.setdefault(name, Counter()).update(counts)
-            if name in self._masked:
-                masked.append(mask_credentials(kept[name], suspects=suspects))
+            if name in self._masked:  # kept as is: its text is the one screened
+                masked.append(without.alias(name))
         return kept.select(r.field for r in self.rules.output_fields).with_columns(masked)
 
     def in_scope(self, batch: pl.DataFrame) -> pl.DataFrame:

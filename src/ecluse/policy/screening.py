@@ -1,19 +1,27 @@
 """Free-text screening: what comment columns carry that nobody should send unknowingly.
 
 Counts, by category, values that name health conditions (French and English), hold a NIR
-with a valid key, a phone number, an e-mail address, or a password-like token.
+with a valid key, a phone number (French or overseas, `+33 6…` as `06…`), an e-mail address,
+or a credential (see `ecluse.policy.credentials`): a count is of values, each counted once per
+category, and a value counts as holding a credential exactly when masking changes it.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections import Counter
 from enum import StrEnum
 
 import polars as pl
 
+from ecluse.policy.credentials import (
+    CREDENTIAL_REMOVED,
+    MIXED_TOKEN,
+    SUSPECT_CUE,
+    mask,
+)
 from ecluse.synth.nir import is_valid_nir
+
+__all__ = ["CREDENTIAL_REMOVED", "Screen", "mask_credentials", "screen", "screened"]
 
 
 class Screen(StrEnum):
@@ -25,49 +33,28 @@ class Screen(StrEnum):
     PASSWORD = "password_like"  # nosec B105
 
 
-# matched against lower-cased text; "SA" (weeks of amenorrhoea) only in capitals
-HEALTH_TERMS = (
-    r"vih|hiv|s[ée]ropositi|sida|aids|cancer|tumeur|tumour|tumor|carcinome|leuc[ée]mie|"
-    r"leuka?emia|lymphome|lymphoma|m[ée]tastas|chimio|chemo|grossesse|enceinte|pregnan|"
-    r"ivg|abortion|diab[èe]t|insulin|tuberculos|h[ée]patite|hepatitis|mucoviscidose|"
-    r"cystic fibrosis|dr[ée]panocytose|sickle cell|h[ée]mophilie|ha?emophilia|trisomie|"
-    r"down syndrome|huntington|scl[ée]rose en plaques|multiple sclerosis|dialys|"
-    r"psychiatr|d[ée]pression|schizophr|bipolaire|bipolar|trith[ée]rapie|antir[ée]trovir|"
-    r"tamoxif|imatinib|rifater|avk|anticoagul"
+# whole words (a stem's suffix free), matched against lower-cased text: "résidant" holds no
+# "sida"; "AIDS" (an English word too) and "SA" (weeks of amenorrhoea) only in capitals
+_HEALTH_WORDS = r"vih|hiv|sida|ivg|avk"
+_HEALTH_STEMS = (
+    r"s[ée]ropositi|cancer|canc[ée]r|tumeur|tumou?r|carcinom|leuc[ée]mi|leuka?emi|lymphom|"
+    r"m[ée]tasta|chimio|chemo|grossesse|enceinte|pregnan|abortion|diab[èée]t|insulin|"
+    r"tuberculos|h[ée]patite|hepatitis|mucoviscidos|cystic fibrosis|dr[ée]panocyt|sickle cell|"
+    r"h[ée]mophil|ha?emophil|trisomi|down syndrome|huntington|scl[ée]rose en plaques|"
+    r"multiple sclerosis|dialys|psychiatr|d[ée]pressi|schizophr|bipolai|bipolar|"
+    r"trith[ée]rapi|antir[ée]trovir|tamoxif|imatinib|rifater|anticoagul"
 )
-_WEEKS_OF_AMENORRHOEA = r"\d\s?SA\b"
+HEALTH_TERMS = rf"\b(?:(?:{_HEALTH_WORDS})s?\b|(?:{_HEALTH_STEMS}))"
+_HEALTH_CAPITALS = r"\bAIDS\b|\d\s?SA\b"
+_PHONE_CODES = r"33|262|269|508|590|594|596|681|687|689"  # France and its overseas
 _PATTERNS = {
-    Screen.PHONE: r"\b(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}\b",
+    Screen.PHONE: (
+        rf"(?:(?:\+|\b00)(?:{_PHONE_CODES})\)?[\s.-]?(?:\(0\)[\s.-]?)?[1-9]|\b0[1-9])"
+        r"(?:[\s.-]?\d{2}){4}\b"
+    ),
     Screen.EMAIL: r"[\w.+-]+@[\w-]+\.[\w.-]+",
 }
-# a pattern that finds passwords, not one
-_PASSWORD_CUE = r"(?i)(?:mot de passe|mdp|password|passwd|pwd)\s*[:=]?\s*\S+"  # nosec B105
-_TOKEN = re.compile(r"[^\s@]{8,64}")
-# a token with a lower-case letter, a capital and a digit in any order (length checked after)
-_MIXED_TOKEN = "|".join(
-    r"[^\s@]*".join(order) for order in itertools.permutations(("[a-z]", "[A-Z]", r"\d"))
-)
 _NIR_CANDIDATE = r"\b[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}\b"
-
-
-def _mixed(tokens: pl.Series) -> pl.Series:
-    """Tokens with lower case, upper case and digits: how generated passwords look."""
-    return tokens.str.contains("[a-z]") & tokens.str.contains("[A-Z]") & tokens.str.contains(r"\d")
-
-
-def _mixed_rows(text: pl.Series, candidates: pl.Series) -> pl.Series:
-    """Per value: a token of 8 to 64 characters mixing letter cases and digits. Only the
-    `candidates` (rows where one pass of `_MIXED_TOKEN` found all three) are split."""
-    found = pl.repeat(False, text.len(), eager=True)
-    if candidates.len():
-        tokens = pl.DataFrame(
-            {"row": candidates, "tok": text.gather(candidates).str.extract_all(_TOKEN.pattern)}
-        ).explode("tok")
-        rows = tokens.filter(_mixed(tokens["tok"].fill_null("")))["row"]
-        if rows.len():
-            found = found.scatter(rows, True)
-    return found
-
 
 _T = pl.col("t")
 
@@ -79,49 +66,32 @@ def _flags(text: pl.Series, *columns: pl.Expr) -> pl.DataFrame:
 
 
 def _cue(text: pl.Expr) -> pl.Expr:
-    return text.str.contains(_PASSWORD_CUE).alias("cue")
+    return text.str.contains(SUSPECT_CUE).alias("cue")
 
 
 def _mixed_token(text: pl.Expr) -> pl.Expr:
-    return text.str.contains(_MIXED_TOKEN).alias("mixed")
-
-
-def _password_like(text: pl.Series, flags: pl.DataFrame) -> pl.Series:
-    """Per value: a password cue ("mdp: …"), or a long token mixing letter cases and digits.
-    `flags`: `cue` and `mixed` matched for `text`."""
-    return flags["cue"] | _mixed_rows(text, flags["mixed"].arg_true())
-
-
-CREDENTIAL_REMOVED = "[credential removed]"
-
-
-def _mask_tokens(value: str) -> str:
-    def one(m: re.Match[str]) -> str:
-        t = m.group()
-        mixed = any(c.islower() for c in t) and any(c.isupper() for c in t)
-        return CREDENTIAL_REMOVED if mixed and any(c.isdigit() for c in t) else t
-
-    return _TOKEN.sub(one, value)
+    return text.str.contains(MIXED_TOKEN).alias("mixed")
 
 
 def _suspects(flags: pl.DataFrame) -> pl.Series:
-    """Rows that may hold a credential: a password cue, or a run of characters mixing letter
-    cases and digits. Masking changes no other row."""
+    """Rows that may hold a credential: a credential cue, or a run of characters mixing
+    letter cases and digits. Masking changes no other row."""
     return (flags["cue"] | flags["mixed"]).arg_true()
 
 
-def mask_credentials(values: pl.Series, *, suspects: pl.Series | None = None) -> pl.Series:
-    """Free text with password cues and password-like tokens replaced: credentials never
-    travel, not even inside a comment the instruction keeps. `suspects`: the rows to look
-    at, from `screened`, when the text was screened already."""
-    text = values.cast(pl.Utf8).fill_null("")
-    if suspects is None:
-        suspects = _suspects(_flags(text, _cue(_T), _mixed_token(_T)))
+def _masked(text: pl.Series, suspects: pl.Series) -> pl.Series:
+    """`text` with the credentials of its `suspects` rows masked."""
     if suspects.len() == 0:
         return text
-    cued = text.gather(suspects).str.replace_all(_PASSWORD_CUE, CREDENTIAL_REMOVED)
-    fixed = pl.Series([_mask_tokens(v) for v in cued.to_list()], dtype=pl.Utf8)
-    return text.scatter(suspects, fixed)
+    fixed = pl.Series([mask(v) for v in text.gather(suspects).to_list()], dtype=pl.Utf8)
+    return text.clone().scatter(suspects, fixed)  # scatter writes in place
+
+
+def mask_credentials(values: pl.Series) -> pl.Series:
+    """Free text with its credentials replaced (see `ecluse.policy.credentials`):
+    credentials never travel, not even inside a comment the instruction keeps."""
+    text = values.cast(pl.Utf8).fill_null("")
+    return _masked(text, _suspects(_flags(text, _cue(_T), _mixed_token(_T))))
 
 
 _MATCHED = (Screen.HEALTH, *_PATTERNS)  # categories counted from one match per value
@@ -133,7 +103,7 @@ def screening_flags(values: pl.Expr) -> list[pl.Expr]:
     text = values.cast(pl.Utf8).fill_null("")
     health = text.str.to_lowercase().str.contains(HEALTH_TERMS)
     by_category = {
-        Screen.HEALTH: health | text.str.contains(_WEEKS_OF_AMENORRHOEA),
+        Screen.HEALTH: health | text.str.contains(_HEALTH_CAPITALS),
         **{category: text.str.contains(pattern) for category, pattern in _PATTERNS.items()},
     }
     return [
@@ -147,40 +117,21 @@ def screening_flags(values: pl.Expr) -> list[pl.Expr]:
 def screened(
     values: pl.Series, flags: pl.DataFrame | None = None
 ) -> tuple[Counter[Screen], pl.Series]:
-    """How many values fall in each category (a value may count in several), and the rows
-    `mask_credentials` needs to look at. `flags`: `screening_flags` of `values`, if the
-    caller computed them already."""
+    """How many values fall in each category (a value may count in several), and the values
+    with their credentials masked (`mask_credentials`; a value counts as holding one exactly
+    when masking changes it). `flags`: `screening_flags` of `values`, if the caller computed
+    them already."""
     text = values.cast(pl.Utf8).fill_null("")
     if flags is None:
         flags = _flags(text, *screening_flags(_T))
     found = Counter({category: int(flags[str(category)].sum()) for category in _MATCHED})
-    found[Screen.PASSWORD] = int(_password_like(text, flags).sum())
+    masked = _masked(text, _suspects(flags))
+    found[Screen.PASSWORD] = int((masked != text).sum())
     candidates = text.filter(flags["nir"]).str.extract_all(_NIR_CANDIDATE).to_list()
     found[Screen.NIR] = sum(1 for m in candidates if any(is_valid_nir(x) for x in m))
-    return +found, _suspects(flags)
+    return +found, masked
 
 
 def screen(values: pl.Series) -> Counter[Screen]:
     """How many values fall in each category (a value may count in several)."""
     return screened(values)[0]
-
-
-def credential_shares(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Per column, the share of its non-empty values that are single tokens mixing cases and
-    digits (NaN for a column with none): one row, all columns in one query."""
-
-    def share(name: str) -> pl.Expr:
-        text = pl.col(name).cast(pl.Utf8).fill_null("").str.strip_chars()
-        filled = text != ""
-        single = text.str.contains(r"^[^\s@]{6,64}$")
-        mixed = text.str.contains("[a-z]") & text.str.contains(r"[A-Z\d]")
-        return ((filled & single & mixed).sum() / filled.sum()).alias(name)
-
-    return frame.select(share(c) for c in frame.collect_schema().names())
-
-
-def credential_like(shares: pl.DataFrame, *, share: float = 0.5) -> list[str]:
-    """The columns of `credential_shares` whose values mostly look like credentials."""
-    if shares.height == 0:
-        return []
-    return [c for c, x in shares.row(0, named=True).items() if x is not None and x >= share]
