@@ -116,8 +116,7 @@ def main() -> None:
             write_export(synthesise(patients=args.patients, labs=28, seed=4), f)
         data = buf.read_bytes()
         buf.unlink()
-        # one address stands for 64 clients here: lift the per-address cap (default 20)
-        settings = Settings(home=work / "home", https_max_connections_per_address=256)
+        settings = Settings(home=work / "home")
         init = init_instance(settings, admin_email="admin@bench.example", admin_name="Bench Admin")
         platform = Platform.open(settings)
         try:
@@ -129,7 +128,9 @@ def main() -> None:
                     s, account_id=operator.account_id, name="bench", days=1, second_factor=True
                 ).token
             auth = {"Authorization": f"Bearer {token}"}
-            with running(settings, work) as server:
+            # one address stands for 64 clients here: the server (its own process, its
+            # settings from the environment) lifts its per-address cap (default 20)
+            with running(settings, work, ECLUSE_HTTPS_MAX_CONNECTIONS_PER_ADDRESS="256") as server:
                 base = f"https://127.0.0.1:{server.https_port}"
                 cert = settings.home / "server" / "tls.crt"
                 ours = float("inf")

@@ -4,6 +4,7 @@ KEXINIT read off the wire), slow headers, connections per address, forwarded add
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -280,3 +282,26 @@ def test_forwarded_addresses_only_from_a_trusted_proxy(
     env = {"ECLUSE_TRUSTED_PROXIES": trusted} if trusted else {}
     with running(platform.settings, tmp_path, **env) as server:
         assert _login_address(platform, server) == recorded
+
+
+def test_many_keep_alive_clients_from_one_address_up_to_the_cap(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """64 clients of one address, each keeping its connection for several requests, all
+    answered when the cap allows 64: the handshake deadline and the backlog hold them."""
+    env = {"ECLUSE_HTTPS_MAX_CONNECTIONS_PER_ADDRESS": "64"}
+    with running(platform.settings, tmp_path, **env) as server:
+        url = f"https://127.0.0.1:{server.https_port}/v1/health"
+
+        async def load() -> list[int]:
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+            async with httpx.AsyncClient(verify=False, limits=limits, timeout=30) as client:  # noqa: S501 - its own self-signed certificate
+
+                async def client_of(_: int) -> list[int]:
+                    return [(await client.get(url)).status_code for _ in range(5)]
+
+                done = await asyncio.gather(*(client_of(i) for i in range(64)))
+            return [status for statuses in done for status in statuses]
+
+        statuses = asyncio.run(load())
+    assert statuses == [200] * 320
