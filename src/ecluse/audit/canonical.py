@@ -1,28 +1,20 @@
-"""Canonical JSON (RFC 8785, JCS) for the audit domain, at C speed.
-
-Audit values are restricted to what JCS serialises exactly like `json.dumps(sort_keys=True)`:
-objects with ASCII keys, strings, booleans, null, integers within ±(2**53 - 1), and arrays of
-those. Floats are refused (JCS number formatting is not Python's). A property test checks the
-output against the reference `rfc8785` implementation.
+"""The audit domain of canonical JSON (`ecluse.canonical`, RFC 8785): what an audit value may
+hold. Objects with lower-case ASCII keys, short strings, booleans, null, integers within
+±(2**53 - 1), and arrays of those, shallow; never a string that looks like a NIR.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
+from ecluse.canonical import MAX_SAFE_INT, JsonValue, dumps
 from ecluse.errors import ValidationError
 
-JsonValue = None | bool | int | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
-
-MAX_SAFE_INT = 2**53 - 1
+__all__ = ["MAX_SAFE_INT", "JsonValue", "canonical", "check", "dumps"]
 MAX_STRING = 512
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-)
 # A NIR (French social-security number, 13 digits + 2-digit key) must never reach the log.
 # Digits inside a longer token (a hex key id) are not a NIR.
 _NIR_LIKE = re.compile(
@@ -67,11 +59,6 @@ def _check_string(value: str) -> None:
         raise ValidationError("audit string too long: audit details are references")
     if _NIR_LIKE.search(value):
         raise ValidationError("audit value looks like a social-security number: refused")
-
-
-def dumps(value: Any) -> str:
-    """Canonical JSON text of an already checked value."""
-    return _ENCODER.encode(value)
 
 
 def canonical(value: Any) -> str:

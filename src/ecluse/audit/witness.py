@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ecluse.audit.chain import GENESIS, CheckpointRecord
+from ecluse.canonical import encode
 from ecluse.errors import ConfigurationError, IntegrityError
 
 FORMAT = "ecluse-audit-witness-v1"
@@ -59,7 +60,7 @@ def line_for(cp: CheckpointRecord, *, n: int, prev: str) -> bytes:
         "signature": cp.signature.hex(),
         "ts": cp.ts,
     }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    return encode(doc)
 
 
 def checkpoint_of(doc: dict[str, Any]) -> CheckpointRecord:

@@ -1,15 +1,15 @@
 """What agreements and instructions have in common: a strict model, read from untrusted
-input with errors that name the field, and signed as canonical JSON (sorted keys, no floats).
+input with errors that name the field, and signed as canonical JSON (`ecluse.canonical`, RFC 8785).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticError
 
+from ecluse.canonical import encode
 from ecluse.errors import ValidationError
 
 
@@ -27,6 +27,4 @@ class Document(BaseModel):
 
     def canonical(self) -> bytes:
         """The bytes that are stored and signed."""
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode()
+        return encode(self.model_dump(mode="json"))

@@ -9,7 +9,6 @@ with its personal key; the instruction is then closed for good.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ecluse.acts.step_up import confirm_presence
 from ecluse.audit import Action
+from ecluse.canonical import encode
 from ecluse.db.models import Extraction, Instruction, MigrationSignOff, Package
 from ecluse.errors import PolicyViolation, ValidationError, present
 from ecluse.identity import Permission, Principal, Role, require
@@ -29,8 +29,8 @@ MAX_COMMENT = 1000
 
 
 def report_bytes(report: dict[str, Any]) -> bytes:
-    """Canonical JSON of a report (sorted keys, no spaces, UTF-8)."""
-    return json.dumps(report, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Canonical JSON of a report (RFC 8785, UTF-8)."""
+    return encode(report)
 
 
 def signoff_message(instruction_id: str, report_sha256: str) -> bytes:

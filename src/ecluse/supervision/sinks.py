@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import smtplib
 import socket
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit
 
 from ecluse.audit.chain import CheckpointRecord
 from ecluse.audit.witnessing import CHECKPOINT_TYPE, SYSLOG_SD_ID
+from ecluse.canonical import encode
 from ecluse.config import AlertSettings
 from ecluse.errors import ConfigurationError, EcluseError
 
@@ -75,7 +75,7 @@ class AlertMessage:
 
     def as_json(self) -> bytes:
         body = asdict(self) | {"at": self.at.isoformat()}
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        return encode(body)
 
 
 class AlertSink(Protocol):
@@ -103,7 +103,7 @@ def checkpoint_json(cp: CheckpointRecord) -> bytes:
         "kid": cp.kid,
         "signature": cp.signature.hex(),
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return encode(body)
 
 
 def rfc5424_checkpoint(cp: CheckpointRecord, *, hostname: str) -> bytes:
