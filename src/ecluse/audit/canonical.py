@@ -11,16 +11,11 @@ from typing import Any
 
 from ecluse.canonical import MAX_SAFE_INT, JsonValue, dumps
 from ecluse.errors import ValidationError
+from ecluse.nir import NIR_LIKE
 
 __all__ = ["MAX_SAFE_INT", "JsonValue", "canonical", "check", "dumps"]
 MAX_STRING = 512
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-# A NIR (French social-security number, 13 digits + 2-digit key) must never reach the log.
-# Digits inside a longer token (a hex key id) are not a NIR.
-_NIR_LIKE = re.compile(
-    r"(?<![0-9A-Za-z])[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}"
-    r"(?![0-9A-Za-z])"
-)
 
 
 def check(value: Any, *, depth: int = 0) -> None:
@@ -57,7 +52,7 @@ def _check_mapping(value: Mapping[Any, Any], depth: int) -> None:
 def _check_string(value: str) -> None:
     if len(value) > MAX_STRING:
         raise ValidationError("audit string too long: audit details are references")
-    if _NIR_LIKE.search(value):
+    if NIR_LIKE.search(value):  # a NIR must never reach the log
         raise ValidationError("audit value looks like a social-security number: refused")
 
 

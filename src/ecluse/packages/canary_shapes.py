@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-_NIR = re.compile(r"^[12378]\d{2}(?:\d{2})(?:\d{2}|2[AB])\d{3}\d{3}\d{2}$")
+from ecluse.nir import compact_nir, key_of
+
 _PLACE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 # a date as the day first (15/03/1985, 15.03.85) or as ISO (1985-03-15, maybe a time after)
 _DAY_FIRST = re.compile(r"^(\s*)(\d{1,2})([/.-])(\d{1,2})([/.-])(\d{2,4})(.*)$")
@@ -79,15 +80,14 @@ def fresh_nir(
     """A NIR laid out like `template` (its spaces kept), with a valid key, for a person of
     NIR sex digit `sex`, born in (year, month) `born` at INSEE place `place`; the template's
     own parts where one is unknown, a random order number."""
-    shape = compact(template)
-    if not _NIR.match(shape):
+    shape = compact_nir(compact(template))
+    if shape is None:
         return redigit(template, rng)
     year, month = (f"{born[0] % 100:02d}", f"{born[1]:02d}") if born else (shape[1:3], shape[3:5])
     where = place.upper() if place and _PLACE.match(place.upper()) else shape[5:10]
     order = f"{int(rng.integers(1, 1000)):03d}"
     number = f"{sex or shape[0]}{year}{month}{where}{order}"
-    key = 97 - int(number.replace("2A", "19").replace("2B", "18")) % 97
-    chars = iter(f"{number}{key:02d}")
+    chars = iter(f"{number}{key_of(number):02d}")
     return "".join(c if c in " .-" else next(chars) for c in template.strip())
 
 

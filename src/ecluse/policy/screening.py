@@ -13,13 +13,13 @@ from enum import StrEnum
 
 import polars as pl
 
+from ecluse.nir import IN_TEXT, is_valid_nir
 from ecluse.policy.credentials import (
     CREDENTIAL_REMOVED,
     MIXED_TOKEN,
     SUSPECT_CUE,
     mask,
 )
-from ecluse.synth.nir import is_valid_nir
 
 __all__ = ["CREDENTIAL_REMOVED", "Screen", "mask_credentials", "screen", "screened"]
 
@@ -54,7 +54,6 @@ _PATTERNS = {
     ),
     Screen.EMAIL: r"[\w.+-]+@[\w-]+\.[\w.-]+",
 }
-_NIR_CANDIDATE = r"\b[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}\b"
 
 _T = pl.col("t")
 
@@ -110,7 +109,7 @@ def screening_flags(values: pl.Expr) -> list[pl.Expr]:
         *(expr.alias(str(category)) for category, expr in by_category.items()),
         _cue(text),
         _mixed_token(text),
-        text.str.contains(_NIR_CANDIDATE).alias("nir"),
+        text.str.contains(IN_TEXT).alias("nir"),
     ]
 
 
@@ -127,7 +126,7 @@ def screened(
     found = Counter({category: int(flags[str(category)].sum()) for category in _MATCHED})
     masked = _masked(text, _suspects(flags))
     found[Screen.PASSWORD] = int((masked != text).sum())
-    candidates = text.filter(flags["nir"]).str.extract_all(_NIR_CANDIDATE).to_list()
+    candidates = text.filter(flags["nir"]).str.extract_all(IN_TEXT).to_list()
     found[Screen.NIR] = sum(1 for m in candidates if any(is_valid_nir(x) for x in m))
     return +found, masked
 
