@@ -232,6 +232,8 @@ def test_no_recipient_key_no_package(migration: Migration) -> None:
         ("ragged row", lambda d: d + b"1;2;3\n", "wrong number of fields"),
         ("100 MB line", lambda d: d + b"x" * (100 << 20), "longer than"),
         ("latin-1 mid-file", lambda d: d + "Zoé;".encode("latin-1") * 27 + b"\n", "UTF-8"),
+        ("garbled mid-file", lambda d: d + "AgnÃ¨s;".encode() * 27 + b"\n", "garbled"),
+        ("quote never closed", lambda d: d + b'"' + b"Zoe;" * 27 + b"\n", "never closed"),
         ("duplicate header", lambda d: b"NIR;NIR\n1;2\n", "duplicate"),
         ("unknown columns only", lambda d: b"A;B\n1;2\n", "lacks instructed fields"),
         ("empty file", lambda d: b"", "header"),

@@ -2,28 +2,28 @@
 
 The raw bytes are handed to a sink (the quarantine's encrypting writer) as they are read, so
 the source is read once and nothing plaintext lands on disk. Malformed input stops the read
-with a message naming a line number, never a value: NUL bytes, a record that runs on past
-the limit, a line with the wrong number of fields, text that is not in the declared
-encoding, duplicate or empty column names. The CSV parser refuses a line with too many
-fields by itself; a line with too few leaves its last field null, and only a block holding
-such a row is checked line by line.
+with a message naming the line where the problem is, never a value: NUL bytes, a record that
+runs on past the limit, a quote never closed, a line with the wrong number of fields, text
+in the wrong encoding (see `encodings`), duplicate or empty column names. The CSV parser
+refuses a line with too many fields by itself; a line with too few leaves its last field
+null, and only a block holding such a row is checked line by line.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 import numpy as np
 import polars as pl
 
 from ecluse.errors import ValidationError
+from ecluse.packages.encodings import Decoder, Encoding, bad_utf8
 
-Encoding = Literal["auto", "utf-8", "latin-1"]
+__all__ = ["Encoding", "SourceReader", "count_byte"]
 SEPARATOR = ";"
 READ_SIZE = 1 << 20
 # under glibc's largest mmap threshold (32 MiB): a freed block's memory serves the next one
@@ -32,7 +32,6 @@ BATCH_BYTES = 30 << 20
 FIRST_BATCH_BYTES = 4 << 20  # a small first batch: governing starts while the rest is read
 MAX_RECORD = 1 << 20
 _BOM = b"\xef\xbb\xbf"
-_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
 
 
 _SPAN = 1 << 20
@@ -45,11 +44,6 @@ def count_byte(data: bytes, byte: bytes) -> int:
     return sum(
         int(np.count_nonzero(view[i : i + _SPAN] == code)) for i in range(0, len(view), _SPAN)
     )
-
-
-def _has_utf8(block: bytes) -> bool:
-    """Whether invalid UTF-8 also holds valid multi-byte sequences: mixed encodings."""
-    return _NON_ASCII.search(block.decode("utf-8", errors="replace")) is not None
 
 
 _LINE_BREAKS = re.compile(rb"\n(?:\r?\n)*")
@@ -85,14 +79,15 @@ class SourceReader:
         read_size: int = READ_SIZE,
     ) -> None:
         self._src, self._sink = src, sink
-        self.encoding: Encoding = encoding
+        self._decoder = Decoder(encoding)
         self._batch_bytes, self._max_record = batch_bytes, max_record
         self._read_size = read_size
         self._pending = b""
         self._eof = False
-        self._line = 1  # lines consumed so far, header included
+        self._line = 0  # lines consumed so far, header included
         self.bytes_read = 0
         self.headers = self._read_headers()
+        self._line = 1
 
     def _read(self, size: int) -> bytes:
         chunk = self._src.read(size)
@@ -104,6 +99,10 @@ class SourceReader:
             raise ValidationError("the source holds NUL bytes: not a text export")
         self.bytes_read += len(chunk)
         return chunk
+
+    def _at(self, block: bytes, offset: int) -> int:
+        """The line of `offset` in a block that starts after the lines consumed so far."""
+        return self._line + 1 + block.count(b"\n", 0, offset)
 
     def _records(self, at_least: int) -> bytes:
         """Whole records totalling at least `at_least` bytes, or all that is left. Read in
@@ -120,35 +119,21 @@ class SourceReader:
                 return b"".join(pieces)
             unbroken += len(piece)
             if unbroken > self._max_record:
-                raise ValidationError(
-                    f"a record after line {self._line} is longer than {self._max_record} bytes"
-                )
+                raise self._too_long(b"".join(pieces), bool(quotes % 2))
         self._pending = b""
         return b"".join(pieces)
 
-    def _decode(self, block: bytes, *, settle: bool = True) -> bytes:
-        """The block as UTF-8. `auto` settles on the first block of records that is not plain
-        ASCII: UTF-8 if it is valid UTF-8, else Latin-1; after that, invalid UTF-8 is an
-        error."""
-        if self.encoding == "latin-1":
-            return block.decode("latin-1").encode()
-        if self.encoding == "utf-8":  # settled: the CSV parser refuses invalid UTF-8 itself
-            return block
-        if block.isascii():  # the same text in either encoding: nothing to settle yet
-            return block
-        try:
-            block.decode("utf-8")
-        except UnicodeDecodeError as e:
-            if self.encoding == "auto" and not _has_utf8(block):
-                self.encoding = "latin-1"
-                return block.decode("latin-1").encode()
-            raise ValidationError(
-                f"the source is not valid UTF-8 after line {self._line}: "
-                "give its encoding (--encoding latin-1)"
-            ) from e
-        if settle and self.encoding == "auto":
-            self.encoding = "utf-8"
-        return block
+    def _too_long(self, data: bytes, open_quote: bool) -> ValidationError:
+        if open_quote:  # quotes pair up in order: the last one opened what never closes
+            line = self._at(data, data.rfind(b'"'))
+            return ValidationError(
+                f"the record with a quote opened at line {line} is longer than "
+                f"{self._max_record} bytes: the quote is not closed"
+            )
+        start = max(_cut(data, False), 0)  # the long record starts after the last record
+        return ValidationError(
+            f"a record at line {self._at(data, start)} is longer than {self._max_record} bytes"
+        )
 
     def _read_headers(self) -> tuple[str, ...]:
         data = self._pending
@@ -159,7 +144,13 @@ class SourceReader:
         data = data.removeprefix(_BOM)
         end = data.find(b"\n") + 1 or len(data)
         line, self._pending = data[:end], data[end:]
-        text = self._decode(line, settle=False).decode().rstrip("\r\n")
+        head = self._decoder.decode(line, 1, settle=False)
+        if bad_utf8(head) is not None:
+            raise ValidationError(
+                "the header line is not valid UTF-8: give the source's encoding "
+                "(--encoding latin-1)"
+            )
+        text = head.decode().rstrip("\r\n")
         try:
             headers = [h.strip() for h in next(csv.reader([text], delimiter=SEPARATOR))]
         except (csv.Error, StopIteration) as e:
@@ -168,23 +159,35 @@ class SourceReader:
             raise ValidationError("the source's header has empty or duplicate column names")
         return tuple(headers)
 
-    def _ragged(self, text: bytes) -> ValidationError:
-        """The error for a block with a record of the wrong width, naming its line when
-        Python's csv module finds it (slow, but only on the way out)."""
+    def _malformed(self, text: bytes, problem: str) -> ValidationError:
+        """The error for a block the CSV parser refused, naming the line where the problem
+        is: a quote never closed, else what Python's csv module (strict) stops at or the
+        first record of the wrong width (slow, but only on the way out)."""
+        if count_byte(text, b'"') % 2:
+            line = self._at(text, text.rfind(b'"'))
+            return ValidationError(f"a quote opened at line {line} is never closed")
         fields, where = len(self.headers), f"after line {self._line}"
         reader = csv.reader(
-            io.StringIO(text.decode(errors="replace"), newline=""), delimiter=SEPARATOR
+            io.StringIO(text.decode(errors="replace"), newline=""),
+            delimiter=SEPARATOR,
+            strict=True,
         )
         start = 1
-        with contextlib.suppress(csv.Error):
+        try:
             for record in reader:
                 if record and len(record) != fields:
                     where = f"at line {self._line + start}"
+                    problem = f"has the wrong number of fields (the header has {fields})"
                     break
                 start = reader.line_num + 1
-        return ValidationError(
-            f"a record {where} has the wrong number of fields (the header has {fields})"
-        )
+        except csv.Error:
+            where = f"at line {self._line + reader.line_num}"
+            problem = "is malformed (a quote in the wrong place)"
+        return ValidationError(f"a record {where} {problem}")
+
+    def _ragged(self, text: bytes) -> ValidationError:
+        fields = len(self.headers)
+        return self._malformed(text, f"has the wrong number of fields (the header has {fields})")
 
     def _check_records(self, frame: pl.DataFrame, text: bytes) -> None:
         """Every record has the header's number of fields, quoted ones included: the block's
@@ -214,12 +217,9 @@ class SourceReader:
         except pl.exceptions.PolarsError as e:
             if "more fields" in str(e):
                 raise self._ragged(text) from e
-            if "utf-8" in str(e).lower():
-                raise ValidationError(
-                    f"the source is not valid UTF-8 after line {self._line}: "
-                    "give its encoding (--encoding latin-1)"
-                ) from e
-            raise ValidationError(f"malformed CSV after line {self._line}") from e
+            if bad_utf8(text) is not None:
+                raise self._decoder.not_utf8(text, self._line + 1) from e
+            raise self._malformed(text, "is malformed") from e
 
     def _fast(self, text: bytes, columns: list[int]) -> pl.DataFrame | None:
         """Only the columns asked for, when the block is plainly well formed: the last field
@@ -242,6 +242,11 @@ class SourceReader:
             self._check_records(frame, text)
         return frame.filter(pl.any_horizontal(pl.all().is_not_null()))  # blank lines
 
+    @property
+    def encoding(self) -> Encoding:
+        """The declared encoding, or the one `auto` settled on (`auto` while all is ASCII)."""
+        return self._decoder.encoding
+
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pl.DataFrame]:
         """Batches of `columns` (default: all). Columns left out are not parsed, so not
         checked for their encoding either: they are not sent anywhere."""
@@ -250,11 +255,12 @@ class SourceReader:
         size = min(self._batch_bytes, FIRST_BATCH_BYTES)
         while block := self._records(size):
             size = self._batch_bytes
-            text = self._decode(block)
+            text = self._decoder.decode(block, self._line + 1)
             frame = self._fast(text, indices) if columns is not None else None
             if frame is None:
                 frame = self._full(text)
             self._line += count_byte(text, b"\n")
+            self._decoder.read(text)
             del block, text  # freed before the next block is read: its memory serves again
             if frame.height:
                 yield frame.select(wanted).fill_null("")
