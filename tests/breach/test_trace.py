@@ -3,6 +3,8 @@ canary rows, and alerts its controller; nothing of the sample is kept."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
@@ -11,7 +13,9 @@ import polars as pl
 from sqlalchemy import select
 
 from ecluse.breach import read_sample, trace
-from ecluse.db.models import Alert
+from ecluse.crypto.envelope import package_trace_aad
+from ecluse.crypto.interfaces import WrappedKey
+from ecluse.db.models import Alert, Package
 from ecluse.packages import delivery
 from ecluse.platform import Platform
 from tests.age_tools import Identity, age_decrypt
@@ -86,4 +90,84 @@ def test_the_cli_reads_lines_without_a_header(
         env["ECLUSE_DATABASE_URL"] = settings.database_url
     result = ecluse("trace", str(leaked), "--columns", ",".join(rows.columns), env=env)
     assert result.returncode == 0, result.stderr
-    assert package_id in result.stdout and "5/5" in result.stdout
+    assert package_id in result.stdout and "5/5" in result.stdout and "100 %" in result.stdout
+
+
+TRACED_FIELDS = [
+    {"field": "nir", "transform": "keep"},
+    {"field": "birth_name", "transform": "keep"},
+    {"field": "first_names", "transform": "keep"},
+    {"field": "sex", "transform": "keep"},
+    {"field": "birth_date", "transform": "year"},
+    {"field": "phone", "transform": "keep"},
+    {"field": "city", "transform": "keep"},
+    {"field": "last_visit", "transform": "keep"},
+    {"field": "blood_group", "transform": "keep"},
+]
+
+
+def test_a_leak_of_a_few_columns_retyped_and_repeated_is_traced(
+    migration: Migration, identity: Identity, tmp_path: Path, platform: Platform
+) -> None:
+    """NIR, names, birth year, phone and city only (no sex, no blood group), names in capitals
+    with doubled spaces, five lines twice: every line counts, every field agrees."""
+    iid = migration.instruct(expected_rows=migration.export.frame.height, fields=TRACED_FIELDS)
+    outcome = migration.run("olga", iid)
+    cipher = b"".join(delivery.download(platform, migration.parties["rita"], outcome.package_id))
+    rows = pl.read_csv(age_decrypt(cipher, identity).stdout, separator=";", infer_schema=False)
+    held = ["nir", "birth_name", "first_names", "birth_date", "phone", "city"]
+    lines = rows.sample(30, seed=4).select(held)
+    lines = lines.with_columns(
+        pl.col("birth_name", "first_names").str.to_uppercase().str.replace_all(" ", "  "),
+        pl.col("city").str.to_lowercase(),
+    )
+    leaked = tmp_path / "leak.csv"
+    pl.concat([lines, lines.head(5)]).write_csv(leaked, separator=";")
+    [match] = trace(platform, read_sample(leaked), actor="local:test")
+    assert (match.package_id, match.rows_matched, match.score) == (outcome.package_id, 35, 100)
+    assert match.fields == dict.fromkeys(held, 35)
+    with platform.db.transaction() as s:
+        alert = s.execute(select(Alert).where(Alert.kind == "breach:leak-traced")).scalar_one()
+        details = json.loads(alert.details)
+    assert (details["score_percent"], details["fields_matched"]) == (100, sorted(held))
+
+
+def _as_first_format(platform: Platform, package_id: str, rows: pl.DataFrame) -> None:
+    """Make a package look as packages made before per-field digests do: 16 bytes a row over
+    its identity fields joined (an independent HMAC), the manifest without a format."""
+    with platform.db.transaction() as s:
+        package = s.get(Package, package_id)
+        assert package is not None and package.wrapped_trace_key is not None
+        key = platform.keys.unwrap(
+            WrappedKey(package.kek_version, package.wrapped_trace_key),
+            aad=package_trace_aad(package.id),
+        )
+    fields = ["nir", "birth_name", "first_names", "sex", "birth_date"]
+    joined = ("\x1e".join(v.strip() for v in r).lower() for r in rows.select(fields).iter_rows())
+    mac = key.hex().encode()
+    old = b"".join(hmac.new(mac, j.encode(), hashlib.sha256).digest()[:16] for j in joined)
+    writer = platform.store.writer(kind="row-digests", tag="test")
+    writer.write(old)
+    writer.finish()
+    with platform.db.transaction() as s:
+        blob = writer.commit(s)
+        package = s.get(Package, package_id)
+        assert package is not None
+        manifest = json.loads(package.manifest)
+        manifest["row_digests"] = {"algorithm": "HMAC-SHA256, first 16 bytes", "fields": fields}
+        package.manifest, package.digests_id, package.canaries = json.dumps(manifest), blob.id, b""
+
+
+def test_packages_of_the_first_format_are_still_traced_line_by_line(
+    migration: Migration, identity: Identity, tmp_path: Path, platform: Platform
+) -> None:
+    package_id, rows = _opened(migration, identity)
+    _as_first_format(platform, package_id, rows)
+    leaked = tmp_path / "leak.csv"
+    lines = rows.sample(20, seed=2)
+    pl.concat([lines, lines.head(3)]).write_csv(leaked, separator=";")
+    [match] = trace(platform, read_sample(leaked), actor="local:test")
+    assert (match.package_id, match.rows_matched, match.score) == (package_id, 23, 100)
+    partial = tmp_path / "partial.csv"
+    lines.drop("sex").write_csv(partial, separator=";")
+    assert trace(platform, read_sample(partial), actor="local:test") == []  # v1 needs them all

@@ -22,8 +22,10 @@ from ecluse.crypto.interfaces import WrappedKey
 from ecluse.db.models import Alert, AuditEvent, Blob, Extraction, Instruction, Package
 from ecluse.errors import IntegrityError, PolicyViolation, StorageError, ValidationError
 from ecluse.governance import instructions as ins
+from ecluse.packages.digests import FORMAT as DIGESTS_FORMAT
+from ecluse.packages.digests import RowDigester, as_matrix
 from ecluse.packages.extract import Outcome, RevokedDuringExtraction
-from ecluse.packages.manifest import DIGEST_SIZE, RowDigester, verify_manifest
+from ecluse.packages.manifest import verify_manifest
 from ecluse.platform import Platform
 from ecluse.policy import CredentialsRefused, VolumeExceeded
 from ecluse.store.local import LocalWriter
@@ -110,7 +112,8 @@ def test_manifest_digests_and_canaries(migration: Migration, packaged: Packaged)
             body=body.replace(b'"rows":', b'"rows":1'),
             signature=package.signature,
         )
-    # row digests: one per row, recomputable with the package's key; canaries among them
+    # row digests: one per row and traced field, recomputable with the package's key;
+    # canaries among them
     trace_key = platform.keys.unwrap(
         WrappedKey(package.kek_version or 0, package.wrapped_trace_key or b""),
         aad=package_trace_aad(package.id),
@@ -118,10 +121,12 @@ def test_manifest_digests_and_canaries(migration: Migration, packaged: Packaged)
     digests = _blob(platform, package.digests_id)
     assert hashlib.sha256(digests).hexdigest() == manifest["row_digests"]["sha256"]
     fields = manifest["row_digests"]["fields"]
+    assert manifest["row_digests"]["format"] == DIGESTS_FORMAT
+    assert fields == ["nir", "birth_name", "first_names", "sex", "birth_date", "postcode"]
     assert digests == RowDigester(trace_key, fields).digests(packaged.rows)
-    rows = {digests[i : i + DIGEST_SIZE] for i in range(0, len(digests), DIGEST_SIZE)}
-    canaries = package.canaries
-    marks = [canaries[i : i + DIGEST_SIZE] for i in range(0, len(canaries), DIGEST_SIZE)]
+    rows = {tuple(r) for r in as_matrix(digests, len(fields)).tolist()}
+    marks = [tuple(r) for r in as_matrix(package.canaries, len(fields)).tolist()]
+    assert len(rows) == packaged.rows.height  # no two rows alike
     assert len(marks) == 3 and set(marks) <= rows
 
 

@@ -1,18 +1,19 @@
 """`ecluse trace FILE`: which packages a leaked sample came from.
 
-Every package keeps, after it is shredded, the keyed digests of its rows' identity fields and
-of its canary rows (see `ecluse.packages.manifest`). A sample's lines are normalised the same
-way and digested under each package's tracing key: a match names the package, its recipient
-and its extraction date; a canary match is certain, since those invented patients went to
-that package alone. The sample is read into memory and nothing of it is written anywhere:
-the result, the audit event and the alerts carry ids and counts only.
+Every package keeps, after it is shredded, the keyed digests of its rows' identity and contact
+fields, field by field, and of its canary rows (see `ecluse.packages.digests`). A sample's
+lines are normalised the same way and digested under each package's tracing key, and matched
+on whichever fields they hold (see `matching`): a match names the package, its recipient and
+its extraction date, how many lines it holds, a score and the fields that agreed; a canary
+match is certain, since those invented patients went to that package alone. The sample is
+read into memory and nothing of it is written anywhere: the result, the audit event and the
+alerts carry ids, field names, counts and scores only.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -21,12 +22,14 @@ import polars as pl
 from sqlalchemy import select
 
 from ecluse.audit import Action
+from ecluse.breach.matching import PackageMatch, match
 from ecluse.crypto.envelope import package_trace_aad
 from ecluse.crypto.interfaces import WrappedKey
 from ecluse.db.models import Blob, Instruction, Organisation, Package
 from ecluse.errors import ValidationError
 from ecluse.governance.dictionary import map_headers
-from ecluse.packages.manifest import DIGEST_SIZE, RowDigester
+from ecluse.packages import digests
+from ecluse.packages.digests import RowDigester, as_matrix, legacy_digests
 from ecluse.platform import Platform
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
 
@@ -41,8 +44,10 @@ class TraceMatch:
     recipient: str  # the recipient organisation's name
     extracted_at: datetime
     package_state: str
-    rows_matched: int  # sample lines found among the package's rows
+    rows_matched: int  # sample lines found among the package's rows, each line counted
     canaries_matched: int  # of which invented patients unique to this package
+    score: int  # per cent: the mean share of a sample line's fields that agree (`matching`)
+    fields: dict[str, int]  # field -> lines found agreeing on it
     alert_id: str | None = None
 
 
@@ -71,28 +76,59 @@ def read_sample(path: Path, *, columns: list[str] | None = None) -> pl.DataFrame
     return frame.select([pl.col(h).alias(f) for h, f in mapped.items()])
 
 
-def _chunks(blob: bytes) -> Iterator[bytes]:
-    return (blob[i : i + DIGEST_SIZE] for i in range(0, len(blob), DIGEST_SIZE))
+def _stored(platform: Platform, package: Package) -> bytes | None:
+    with platform.db.transaction() as s:
+        blob = s.get(Blob, package.digests_id)
+        if blob is None or blob.state != "stored":
+            return None
+        return b"".join(platform.store.open(s, blob.id))
 
 
-def _match(platform: Platform, package: Package, sample: pl.DataFrame) -> tuple[int, int] | None:
-    fields = json.loads(package.manifest)["row_digests"]["fields"]
+def _legacy(
+    key: bytes, fields: list[str], sample: pl.DataFrame, stored: bytes, canaries: bytes
+) -> PackageMatch | None:
+    """A package of the first format: lines holding all its digested fields, matched whole."""
+    if not set(fields) <= set(sample.columns):
+        return None
+    size = digests.LEGACY_SIZE
+    lines = legacy_digests(key, fields, sample.select(fields))
+    wanted = [lines[i : i + size] for i in range(0, len(lines), size)]
+    rows = {stored[i : i + size] for i in range(0, len(stored), size)}
+    marks = {canaries[i : i + size] for i in range(0, len(canaries), size)}
+    hits = [w for w in wanted if w in rows or w in marks]
+    if not hits:
+        return None
+    counts = dict.fromkeys(fields, len(hits))
+    return PackageMatch(
+        len(hits), sum(w in marks for w in hits), round(100 * len(hits) / len(wanted)), counts
+    )
+
+
+def _match(platform: Platform, package: Package, sample: pl.DataFrame) -> PackageMatch | None:
+    described = json.loads(package.manifest)["row_digests"]
+    fields: list[str] = described["fields"]
     if package.wrapped_trace_key is None or package.kek_version is None:
         return None  # the key is gone (its KEK destroyed): nothing can be traced to it
-    if not set(fields) <= set(sample.columns):
+    common = [f for f in sample.columns if f in fields]
+    if not common:
+        return None
+    stored = _stored(platform, package)
+    if stored is None:
         return None
     key = platform.keys.unwrap(
         WrappedKey(package.kek_version, package.wrapped_trace_key),
         aad=package_trace_aad(package.id),
     )
-    wanted = set(_chunks(RowDigester(key, fields).digests(sample.select(fields))))
-    canaries = wanted & set(_chunks(package.canaries))
-    with platform.db.transaction() as s:
-        blob = s.get(Blob, package.digests_id)
-        if blob is None or blob.state != "stored":
-            return None
-        found = {c for chunk in platform.store.open(s, blob.id) for c in _chunks(chunk)} & wanted
-    return len(found | canaries), len(canaries)
+    if described.get("format") != digests.FORMAT:
+        return _legacy(key, fields, sample, stored, package.canaries)
+    lines = RowDigester(key, common).matrix(sample.select(common))
+    return match(
+        as_matrix(stored, len(fields)),
+        fields,
+        as_matrix(package.canaries, len(fields)),
+        lines,
+        common,
+    )
 
 
 def trace(platform: Platform, sample: pl.DataFrame, *, actor: str) -> list[TraceMatch]:
@@ -106,8 +142,8 @@ def trace(platform: Platform, sample: pl.DataFrame, *, actor: str) -> list[Trace
         ).all()
     matches: list[TraceMatch] = []
     for package, controller, recipient in rows:
-        counts = _match(platform, package, sample)
-        if counts and counts[0]:
+        found = _match(platform, package, sample)
+        if found is not None:
             matches.append(
                 TraceMatch(
                     package.id,
@@ -116,7 +152,10 @@ def trace(platform: Platform, sample: pl.DataFrame, *, actor: str) -> list[Trace
                     recipient,
                     package.created_at,
                     package.state,
-                    *counts,
+                    found.lines,
+                    found.canaries,
+                    found.score,
+                    {f: n for f, n in found.fields.items() if n},
                 )
             )
     return _record(platform, matches, sample_rows=sample.height, actor=actor)
@@ -145,6 +184,8 @@ def _record(
                     "sample_rows": sample_rows,
                     "rows_matched": m.rows_matched,
                     "canaries_matched": m.canaries_matched,
+                    "score_percent": m.score,
+                    "fields_matched": sorted(m.fields),
                 },
                 actor=actor,
             )

@@ -168,7 +168,10 @@ def trace_cmd(
     if not found:
         out.print(f"{frame.height} lines: no package matches")
         return
-    table = Table("package", "recipient", "extracted", "state", "rows", "canaries", "alert")
+    table = Table(
+        "package", "recipient", "extracted", "state", "lines", "canaries", "score", "fields",
+        "alert",
+    )  # fmt: skip
     for m in found:
         table.add_row(
             m.package_id,
@@ -177,6 +180,8 @@ def trace_cmd(
             m.package_state,
             f"{m.rows_matched}/{frame.height}",
             str(m.canaries_matched),
+            f"{m.score} %",
+            ", ".join(f"{f} {n}" for f, n in sorted(m.fields.items())),
             m.alert_id or "",
         )
     out.print(table)

@@ -26,7 +26,6 @@ from ecluse.audit import Action
 from ecluse.db.models import AuditEvent, Extraction, Instruction, Package
 from ecluse.errors import PolicyViolation
 from ecluse.governance.instructions import Content
-from ecluse.packages.manifest import DIGEST_SIZE
 from ecluse.policy import VolumeExceeded
 
 RUNNING, PACKAGED = "running", "packaged"
@@ -102,7 +101,7 @@ def allowance(
         elif _counts(session, package):
             counted += 1
             if package is not None:
-                rows += package.rows - len(package.canaries) // DIGEST_SIZE
+                rows += package.rows - json.loads(package.manifest)["canary_rows"]
     minimum, maximum = content.row_bounds
     return Allowance(
         runs_allowed=content.runs_allowed,

@@ -17,10 +17,12 @@ _NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
 # becomes `Â`-`Å`, its second byte a sign of U+0080-U+00BF (é -> Ã©, à -> Ã + no-break space)
 # or, the Windows way, a letter or punctuation inside a word (É -> Ã‰ in `Ã‰TAT`; a
 # Portuguese `IRMÃ` before a closing quote stays innocent). No real text writes these pairs.
-_GARBLED = re.compile(
-    rb"\xc3[\x82-\x85](?:\xc2[\x80-\xbf]|(?:\xc5[\x92\x93\xa0\xa1\xb8\xbd\xbe]|\xcb[\x86\x9c]"
-    rb"|\xc6\x92|\xe2(?:\x80[\x93-\xba]|\x84\xa2|\x82\xac))(?=[A-Za-z\xc3]))"
+# One spelling for Polars' regex engine and Python's.
+GARBLED = (
+    r"[\u00C2-\u00C5](?:[\u0080-\u00BF]|[\u0152\u0153\u0160\u0161\u0178\u017D\u017E\u0192"
+    r"\u02C6\u02DC\u2013-\u203A\u2122\u20AC][A-Za-z\u00C0-\u00FF])"
 )
+_GARBLED = re.compile(GARBLED)
 _MIXED = "the source mixes encodings and must be made again in one"
 
 
@@ -38,6 +40,18 @@ def _has_utf8(block: bytes) -> bool:
     return _NON_ASCII.search(block.decode("utf-8", errors="replace")) is not None
 
 
+def _may_be_garbled(text: bytes) -> bool:
+    """Whether `text` holds the UTF-8 of `Â`-`Å` (C3 followed by 82-85): one `memchr` pass
+    per second byte, which French text almost never has, then a look at the byte before."""
+    for second in (b"\x82", b"\x83", b"\x84", b"\x85"):
+        at = text.find(second, 1)
+        while at >= 0:
+            if text[at - 1] == 0xC3:  # noqa: PLR2004 - the lead byte of U+00C0-U+00FF
+                return True
+            at = text.find(second, at + 1)
+    return False
+
+
 def _line(block: bytes, first: int, offset: int) -> int:
     return first + block.count(b"\n", 0, offset)
 
@@ -51,9 +65,9 @@ class Decoder:
         self._utf8_seen = False  # an earlier block held UTF-8 beyond ASCII
 
     def decode(self, block: bytes, first: int, *, settle: bool = True) -> bytes:
-        """`block` (whose first line is line `first`) as UTF-8, checked for garbled text.
-        Declared or settled UTF-8 is returned as it is: the CSV parser refuses what is not
-        UTF-8 in the columns it reads, and `not_utf8` then names the line."""
+        """`block` (whose first line is line `first`) as UTF-8. Declared or settled UTF-8 is
+        returned as it is: the CSV parser refuses what is not UTF-8 in the columns it reads,
+        and `not_utf8` then names the line; `check` then looks for garbled text."""
         if block.isascii():  # the same text in any of them: nothing to check or settle
             return block
         if self.encoding == "latin-1":
@@ -69,8 +83,13 @@ class Decoder:
         else:
             self.encoding = "latin-1"
             text = block.decode("latin-1").encode()
-        self._refuse_garbled(text, first)
         return text
+
+    def check(self, text: bytes, first: int) -> None:
+        """Refuse `text` (UTF-8, its first line `first`) if it holds garbled text: searched
+        only where `Â`-`Å` appear (a few memchr passes)."""
+        if _may_be_garbled(text):
+            self.refuse_garbled(text, first)
 
     def read(self, text: bytes) -> None:
         """`text` was parsed: later invalid UTF-8 means mixed encodings."""
@@ -88,10 +107,12 @@ class Decoder:
             f"line {line} is not valid UTF-8: give the source's encoding (--encoding latin-1)"
         )
 
-    def _refuse_garbled(self, text: bytes, first: int) -> None:
-        if (found := _GARBLED.search(text)) is None:
+    def refuse_garbled(self, text: bytes, first: int) -> None:
+        """Refuse `text` (UTF-8, its first line `first`) if it holds garbled text."""
+        decoded = text.decode("utf-8", errors="replace")
+        if (found := _GARBLED.search(decoded)) is None:
             return
-        line = _line(text, first, found.start())
+        line = first + decoded.count("\n", 0, found.start())
         if self.declared == "latin-1":
             raise ValidationError(
                 f"line {line} is UTF-8 read as Latin-1 (accents would arrive garbled, "

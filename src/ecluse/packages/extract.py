@@ -40,16 +40,11 @@ from ecluse.db.models import Agreement, Extraction, Instruction, Package
 from ecluse.errors import EcluseError, PolicyViolation, ValidationError, present
 from ecluse.governance.instructions import Content, governed_rules
 from ecluse.identity import Permission, Principal, require
+from ecluse.packages import digests as row_digests
 from ecluse.packages.allowance import Allowance, RunsExhausted, reserve, settle
 from ecluse.packages.canaries import Canaries, mix
 from ecluse.packages.lease import Lease, new_owner, run_tag
-from ecluse.packages.manifest import (
-    DIGEST_SIZE,
-    FORMAT,
-    findings_json,
-    sha256_hex,
-    sign_manifest,
-)
+from ecluse.packages.manifest import FORMAT, findings_json, sha256_hex, sign_manifest
 from ecluse.packages.output import CSV_SEPARATOR, PackageWriter
 from ecluse.packages.quarantine import Held
 from ecluse.packages.recipients import recipients_of
@@ -100,6 +95,7 @@ class _Output:
     engine: Engine | None = None
     writer: PackageWriter | None = None
     canary_digests: bytes = b""
+    canary_rows: int = 0
     lease: Lease | None = None
 
     def abort(self) -> None:
@@ -259,6 +255,7 @@ class _Governor:
         if self.canaries is not None and rows.height:
             canaries = self.canaries.rows(self.engine, batch)
             self.out.canary_digests = self.writer.digester.digests(canaries)
+            self.out.canary_rows = canaries.height
             self.canaries = None
             rows = mix(rows, canaries)
         self.package.put(rows)
@@ -290,10 +287,11 @@ def _manifest(plan: _Plan, out: _Output, package_id: str, deadline: datetime) ->
                 {"name": r.field, "transform": r.transform.value} for r in plan.rules.output_fields
             ],
         },
-        "canary_rows": len(out.canary_digests) // DIGEST_SIZE,
+        "canary_rows": out.canary_rows,
         "findings": findings_json(findings),
         "row_digests": {
-            "algorithm": "HMAC-SHA256, first 16 bytes, per-package key",
+            "format": row_digests.FORMAT,
+            "algorithm": row_digests.ALGORITHM,
             "fields": list(written.digester.fields),
             "sha256": written.digests_sha256,
         },
@@ -377,7 +375,7 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
         extraction_id=plan.extraction_id,
         package_id=package_id,
         rows=written.rows,
-        canaries=len(out.canary_digests) // DIGEST_SIZE,
+        canaries=out.canary_rows,
         findings=f,
         age_sha256=written.age_sha256,
         manifest_sha256=sha256_hex(body),

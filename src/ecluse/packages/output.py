@@ -12,7 +12,7 @@ so it gets a single quote in front (`'=HYPERLINK(…)`), as OWASP advises, and e
 quoted. That includes phone numbers (`'+33 6…`) and negative numbers (`'-3`): a spreadsheet
 shows them as text, an importer strips the quote. A cell already starting with quotes before
 such a character gets one more, so the rule is undone exactly by removing one. The row digests
-are taken before, over the values themselves; tracing removes such quotes (see the manifest).
+are taken before, over the values themselves; tracing removes such quotes (see `digests`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from ecluse.crypto.age import AgeEncryptor, Recipient
-from ecluse.packages.manifest import RowDigester, digest_fields
+from ecluse.packages.digests import RowDigester, traced_fields
 from ecluse.store.local import LocalWriter
 
 CSV_SEPARATOR = ";"
@@ -77,7 +77,7 @@ class PackageWriter:
         trace_key: bytes,
     ) -> None:
         self.columns = tuple(columns)
-        self.digester = RowDigester(trace_key, digest_fields(self.columns))
+        self.digester = RowDigester(trace_key, traced_fields(self.columns))
         self._package, self._digests = package, digests
         self._ciphertext = _Hashed(package)
         self._age = AgeEncryptor(list(recipients), self._ciphertext)

@@ -145,6 +145,7 @@ class SourceReader:
         end = data.find(b"\n") + 1 or len(data)
         line, self._pending = data[:end], data[end:]
         head = self._decoder.decode(line, 1, settle=False)
+        self._decoder.refuse_garbled(head, 1)
         if bad_utf8(head) is not None:
             raise ValidationError(
                 "the header line is not valid UTF-8: give the source's encoding "
@@ -259,6 +260,7 @@ class SourceReader:
             frame = self._fast(text, indices) if columns is not None else None
             if frame is None:
                 frame = self._full(text)
+            self._decoder.check(text, self._line + 1)
             self._line += count_byte(text, b"\n")
             self._decoder.read(text)
             del block, text  # freed before the next block is read: its memory serves again
