@@ -14,6 +14,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ecluse.clock import as_utc
 from ecluse.db.models import Account, AccountRole, Organisation
 from ecluse.errors import AuthenticationError, ValidationError
 
@@ -277,11 +278,6 @@ def directory(
 
 
 ENROL_REFUSED = "enrolment refused: unknown e-mail, or a wrong, used or expired code"
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; every time Écluse stores is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def enrol(session: Session, *, email: str, code: str, now: datetime | None = None) -> str:

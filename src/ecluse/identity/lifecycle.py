@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ecluse.clock import as_utc
 from ecluse.db.models import Account, ApiToken, Credential, LoginSession, SshKey
 from ecluse.errors import ValidationError
-from ecluse.identity.accounts import as_utc, usable
+from ecluse.identity.accounts import usable
 from ecluse.identity.tokens import Principal
 
 #: the credential id of an SSH login by password and code (keyboard-interactive)

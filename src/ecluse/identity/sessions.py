@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from ecluse.clock import as_utc
 from ecluse.db.models import Account, Credential, LoginSession
 from ecluse.errors import AuthenticationError
-from ecluse.identity.accounts import as_utc, usable
+from ecluse.identity.accounts import usable
 from ecluse.identity.tokens import (
     Principal,
     find_by_secret,

@@ -20,6 +20,7 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ecluse.clock import as_utc
 from ecluse.crypto.identifiers import identifier_digest, identifier_key
 from ecluse.crypto.interfaces import KeyManager
 from ecluse.db.models import LoginFailure
@@ -110,14 +111,10 @@ def login_gate(
         return HELD
     if n >= DELAY_AFTER and latest is not None:
         delay = min(FIRST_DELAY * 2 ** (n - DELAY_AFTER), MAX_DELAY)
-        wait = _aware(latest, now) + delay - now
+        wait = as_utc(latest) + delay - now
         if wait > timedelta(0):
             return f"too many failures: wait {int(wait.total_seconds()) + 1} s"
     return None
-
-
-def _aware(moment: datetime, now: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
 
 
 def enrol_refused(session: Session, *, address: str, now: datetime) -> bool:

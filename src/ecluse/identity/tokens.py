@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from ecluse.clock import as_utc
 from ecluse.db.models import (
     Account,
     ApiToken,
@@ -28,7 +29,7 @@ from ecluse.db.models import (
     Organisation,
 )
 from ecluse.errors import AuthenticationError, ValidationError
-from ecluse.identity.accounts import Role, approved_roles, as_utc, usable
+from ecluse.identity.accounts import Role, approved_roles, usable
 from ecluse.identity.permissions import HEALTH_DATA, Permission, permissions_of
 
 MAX_DAYS = 90

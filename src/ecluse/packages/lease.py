@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from ecluse.clock import as_utc
 from ecluse.crypto._primitives import random_bytes
 from ecluse.db.models import Extraction
 from ecluse.errors import ValidationError
@@ -86,15 +87,11 @@ class Holder:
 def death(row: Extraction, *, now: datetime, legacy_cutoff: datetime) -> str | None:
     """Why a `running` run has nobody running it any more, or None if it may be alive."""
     if row.lease_owner is None or row.lease_expires_at is None:  # a run from before leases
-        return "started before leases" if _utc(row.started_at) < legacy_cutoff else None
+        return "started before leases" if as_utc(row.started_at) < legacy_cutoff else None
     holder = Holder.parse(row.lease_owner)
     if holder is not None and holder.gone():
         return "process gone"
-    return "lease ended" if _utc(row.lease_expires_at) < now else None
-
-
-def _utc(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
+    return "lease ended" if as_utc(row.lease_expires_at) < now else None
 
 
 class Lease:

@@ -28,10 +28,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ecluse.audit import Action
+from ecluse.clock import as_utc
 from ecluse.db.models import Account, AuditEvent, Blob, Extraction
 from ecluse.errors import EcluseError
 from ecluse.identity import Principal
-from ecluse.identity.accounts import as_utc
 from ecluse.identity.lifecycle import still_live
 from ecluse.identity.tokens import principal_of
 from ecluse.packages.extract import extract

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ecluse.audit import Action
+from ecluse.clock import as_utc
 from ecluse.db.models import (
     Account,
     Alert,
@@ -27,7 +28,7 @@ from ecluse.db.models import (
 )
 from ecluse.errors import PolicyViolation
 from ecluse.identity import Principal
-from ecluse.identity.accounts import Role, as_utc
+from ecluse.identity.accounts import Role
 from ecluse.platform import Platform
 from ecluse.reports.html import page, pairs, table
 from ecluse.supervision.alerts import RESOLVED

@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 
 from ecluse.audit import Action
 from ecluse.audit.chain import CheckpointRecord
+from ecluse.clock import as_utc
 from ecluse.config import AlertSettings
 from ecluse.db.models import Alert, AlertDelivery, AuditCheckpoint, Organisation, SupervisionCursor
-from ecluse.identity.accounts import as_utc
 from ecluse.platform import Platform
 from ecluse.supervision.alerts import (
     EVERY_SINK,

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecluse.audit import Action, AuditLog
+from ecluse.clock import as_utc
 from ecluse.config import AlertSettings
 from ecluse.db.models import Alert, AlertChange
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Principal
-from ecluse.identity.accounts import Role, as_utc
+from ecluse.identity.accounts import Role
 from ecluse.policy.screening import Screen, screen
 from ecluse.supervision.alerts import ACKNOWLEDGED, OPEN, RESOLVED, AlertKind, notify
 from ecluse.supervision.contacts import SECOND, TOP, has_second_contact

@@ -19,10 +19,10 @@ from ecluse.audit import Action
 from ecluse.audit.canonical import JsonValue
 from ecluse.audit.log import format_ts
 from ecluse.audit.records import check_witnesses, verify_database
+from ecluse.clock import as_utc
 from ecluse.crypto._primitives import certificate_not_after
 from ecluse.db.models import DetectorMemory
 from ecluse.errors import AuditWriteError, EcluseError
-from ecluse.identity.accounts import as_utc
 from ecluse.platform import Platform
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
 from ecluse.supervision.contacts import platform_organisation

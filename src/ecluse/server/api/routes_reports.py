@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from ecluse.access import refusals_audited
 from ecluse.acts import tenancy
+from ecluse.clock import as_utc
 from ecluse.identity import Permission, Principal
-from ecluse.identity.accounts import as_utc
 from ecluse.platform import Platform
 from ecluse.reports.html import render
 from ecluse.reports.signoff import sign_off, write_report
