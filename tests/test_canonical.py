@@ -63,3 +63,18 @@ def test_what_jcs_cannot_carry_as_is_is_refused(value: object) -> None:
 
 def test_tuples_are_arrays_and_text_is_utf8_unescaped() -> None:
     assert dumps({"b": (1, 2), "a": "Écluse\n\u001f"}) == '{"a":"Écluse\\n\\u001f","b":[1,2]}'
+
+
+def test_a_str_enum_is_its_text_and_other_enums_are_refused() -> None:
+    """Lifecycle states are StrEnums: they sign and chain as the text stored in the column."""
+    from enum import Enum, StrEnum  # noqa: PLC0415 - this test only
+
+    class State(StrEnum):
+        SIGNED = "signed"
+
+    class Number(Enum):
+        ONE = 1
+
+    assert dumps({"state": State.SIGNED}) == dumps({"state": "signed"}) == '{"state":"signed"}'
+    with pytest.raises(ValidationError):
+        dumps({"n": Number.ONE})

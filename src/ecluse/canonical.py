@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import Any
 
 from ecluse.errors import ValidationError
@@ -38,6 +39,8 @@ def _ordered(value: Any, depth: int = 0) -> Any:
     kind = type(value)
     if kind is str or value is None or kind is bool:
         return value
+    if isinstance(value, StrEnum):  # a state or a kind: its text
+        return str(value)
     if kind is int:
         if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
             raise ValidationError("canonical JSON holds integers within ±(2**53 - 1) only")

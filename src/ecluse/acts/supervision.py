@@ -18,7 +18,7 @@ from ecluse.identity.accounts import Role
 from ecluse.identity.approvals import has_authority
 from ecluse.platform import Platform
 from ecluse.supervision import contacts, handling
-from ecluse.supervision.alerts import RESOLVED
+from ecluse.supervision.alerts import AlertState
 from ecluse.supervision.concerns import Concern, file_concern, list_concerns, read_concern
 
 
@@ -72,7 +72,7 @@ def list_alerts(
     if Role.ADMIN not in p.roles:
         query = query.where(Alert.organisation_id == p.organisation_id)
     if not include_resolved:
-        query = query.where(Alert.state != RESOLVED)
+        query = query.where(Alert.state != AlertState.RESOLVED)
     with platform.db.transaction() as s:
         return [_view(a) for a in s.execute(query).scalars() if handling.may_see(p, a)]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 from ecluse.canonical import MAX_SAFE_INT, JsonValue, dumps
@@ -23,7 +24,7 @@ def check(value: Any, *, depth: int = 0) -> None:
     if depth > 4:  # noqa: PLR2004 - audit details are shallow by design
         raise ValidationError("audit value nested too deeply")
     kind = type(value)
-    if kind is str:
+    if kind is str or isinstance(value, StrEnum):  # a StrEnum: a state or a kind, as text
         _check_string(value)
     elif kind is int:
         if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:

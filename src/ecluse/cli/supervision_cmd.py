@@ -17,7 +17,7 @@ from ecluse.acts import supervision as acts
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
 from ecluse.cli.identity_cmd import login
 from ecluse.identity import Permission
-from ecluse.supervision.alerts import ACKNOWLEDGED, RESOLVED
+from ecluse.supervision.alerts import AlertState
 
 alerts = typer.Typer(
     help="Alerts to answer: list, show, acknowledge, resolve.", no_args_is_help=True
@@ -76,13 +76,13 @@ def _change(alert_id: str, to_state: str, reason: str, config: ConfigOpt) -> Non
 @alerts.command("ack")
 def ack_cmd(alert_id: str, reason: ReasonOpt, config: ConfigOpt = None) -> None:
     """Acknowledge: you are on it (stops the escalation)."""
-    _change(alert_id, ACKNOWLEDGED, reason, config)
+    _change(alert_id, AlertState.ACKNOWLEDGED, reason, config)
 
 
 @alerts.command("resolve")
 def resolve_cmd(alert_id: str, reason: ReasonOpt, config: ConfigOpt = None) -> None:
     """Resolve, with what was found and done."""
-    _change(alert_id, RESOLVED, reason, config)
+    _change(alert_id, AlertState.RESOLVED, reason, config)
 
 
 @alerts.command("contact")

@@ -40,6 +40,11 @@ CLAUSES = {
 MIN_CLAUSE = 30
 
 
+class AgreementState(StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"  # by both parties
+
+
 class Party(StrEnum):
     CONTROLLER = "controller"
     PROCESSOR = "processor"
@@ -103,7 +108,7 @@ def create(session: Session, principal: Principal, terms: Terms) -> str:
         processor_id=terms.processor_id,
         terms=body.decode(),
         terms_sha256=hashlib.sha256(body).hexdigest(),
-        state="draft",
+        state=AgreementState.DRAFT,
         created_by=principal.account_id,
         created_at=datetime.now(UTC),
     )
@@ -152,14 +157,14 @@ def sign(session: Session, keys: KeyManager, principal: Principal, agreement_id:
         ).scalars()
     )
     if parties == {p.value for p in Party}:
-        agreement.state = "signed"
+        agreement.state = AgreementState.SIGNED
     return agreement.state
 
 
 def check_signed(session: Session, agreement_id: str) -> Agreement:
     """The agreement, if its terms are intact and both parties' signatures verify."""
     agreement = session.get(Agreement, agreement_id)
-    if agreement is None or agreement.state != "signed":
+    if agreement is None or agreement.state != AgreementState.SIGNED:
         raise PolicyViolation("the agreement is not signed by both parties")
     body = agreement.terms.encode()
     if hashlib.sha256(body).hexdigest() != agreement.terms_sha256:

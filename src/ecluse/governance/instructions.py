@@ -18,6 +18,7 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from pydantic import Field
 from sqlalchemy.orm import Session
@@ -36,6 +37,13 @@ from ecluse.identity.permissions import Permission, require
 from ecluse.identity.personal import signer_for
 from ecluse.identity.tokens import Principal
 from ecluse.policy.rules import FieldRule, Rules, Transform, row_bounds
+
+
+class InstructionState(StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"  # in force within its validity window
+    REVOKED = "revoked"
+
 
 _PLACEHOLDER_KEY = bytes(32)  # only to validate rules before the real key exists
 MAX_RUNS = 20
@@ -117,7 +125,7 @@ def create(session: Session, principal: Principal, content: Content) -> str:
         recipient_id=recipient.id,
         content=body.decode(),
         content_sha256=hashlib.sha256(body).hexdigest(),
-        state="draft",
+        state=InstructionState.DRAFT,
         created_by=principal.account_id,
         created_at=datetime.now(UTC),
     )
@@ -137,7 +145,7 @@ def sign(session: Session, keys: KeyManager, principal: Principal, instruction_i
     """The dpo's signature; the instruction's pseudonymisation key is made and sealed here."""
     row = _get(session, instruction_id)
     _as_controller_dpo(principal, row.controller_id)
-    if row.state != "draft":
+    if row.state != InstructionState.DRAFT:
         raise ValidationError(f"instruction is {row.state}, not a draft")
     parse_content(json.loads(row.content))  # what is signed must still be signable
     check_signed(session, row.agreement_id)
@@ -146,7 +154,7 @@ def sign(session: Session, keys: KeyManager, principal: Principal, instruction_i
     row.kek_version, row.wrapped_pseudonym_key = wrapped.kek_version, wrapped.ciphertext
     row.signature = signer.sign(_message(row.id, row.content.encode()))
     row.kid, row.signed_by, row.signed_at = signer.key_id, principal.account_id, datetime.now(UTC)
-    row.state = "signed"
+    row.state = InstructionState.SIGNED
     session.flush()
 
 
@@ -154,11 +162,15 @@ def revoke(session: Session, principal: Principal, instruction_id: str, *, reaso
     """Stop the instruction for good: its pseudonymisation key is destroyed."""
     row = _get(session, instruction_id)
     _as_controller_dpo(principal, row.controller_id)
-    if row.state == "revoked":
+    if row.state == InstructionState.REVOKED:
         raise ValidationError("instruction already revoked")
     if len(reason.strip()) < 10:  # noqa: PLR2004 - a written reason, not a word
         raise ValidationError("a revocation needs a written reason")
-    row.state, row.revoked_by, row.revoked_at = "revoked", principal.account_id, datetime.now(UTC)
+    row.state, row.revoked_by, row.revoked_at = (
+        InstructionState.REVOKED,
+        principal.account_id,
+        datetime.now(UTC),
+    )
     row.revoke_reason = reason.strip()[:500]
     row.kek_version = row.wrapped_pseudonym_key = None
     session.flush()
@@ -169,7 +181,11 @@ def governed_rules(
 ) -> tuple[Content, Rules]:
     """What an extraction may apply now: signed, intact, not revoked, within its validity."""
     row = _get(session, instruction_id)
-    if row.state != "signed" or row.wrapped_pseudonym_key is None or row.kek_version is None:
+    if (
+        row.state != InstructionState.SIGNED
+        or row.wrapped_pseudonym_key is None
+        or row.kek_version is None
+    ):
         raise PolicyViolation(f"instruction is {row.state}: nothing may be extracted under it")
     key = session.get(PersonalKey, row.signed_by) if row.signed_by else None
     if key is None or row.signature is None or key.kid != row.kid:

@@ -26,9 +26,9 @@ from ecluse.audit import Action
 from ecluse.db.models import AuditEvent, Extraction, Instruction, Package
 from ecluse.errors import PolicyViolation
 from ecluse.governance.instructions import Content
+from ecluse.packages.states import ExtractionState, PackageState
 from ecluse.policy import VolumeExceeded
 
-RUNNING, PACKAGED = "running", "packaged"
 #: a download counts from its first byte (a client that hangs up early still got rows)
 _SENT = (Action.PACKAGE_DOWNLOAD_START.value, Action.PACKAGE_DOWNLOAD.value)
 _FETCHED = (*_SENT, Action.SFTP_OPEN.value)
@@ -76,7 +76,7 @@ def _fetched(session: Session, package_id: str) -> bool:
 def _counts(session: Session, package: Package | None) -> bool:
     if package is None:  # packaged without a package: cannot be, count it to fail closed
         return True
-    if package.state != "shredded" or package.receipt_at is not None:
+    if package.state != PackageState.SHREDDED or package.receipt_at is not None:
         return True
     return _fetched(session, package.id)
 
@@ -90,13 +90,13 @@ def allowance(
         .outerjoin(Package, Package.extraction_id == Extraction.id)
         .where(
             Extraction.instruction_id == instruction_id,
-            Extraction.state.in_((RUNNING, PACKAGED)),
+            Extraction.state.in_((ExtractionState.RUNNING, ExtractionState.PACKAGED)),
             Extraction.id != excluding,
         )
     ).all()
     counted = rows = 0
     for _, state, package in runs:
-        if state == RUNNING:
+        if state == ExtractionState.RUNNING:
             counted += 1
         elif _counts(session, package):
             counted += 1

@@ -28,10 +28,9 @@ from ecluse.db.models import Extraction, Instruction, Package
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError, present
 from ecluse.governance import instructions as ins
 from ecluse.identity import Permission, Principal, require
+from ecluse.packages.states import PackageState
 from ecluse.platform import Platform
 from ecluse.supervision import AlertKind, Severity, raise_alert
-
-READY, CONFIRMED, SHREDDED = "ready", "confirmed", "shredded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +95,7 @@ def open_package(platform: Platform, principal: Principal, package_id: str) -> P
     if package is None:
         _refuse_foreign(platform, principal, package_id)
     package = present(package, "package")
-    if package.state == SHREDDED:
+    if package.state == PackageState.SHREDDED:
         raise PolicyViolation(f"package {package_id} was shredded ({package.shred_reason})")
     return package
 
@@ -135,7 +134,7 @@ def shred_package(platform: Platform, s: Session, package: Package, *, reason: s
     extraction = s.get(Extraction, package.extraction_id)
     if extraction is not None and extraction.quarantine_id:
         platform.store.shred(s, extraction.quarantine_id)
-    package.state, package.shred_reason = SHREDDED, reason
+    package.state, package.shred_reason = PackageState.SHREDDED, reason
     package.shredded_at = datetime.now(UTC)
     package.shred_at = None
     s.flush()
@@ -156,7 +155,7 @@ def confirm(
     claimed = sha256.strip().lower()
     with platform.db.transaction() as s:
         package = _own(s, principal, package_id)
-        if package is not None and package.state != READY:
+        if package is not None and package.state != PackageState.READY:
             raise PolicyViolation(f"package {package_id} is {package.state}: nothing to confirm")
         if package is not None:
             matched = rows == package.rows and constant_time_equal(
@@ -178,7 +177,11 @@ def _accept(
 ) -> Receipt:
     retention = json.loads(package.manifest)["retention_days_after_receipt"]
     now = datetime.now(UTC)
-    package.state, package.receipt_by, package.receipt_at = CONFIRMED, principal.account_id, now
+    package.state, package.receipt_by, package.receipt_at = (
+        PackageState.CONFIRMED,
+        principal.account_id,
+        now,
+    )
     package.receipt_rows, package.receipt_sha256 = package.rows, claimed
     package.shred_at = now + timedelta(days=retention)
     platform.audit.append(
@@ -228,7 +231,7 @@ def revoke_instruction(
         live = (
             s.execute(
                 select(Package).where(
-                    Package.instruction_id == instruction_id, Package.state != SHREDDED
+                    Package.instruction_id == instruction_id, Package.state != PackageState.SHREDDED
                 )
             )
             .scalars()
@@ -253,7 +256,7 @@ def enforce(platform: Platform, *, now: datetime | None = None) -> tuple[int, in
         overdue = (
             s.execute(
                 select(Package)
-                .where(Package.state == READY, Package.deadline_at <= now)
+                .where(Package.state == PackageState.READY, Package.deadline_at <= now)
                 .with_for_update(skip_locked=True)
             )
             .scalars()
@@ -273,7 +276,7 @@ def enforce(platform: Platform, *, now: datetime | None = None) -> tuple[int, in
         retained = (
             s.execute(
                 select(Package)
-                .where(Package.state == CONFIRMED, Package.shred_at <= now)
+                .where(Package.state == PackageState.CONFIRMED, Package.shred_at <= now)
                 .with_for_update(skip_locked=True)
             )
             .scalars()

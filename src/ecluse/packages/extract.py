@@ -38,7 +38,7 @@ from ecluse.crypto.age import Recipient
 from ecluse.crypto.envelope import package_trace_aad
 from ecluse.db.models import Agreement, Extraction, Instruction, Package
 from ecluse.errors import EcluseError, PolicyViolation, ValidationError, present
-from ecluse.governance.instructions import Content, governed_rules
+from ecluse.governance.instructions import Content, InstructionState, governed_rules
 from ecluse.identity import Permission, Principal, require
 from ecluse.packages import digests as row_digests
 from ecluse.packages.allowance import Allowance, RunsExhausted, reserve, settle
@@ -50,6 +50,7 @@ from ecluse.packages.quarantine import Held
 from ecluse.packages.recipients import recipients_of
 from ecluse.packages.source import Encoding, SourceReader
 from ecluse.packages.stage import Stage
+from ecluse.packages.states import ExtractionState, PackageState
 from ecluse.platform import Platform
 from ecluse.policy import CredentialsRefused, Engine, Findings, Rules, VolumeExceeded
 from ecluse.store.interfaces import BlobInfo
@@ -137,7 +138,7 @@ def _start(
             id=str(uuid.uuid4()),
             instruction_id=instruction_id,
             operator_id=principal.account_id,
-            state="running",
+            state=ExtractionState.RUNNING,
             source_name=PurePath(name).name[:255] or "source",
             started_at=datetime.now(UTC),
             quarantine_id=held.id if held else None,  # an upload: extracted again if cut short
@@ -170,7 +171,7 @@ def _start(
 def _still_signed(platform: Platform, instruction_id: str) -> None:
     with platform.db.transaction() as s:
         row = s.get(Instruction, instruction_id)
-        if row is None or row.state != "signed":
+        if row is None or row.state != InstructionState.SIGNED:
             raise RevokedDuringExtraction(
                 "the instruction was revoked during the extraction: everything was discarded"
             )
@@ -304,10 +305,10 @@ def _manifest(plan: _Plan, out: _Output, package_id: str, deadline: datetime) ->
 def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output) -> Outcome:
     with platform.db.transaction() as s:
         instruction = s.get(Instruction, plan.instruction_id, with_for_update=True)
-        if instruction is None or instruction.state != "signed":
+        if instruction is None or instruction.state != InstructionState.SIGNED:
             raise RevokedDuringExtraction("the instruction was revoked: everything was discarded")
         run = s.get(Extraction, plan.extraction_id, with_for_update=True)
-        if run is None or run.state != "running":
+        if run is None or run.state != ExtractionState.RUNNING:
             raise ValidationError("the run was recorded as abandoned: everything was discarded")
         findings = present(out.engine, "engine").findings
         findings.volume = settle(
@@ -334,7 +335,7 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
                 recipient_id=plan.content.recipient_id,
                 blob_id=package.id,
                 digests_id=digests.id,
-                state="ready",
+                state=PackageState.READY,
                 rows=written.rows,
                 plaintext_sha256=written.sha256,
                 manifest=body.decode(),
@@ -348,7 +349,7 @@ def _commit(platform: Platform, principal: Principal, plan: _Plan, out: _Output)
                 deadline_at=deadline,
             )
         )
-        _finish(s, plan.extraction_id, "packaged", out, quarantine_id=quarantine.id)
+        _finish(s, plan.extraction_id, ExtractionState.PACKAGED, out, quarantine_id=quarantine.id)
         f = findings
         platform.audit.append(
             s,
@@ -434,9 +435,14 @@ def _fail(
         counts = {"rows_read": f.rows_read, "rows_in_scope": f.rows_in_scope}
     with platform.db.transaction() as s:
         current = s.get(Extraction, plan.extraction_id, with_for_update=True)
-        if current is None or current.state != "running":
+        if current is None or current.state != ExtractionState.RUNNING:
             return  # recorded as abandoned by whoever found its lease ended
-        row = _finish(s, plan.extraction_id, "stopped" if stopped else "failed", out)
+        row = _finish(
+            s,
+            plan.extraction_id,
+            ExtractionState.STOPPED if stopped else ExtractionState.FAILED,
+            out,
+        )
         row.error = reason[:500]
         platform.audit.append(
             s,

@@ -28,6 +28,7 @@ from ecluse.clock import as_utc
 from ecluse.crypto._primitives import random_bytes
 from ecluse.db.models import Extraction
 from ecluse.errors import ValidationError
+from ecluse.packages.states import ExtractionState
 from ecluse.platform import Platform
 
 log = logging.getLogger("ecluse.packages")
@@ -144,7 +145,7 @@ class Lease:
                 update(Extraction)
                 .where(
                     Extraction.id == self._id,
-                    Extraction.state == "running",
+                    Extraction.state == ExtractionState.RUNNING,
                     Extraction.lease_owner == self._owner,
                 )
                 .values(lease_expires_at=until)

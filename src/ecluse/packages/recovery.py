@@ -37,6 +37,7 @@ from ecluse.identity.tokens import principal_of
 from ecluse.packages.extract import extract
 from ecluse.packages.lease import Holder, death, run_tag
 from ecluse.packages.pipe import ChunkReader
+from ecluse.packages.states import ExtractionState
 from ecluse.platform import Platform
 
 log = logging.getLogger("ecluse.packages")
@@ -80,7 +81,7 @@ def _abandon(platform: Platform, *, now: datetime, actor: str) -> int:
         running = (
             s.execute(
                 select(Extraction)
-                .where(Extraction.state == "running")
+                .where(Extraction.state == ExtractionState.RUNNING)
                 .with_for_update(skip_locked=True)  # a run committing holds its row: alive
             )
             .scalars()
@@ -91,7 +92,7 @@ def _abandon(platform: Platform, *, now: datetime, actor: str) -> int:
             reason = death(row, now=now, legacy_cutoff=legacy)
             if reason is None:
                 continue
-            row.state, row.finished_at, row.error = "abandoned", now, ABANDONED
+            row.state, row.finished_at, row.error = ExtractionState.ABANDONED, now, ABANDONED
             removed = platform.store.remove_unfinished(
                 s, tag=run_tag(row.id), blob_ids=(row.writing or "").split()
             )
@@ -112,7 +113,7 @@ def _claim(platform: Platform) -> _Dead | None:
         row = s.execute(
             select(Extraction)
             .where(
-                Extraction.state == "abandoned",
+                Extraction.state == ExtractionState.ABANDONED,
                 Extraction.error == ABANDONED,
                 Extraction.quarantine_id.is_not(None),
             )
@@ -188,7 +189,10 @@ def _resume(platform: Platform, d: _Dead, *, actor: str) -> bool:
         attempts = s.execute(
             select(func.count())
             .select_from(Extraction)
-            .where(Extraction.quarantine_id == quarantine_id, Extraction.state == "abandoned")
+            .where(
+                Extraction.quarantine_id == quarantine_id,
+                Extraction.state == ExtractionState.ABANDONED,
+            )
         ).scalar_one()
         info = platform.store.info(s, quarantine_id) if blob is not None else None
     expired = (

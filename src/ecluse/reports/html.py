@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
+from ecluse.packages.states import PackageState
+
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#1d2430}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccd}
@@ -81,7 +83,7 @@ def _status(report: dict[str, Any]) -> str:
     if report["sign_off"]:
         s = report["sign_off"]
         return f'<p class="ok">Closed: signed off by {escape(s["by"])} on {escape(s["at"])}.</p>'
-    live = [p for p in report["packages"] if p["state"] != "shredded"]
+    live = [p for p in report["packages"] if p["state"] != PackageState.SHREDDED]
     if live:
         return f'<p class="warn">Open: {len(live)} package(s) not yet shredded.</p>'
     return '<p class="warn">Open: awaiting the sign-off of a dpo of the controller.</p>'

@@ -22,6 +22,7 @@ from ecluse.db.models import Extraction, Instruction, MigrationSignOff, Package
 from ecluse.errors import PolicyViolation, ValidationError, present
 from ecluse.identity import Permission, Principal, Role, require
 from ecluse.identity.personal import signer_for
+from ecluse.packages.states import ExtractionState, PackageState
 from ecluse.platform import Platform
 from ecluse.reports.migration import build
 
@@ -139,7 +140,7 @@ def sign_off(
 def _check_nothing_left(s: Session, instruction_id: str) -> None:
     live = s.execute(
         select(Package.id, Package.state).where(
-            Package.instruction_id == instruction_id, Package.state != "shredded"
+            Package.instruction_id == instruction_id, Package.state != PackageState.SHREDDED
         )
     ).first()
     if live is not None:
@@ -148,7 +149,7 @@ def _check_nothing_left(s: Session, instruction_id: str) -> None:
         )
     running = s.execute(
         select(Extraction.id).where(
-            Extraction.instruction_id == instruction_id, Extraction.state == "running"
+            Extraction.instruction_id == instruction_id, Extraction.state == ExtractionState.RUNNING
         )
     ).first()
     if running is not None:

@@ -31,7 +31,7 @@ from ecluse.identity import Principal
 from ecluse.identity.accounts import Role
 from ecluse.platform import Platform
 from ecluse.reports.html import page, pairs, table
-from ecluse.supervision.alerts import RESOLVED
+from ecluse.supervision.alerts import AlertState
 
 
 def _minutes(start: datetime, end: datetime | None) -> float | None:
@@ -109,7 +109,7 @@ def supervision_report(
         concerns = s.execute(
             select(SecurityReport, Alert.state, Alert.level)
             .join(Alert, Alert.id == SecurityReport.alert_id)
-            .where(SecurityReport.organisation_id == org, Alert.state != RESOLVED)
+            .where(SecurityReport.organisation_id == org, Alert.state != AlertState.RESOLVED)
             .order_by(SecurityReport.created_at)
         ).all()
         transfers = [
@@ -162,7 +162,7 @@ def supervision_report(
         "rows_transferred": sum(t["rows"] for t in transfers),
         "alerts": handled,
         "alerts_by_kind": dict(Counter(a["kind"] for a in handled)),
-        "alerts_open": sum(1 for a in handled if a["state"] != RESOLVED),
+        "alerts_open": sum(1 for a in handled if a["state"] != AlertState.RESOLVED),
         "median_minutes_to_acknowledge": _median([a["minutes_to_acknowledge"] for a in handled]),
         "median_minutes_to_resolve": _median([a["minutes_to_resolve"] for a in handled]),
         "open_security_reports": open_reports,

@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from ecluse import acts
 from ecluse.db.models import Agreement, Blob, Extraction, Instruction
+from ecluse.governance.instructions import InstructionState
 from ecluse.identity import Principal
 from ecluse.identity.lifecycle import still_live
 from ecluse.packages import delivery
+from ecluse.packages.states import PackageState
 from ecluse.platform import Platform
 
 
@@ -48,7 +50,7 @@ class TreeQueries:
                 .join(Agreement, Agreement.id == Instruction.agreement_id)
                 .where(
                     Agreement.processor_id == self.principal.organisation_id,
-                    Instruction.state == "signed",
+                    Instruction.state == InstructionState.SIGNED,
                 )
                 .order_by(Instruction.id)
             ).all()
@@ -97,7 +99,7 @@ class TreeQueries:
         with self.platform.db.transaction() as s:
             for p in packages:
                 blob = s.get(Blob, p.blob_id)
-                if p.state != "shredded" and blob is not None:
+                if p.state != PackageState.SHREDDED and blob is not None:
                     created = p.created_at.timestamp()
                     out.append((p.id, blob.plaintext_bytes, created, len(p.manifest.encode())))
         return out

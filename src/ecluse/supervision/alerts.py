@@ -16,7 +16,13 @@ from ecluse.audit import Action, AuditLog
 from ecluse.audit.canonical import JsonValue, canonical
 from ecluse.db.models import Alert, AlertDelivery
 
-OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
 EVERY_SINK = "*"  # a notice the dispatcher expands into one delivery per sink and address
 PENDING = "pending"
 
@@ -97,7 +103,7 @@ def raise_alert(
     key = group_key(kind, refs)
     existing = session.execute(
         select(Alert)
-        .where(Alert.group_key == key, Alert.state != RESOLVED)
+        .where(Alert.group_key == key, Alert.state != AlertState.RESOLVED)
         .where(Alert.organisation_id == organisation_id)
         .limit(1)
     ).scalar_one_or_none()
@@ -116,7 +122,7 @@ def raise_alert(
         id=str(uuid.uuid4()),
         kind=kind.value,
         severity=severity.value,
-        state=OPEN,
+        state=AlertState.OPEN,
         organisation_id=organisation_id,
         refs=canonical(dict(refs)),
         details=canonical(dict(details or {})),

@@ -24,7 +24,7 @@ from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Principal
 from ecluse.identity.accounts import OrgKind, Role
 from ecluse.platform import Platform
-from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
+from ecluse.supervision.alerts import AlertKind, AlertState, Severity, raise_alert
 
 ANONYMOUS = "reporter:anonymous"
 MAX_SUBJECT, MAX_TEXT = 200, 20_000
@@ -105,7 +105,7 @@ def file_concern(
             refs={"report": report_id, "alert": alert_id, "organisation": org},
             details={"anonymous": anonymous},
         )
-    return Concern(report_id, org, alert_id, "open", now, anonymous, None, subject, text)
+    return Concern(report_id, org, alert_id, AlertState.OPEN, now, anonymous, None, subject, text)
 
 
 def _is_dpo_of(p: Principal, organisation_id: str) -> bool:
@@ -122,7 +122,7 @@ def _view(session: Session, row: SecurityReport, p: Principal) -> Concern:
         row.id,
         row.organisation_id,
         row.alert_id,
-        alert.state if alert else "open",
+        alert.state if alert else AlertState.OPEN,
         row.created_at,
         row.anonymous,
         who,

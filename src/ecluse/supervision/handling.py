@@ -25,7 +25,7 @@ from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Principal
 from ecluse.identity.accounts import Role
 from ecluse.policy.screening import Screen, screen
-from ecluse.supervision.alerts import ACKNOWLEDGED, OPEN, RESOLVED, AlertKind, notify
+from ecluse.supervision.alerts import AlertKind, AlertState, notify
 from ecluse.supervision.contacts import SECOND, TOP, has_second_contact
 
 MAX_REASON = 2000
@@ -39,6 +39,12 @@ class Change:
     to_state: str
 
 
+_NEXT: dict[str, tuple[AlertState, ...]] = {  # the states an alert may go to from each
+    AlertState.OPEN: (AlertState.ACKNOWLEDGED, AlertState.RESOLVED),
+    AlertState.ACKNOWLEDGED: (AlertState.RESOLVED,),
+}
+
+
 def may_see(principal: Principal, alert: Alert) -> bool:
     if Role.ADMIN in principal.roles:
         return True
@@ -47,7 +53,7 @@ def may_see(principal: Principal, alert: Alert) -> bool:
 
 
 def _may_change(principal: Principal, alert: Alert, to_state: str) -> bool:
-    if alert.kind == AlertKind.SECURITY_REPORT.value and to_state == RESOLVED:
+    if alert.kind == AlertKind.SECURITY_REPORT.value and to_state == AlertState.RESOLVED:
         return Role.DPO in principal.roles and alert.organisation_id == principal.organisation_id
     own = alert.organisation_id == principal.organisation_id
     return own and bool({Role.ADMIN, Role.DPO} & principal.roles)
@@ -81,13 +87,13 @@ def change_state(
         raise PolicyViolation("no such alert for you")
     if not _may_change(principal, alert, to_state):
         raise PolicyViolation("only a dpo of the organisation concerned may do this")
-    allowed = {OPEN: (ACKNOWLEDGED, RESOLVED), ACKNOWLEDGED: (RESOLVED,)}.get(alert.state, ())
+    allowed = _NEXT.get(alert.state, ())
     if to_state not in allowed:
         raise ValidationError(f"an alert {alert.state} cannot become {to_state}")
     now = datetime.now(UTC)
     before = alert.state
     alert.state = to_state
-    if to_state == ACKNOWLEDGED:
+    if to_state == AlertState.ACKNOWLEDGED:
         alert.acknowledged_at = now
     else:
         alert.resolved_at = now
@@ -103,7 +109,9 @@ def change_state(
             at=now,
         )
     )
-    action = Action.ALERT_ACKNOWLEDGE if to_state == ACKNOWLEDGED else Action.ALERT_RESOLVE
+    action = (
+        Action.ALERT_ACKNOWLEDGE if to_state == AlertState.ACKNOWLEDGED else Action.ALERT_RESOLVE
+    )
     audit.append(
         session,
         actor=principal.actor,
@@ -131,7 +139,7 @@ def escalate(session: Session, audit: AuditLog, settings: AlertSettings, *, now:
     waiting = (
         session.execute(
             select(Alert)
-            .where(Alert.level < TOP, Alert.state != RESOLVED)
+            .where(Alert.level < TOP, Alert.state != AlertState.RESOLVED)
             .with_for_update(skip_locked=True)
         )
         .scalars()
@@ -140,7 +148,7 @@ def escalate(session: Session, audit: AuditLog, settings: AlertSettings, *, now:
     moved = 0
     for alert in waiting:
         report = alert.kind == AlertKind.SECURITY_REPORT.value
-        if alert.state == ACKNOWLEDGED and not report:
+        if alert.state == AlertState.ACKNOWLEDGED and not report:
             continue
         since = as_utc(alert.level_since or alert.created_at)
         if now - since < _deadline(alert, settings):

@@ -24,7 +24,7 @@ from ecluse.crypto._primitives import certificate_not_after
 from ecluse.db.models import DetectorMemory
 from ecluse.errors import AuditWriteError, EcluseError
 from ecluse.platform import Platform
-from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
+from ecluse.supervision.alerts import AlertKind, AlertState, Severity, raise_alert
 from ecluse.supervision.contacts import platform_organisation
 from ecluse.supervision.sinks import AlertMessage, configured_sinks
 
@@ -144,7 +144,7 @@ def _alert_unrecorded(platform: Platform, *, reason: str, now: datetime) -> None
         alert_id="unrecorded",
         kind=AlertKind.AUDIT_CHAIN_BROKEN.value,
         severity=Severity.CRITICAL.value,
-        state="open",
+        state=AlertState.OPEN,
         event="raised",
         organisation="Écluse platform",
         level=0,

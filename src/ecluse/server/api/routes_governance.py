@@ -10,7 +10,8 @@ from fastapi import APIRouter, Body, Depends
 from ecluse import acts
 from ecluse.db.models import Instruction
 from ecluse.errors import ValidationError
-from ecluse.governance.agreements import check_signed
+from ecluse.governance.agreements import AgreementState, check_signed
+from ecluse.governance.instructions import InstructionState
 from ecluse.identity import Permission, Principal
 from ecluse.platform import Platform
 from ecluse.server.api.deps import gate, platform_of
@@ -34,7 +35,7 @@ def propose_agreement(
 ) -> Created:
     """Propose an agreement; `problems` lists what keeps it from being signed."""
     agreement_id, problems = acts.propose_agreement(platform, p, body)
-    return Created(id=agreement_id, state="draft", problems=problems)
+    return Created(id=agreement_id, state=AgreementState.DRAFT, problems=problems)
 
 
 @router.post("/agreements/{agreement_id}/signatures", status_code=201)
@@ -68,7 +69,7 @@ def draft_instruction(
     p: Annotated[Principal, Depends(gate(Permission.INSTRUCTION_SIGN))],
 ) -> Created:
     """Draft an instruction under a signed agreement (the controller's dpo)."""
-    return Created(id=acts.draft_instruction(platform, p, body), state="draft")
+    return Created(id=acts.draft_instruction(platform, p, body), state=InstructionState.DRAFT)
 
 
 @router.post("/instructions/{instruction_id}/signature", status_code=201)
@@ -80,7 +81,7 @@ def sign_instruction(
 ) -> Created:
     """Sign a draft: from then on it cannot change. `totp_code`: a fresh code (step-up)."""
     acts.sign_instruction(platform, p, instruction_id, code=_code(body))
-    return Created(id=instruction_id, state="signed")
+    return Created(id=instruction_id, state=InstructionState.SIGNED)
 
 
 @router.post("/instructions/{instruction_id}/revocation")
@@ -95,7 +96,11 @@ def revoke_instruction(
     shredded = acts.revoke_instruction(
         platform, p, instruction_id, body.reason, code=body.totp_code
     )
-    return Created(id=instruction_id, state="revoked", problems=[f"{shredded} package(s) shredded"])
+    return Created(
+        id=instruction_id,
+        state=InstructionState.REVOKED,
+        problems=[f"{shredded} package(s) shredded"],
+    )
 
 
 @router.get("/instructions/{instruction_id}")

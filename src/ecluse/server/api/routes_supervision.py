@@ -13,7 +13,7 @@ from ecluse.identity import Permission, Principal
 from ecluse.platform import Platform
 from ecluse.server.api.deps import gate, platform_of
 from ecluse.server.api.models import AlertChangeIn, ConcernIn, ContactIn
-from ecluse.supervision.alerts import ACKNOWLEDGED, RESOLVED
+from ecluse.supervision.alerts import AlertState
 from ecluse.supervision.concerns import Concern
 from ecluse.supervision.metrics import CONTENT_TYPE, exposition
 
@@ -44,7 +44,7 @@ def change_alert(
     p: Handler,
 ) -> dict[str, str]:
     """Acknowledge or resolve, with a written reason (a staff report: its dpo only)."""
-    to_state = ACKNOWLEDGED if action == "acknowledge" else RESOLVED
+    to_state = AlertState.ACKNOWLEDGED if action == "acknowledge" else AlertState.RESOLVED
     done = acts.change_alert(platform, p, alert_id, to_state=to_state, reason=body.reason)
     return {"alert": done.alert_id, "from": done.from_state, "to": done.to_state}
 
