@@ -160,10 +160,10 @@ def self_signed_tls(
     """A self-signed ECDSA P-256 server certificate and its key (PEM, PKCS#8, unencrypted:
     the caller writes it 0600 in the home)."""
     import datetime as dt  # noqa: PLC0415 - only the first start of a server needs these
-    import ipaddress  # noqa: PLC0415
+    import ipaddress  # noqa: PLC0415 - only for certificates
 
-    from cryptography import x509  # noqa: PLC0415
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: PLC0415
+    from cryptography import x509  # noqa: PLC0415 - only for certificates
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: PLC0415 - only for certificates
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0])])
@@ -193,7 +193,7 @@ def self_signed_tls(
 
 def certificate_sha256(pem: bytes) -> str:
     """The SHA-256 fingerprint of a PEM certificate, as browsers show it."""
-    from cryptography import x509  # noqa: PLC0415
+    from cryptography import x509  # noqa: PLC0415 - only for certificates
 
     digest = x509.load_pem_x509_certificate(pem).fingerprint(hashes.SHA256())
     return ":".join(f"{b:02X}" for b in digest)
@@ -201,7 +201,7 @@ def certificate_sha256(pem: bytes) -> str:
 
 def certificate_not_after(pem: bytes) -> datetime:
     """When the first certificate of a PEM chain stops being valid (UTC)."""
-    from cryptography import x509  # noqa: PLC0415
+    from cryptography import x509  # noqa: PLC0415 - only for certificates
 
     try:
         return x509.load_pem_x509_certificate(pem).not_valid_after_utc

@@ -71,7 +71,7 @@ def _bech32_decode(text: str) -> tuple[str, bytes]:
         raise ValidationError("age recipient: mixed case")
     text = text.lower()
     hrp, sep, data = text.rpartition("1")
-    if not sep or not hrp or len(data) < 6 or any(c not in _CHARSET for c in data):  # noqa: PLR2004
+    if not sep or not hrp or len(data) < 6 or any(c not in _CHARSET for c in data):  # noqa: PLR2004 - bech32's checksum
         raise ValidationError("age recipient: not Bech32")
     values = [_CHARSET.index(c) for c in data]
     expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
@@ -151,7 +151,7 @@ def parse_recipient(text: str) -> Recipient:
         except (ValueError, IndexError) as e:
             raise ValidationError("ssh-ed25519 key: not base64") from e
         algo, key = b"ssh-ed25519", wire[4 + 11 + 4 :]
-        if wire != _ssh_string(algo) + _ssh_string(key) or len(key) != 32:  # noqa: PLR2004
+        if wire != _ssh_string(algo) + _ssh_string(key) or len(key) != 32:  # noqa: PLR2004 - ed25519 key
             raise ValidationError("ssh-ed25519 key: malformed")
         return Recipient(
             kind="ssh-ed25519",
@@ -161,7 +161,7 @@ def parse_recipient(text: str) -> Recipient:
         )
     if text.lower().startswith("age1"):
         hrp, point = _bech32_decode(text)
-        if hrp != "age" or len(point) != 32:  # noqa: PLR2004
+        if hrp != "age" or len(point) != 32:  # noqa: PLR2004 - X25519 key
             raise ValidationError("age recipient: not an X25519 public key")
         return Recipient(kind="X25519", text=text.lower(), point=point)
     raise ValidationError("a recipient key is an age1… or an ssh-ed25519 public key")

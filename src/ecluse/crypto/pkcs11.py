@@ -219,7 +219,7 @@ class Pkcs11KeyManager:
             raise KeyManagerError("PKCS#11 token holds no Écluse signing key")
         point = bytes(self._call("attribute read", lambda: pub[Attribute.EC_POINT]))
         # EC_POINT is a DER OCTET STRING wrapping the raw 32-byte key.
-        raw = point[2:] if len(point) == 34 and point[0] == 0x04 else point  # noqa: PLR2004
+        raw = point[2:] if len(point) == 34 and point[0] == 0x04 else point  # noqa: PLR2004 - DER OCTET STRING
         return _TokenSigner(self, raw)
 
     def _sign(self, message: bytes) -> bytes:

@@ -35,7 +35,7 @@ class Kind(StrEnum):
     DATE = "date"
     FREE_TEXT = "free_text"  # comments: may name pathologies, hold identifiers
     # credentials: refused everywhere (a kind of field, not a password)
-    SECRET = "secret"  # noqa: S105  # nosec B105
+    SECRET = "secret"  # noqa: S105 - a kind's name  # nosec B105
 
 
 @dataclass(frozen=True, slots=True)

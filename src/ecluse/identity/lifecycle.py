@@ -18,7 +18,7 @@ from ecluse.identity.tokens import Principal
 
 #: the credential id of an SSH login by password and code (keyboard-interactive)
 # an authentication method's name, not a password
-SSH_PASSWORD_LOGIN = "keyboard-interactive"  # noqa: S105 # nosec B105
+SSH_PASSWORD_LOGIN = "keyboard-interactive"  # noqa: S105 - a method's name, no password  # nosec B105
 
 
 @dataclass(frozen=True, slots=True)

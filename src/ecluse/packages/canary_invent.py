@@ -284,6 +284,6 @@ class Inventor:
 def _renumber(street: str, numbered: str) -> str | None:
     """`street` with the house number of `numbered` (None when either has none)."""
     s, n = street.split(" ", 1), numbered.split(" ", 1)
-    if len(s) == 2 and len(n) == 2 and s[0][:1].isdigit() and n[0][:1].isdigit():  # noqa: PLR2004
+    if len(s) == 2 and len(n) == 2 and s[0][:1].isdigit() and n[0][:1].isdigit():  # noqa: PLR2004 - two parts each
         return f"{n[0]} {s[1]}"
     return None

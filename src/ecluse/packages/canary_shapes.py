@@ -133,7 +133,7 @@ def with_day(text: str, day: int) -> str | None:
     parts = parse_date(text)
     if m is None or parts is None or not 1 <= parts[1] <= 12:  # noqa: PLR2004 - months
         return None
-    year = parts[0] + (TWO_DIGIT_CENTURY if parts[0] < 100 else 0)  # noqa: PLR2004
+    year = parts[0] + (TWO_DIGIT_CENTURY if parts[0] < 100 else 0)  # noqa: PLR2004 - a 2-digit year
     if not 1 <= day <= calendar.monthrange(year, parts[1])[1]:
         return None
     groups = list(m.groups())

@@ -29,7 +29,7 @@ _REMOVED = re.compile(re.escape(CREDENTIAL_REMOVED))
 
 # the words that announce a password, not one
 _PASSWORD_CUES = (  # nosec B105
-    r"mots? de passe|mdp|m\.d\.p\.?|pass ?words?|passwd|pwd|code d['\u2019 ]?acc[eè]s"  # noqa: S105
+    r"mots? de passe|mdp|m\.d\.p\.?|pass ?words?|passwd|pwd|code d['\u2019 ]?acc[eè]s"  # noqa: S105 - cue words
     r"|codes? secrets?|codes? confidentiels?|codes? pin|pin code|codes? portail"
 )
 _LOGIN_CUES = (

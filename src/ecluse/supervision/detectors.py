@@ -130,7 +130,7 @@ def network_of(address: str, settings: DetectorSettings) -> str | None:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return None
-    prefix = settings.ipv4_prefix if ip.version == 4 else settings.ipv6_prefix  # noqa: PLR2004
+    prefix = settings.ipv4_prefix if ip.version == 4 else settings.ipv6_prefix  # noqa: PLR2004 - IPv4
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
