@@ -33,11 +33,10 @@ FORMAT = "ecluse-row-digests-v2"
 ALGORITHM = "HMAC-SHA256 of field and normalised value, first 8 bytes, per-package key"
 SIZE = 8
 LEGACY_SIZE = 16
-_EMPTY = "0" * 2 * SIZE
-_TRACED = {Category.IDENTITY, Category.CONTACT}
-_IDENTIFIERS = {"nir", "ins"}
+_TRACED = frozenset({Category.IDENTITY, Category.CONTACT})
+_IDENTIFIERS = frozenset({"nir", "ins"})
 # fields with as many values as rows: digested directly; the others once per distinct value
-_DISTINCT = {"nir", "ins", "phone", "email", "address"}
+_DISTINCT = frozenset({"nir", "ins", "phone", "email", "address"})
 _NEUTRALISED = r"^'+([=+\-@\t\r])"  # the quotes before a formula-like start, any number
 _SEPARATOR = "\x1f"
 _DIGEST = "\x00digest"  # a column name no field has
