@@ -84,17 +84,19 @@ def _stored(platform: Platform, package: Package) -> bytes | None:
         return b"".join(platform.store.open(s, blob.id))
 
 
+def _chunks(blob: bytes) -> list[bytes]:
+    size = digests.LEGACY_SIZE
+    return [blob[i : i + size] for i in range(0, len(blob), size)]
+
+
 def _legacy(
     key: bytes, fields: list[str], sample: pl.DataFrame, stored: bytes, canaries: bytes
 ) -> PackageMatch | None:
     """A package of the first format: lines holding all its digested fields, matched whole."""
     if not set(fields) <= set(sample.columns):
         return None
-    size = digests.LEGACY_SIZE
-    lines = legacy_digests(key, fields, sample.select(fields))
-    wanted = [lines[i : i + size] for i in range(0, len(lines), size)]
-    rows = {stored[i : i + size] for i in range(0, len(stored), size)}
-    marks = {canaries[i : i + size] for i in range(0, len(canaries), size)}
+    wanted = _chunks(legacy_digests(key, fields, sample.select(fields)))
+    rows, marks = set(_chunks(stored)), set(_chunks(canaries))
     hits = [w for w in wanted if w in rows or w in marks]
     if not hits:
         return None

@@ -52,7 +52,8 @@ def _may_be_garbled(text: bytes) -> bool:
     return False
 
 
-def _line(block: bytes, first: int, offset: int) -> int:
+def line_at(block: bytes, first: int, offset: int) -> int:
+    """The line of `offset` in `block`, whose first line is line `first`."""
     return first + block.count(b"\n", 0, offset)
 
 
@@ -98,7 +99,7 @@ class Decoder:
     def not_utf8(self, block: bytes, first: int) -> ValidationError:
         """The error for a block that is not valid UTF-8, naming the first line that is not."""
         bad = bad_utf8(block)
-        line = first if bad is None else _line(block, first, bad)
+        line = first if bad is None else line_at(block, first, bad)
         if self._utf8_seen or _has_utf8(block):
             return ValidationError(
                 f"line {line} is not valid UTF-8 while other lines are: {_MIXED}"

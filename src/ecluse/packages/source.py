@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from ecluse.errors import ValidationError
-from ecluse.packages.encodings import Decoder, Encoding, bad_utf8
+from ecluse.packages.encodings import Decoder, Encoding, bad_utf8, line_at
 
 __all__ = ["Encoding", "SourceReader", "count_byte"]
 SEPARATOR = ";"
@@ -102,7 +102,7 @@ class SourceReader:
 
     def _at(self, block: bytes, offset: int) -> int:
         """The line of `offset` in a block that starts after the lines consumed so far."""
-        return self._line + 1 + block.count(b"\n", 0, offset)
+        return line_at(block, self._line + 1, offset)
 
     def _records(self, at_least: int) -> bytes:
         """Whole records totalling at least `at_least` bytes, or all that is left. Read in
