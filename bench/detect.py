@@ -26,7 +26,6 @@ from sqlalchemy import select
 from tests.supervision.conftest import free_port, tls_files
 
 from bench.common import closing_line
-from ecluse.acts import identity as acts
 from ecluse.audit import Action
 from ecluse.config import AlertSettings, DetectorSettings, Settings
 from ecluse.db.models import AuditEvent, SupervisionCursor
@@ -34,6 +33,7 @@ from ecluse.errors import AuthenticationError
 from ecluse.identity import OrgKind, Role, create_account, create_organisation, enrol
 from ecluse.instance import init_instance
 from ecluse.platform import Platform
+from ecluse.services import credentials
 from ecluse.supervision.detectors import all_detectors
 from ecluse.supervision.loop import Supervisor
 from ecluse.supervision.runner import CURSOR, Acquaintances, run_detectors
@@ -160,7 +160,7 @@ def _latency(platform: Platform, inbox: Inbox, trials: int) -> list[float]:
             address = f"192.0.2.{i + 1}"
             for _ in range(platform.settings.detect.failures_per_address):
                 with contextlib.suppress(AuthenticationError):
-                    acts.log_in(
+                    credentials.log_in(
                         platform,
                         email=f"ghost{i}@example.org",
                         password="wrong",  # noqa: S106 - a refused login is the point

@@ -8,7 +8,7 @@ laboratory) lists the fields wanted, without the two free-text comment columns. 
 only what each allows, refuses the credential columns, packages for the new vendor's age key;
 the new vendor opens the packages with `age`, confirms, everything is shredded, the dpo reads
 the reports and signs them off. Everything goes through the same acts as the CLI and the
-API (`ecluse.acts`, the packages' and reports' own), each audited in its own transaction:
+API (`ecluse.services`, the packages' and reports' own), each audited in its own transaction:
 the demo writes no row and no audit event of its own.
 """
 
@@ -32,10 +32,6 @@ from typing import Any
 import polars as pl
 from sqlalchemy import func, select
 
-from ecluse.access import identify
-from ecluse.acts import approvals
-from ecluse.acts import governance as governance_acts
-from ecluse.acts import identity as identity_acts
 from ecluse.audit.records import verify_database
 from ecluse.config import Settings
 from ecluse.db.models import Blob
@@ -47,7 +43,12 @@ from ecluse.packages import delivery
 from ecluse.packages.extract import Outcome, extract
 from ecluse.platform import Platform
 from ecluse.reports.html import render
-from ecluse.reports.signoff import sign_off
+from ecluse.services import approvals, credentials
+from ecluse.services import governance as governance_acts
+from ecluse.services import identity as identity_acts
+from ecluse.services import packages as packages_acts
+from ecluse.services import reports as reports_acts
+from ecluse.services.access import identify
 from ecluse.synth import synthesise, write_export
 
 Say = Callable[[str], None]
@@ -115,9 +116,9 @@ def enrolled_admin(platform: Platform, init: InitResult) -> Principal:
 def _second_factor(platform: Platform, p: Principal) -> list[str]:
     """The demo's people are programs: their authenticator app is this function. Their
     recovery codes serve as the fresh codes of their step-up acts."""
-    secret = totp.secret_from_uri(identity_acts.begin_totp(platform, p))
+    secret = totp.secret_from_uri(credentials.begin_totp(platform, p))
     code = totp.hotp(secret, totp.step_at(time.time()))
-    return identity_acts.finish_totp(platform, p, code)
+    return credentials.finish_totp(platform, p, code)
 
 
 def person(
@@ -149,9 +150,9 @@ def person(
             platform, approver, organisation_id=org, account_id=new.id, code=codes.pop()
         )
     password = f"Demo-{secrets.token_urlsafe(18)}-9"
-    identity_acts.change_password(platform, enrolled, password, current=None)
+    credentials.change_password(platform, enrolled, password, current=None)
     recovery = _second_factor(platform, enrolled)
-    done = identity_acts.log_in(
+    done = credentials.log_in(
         platform,
         email=email,
         password=password,
@@ -258,7 +259,7 @@ def recipient_key(cast: Cast, work: Path) -> Path:
     if _tool([keygen, "-o", str(identity)]).returncode != 0:
         raise ConfigurationError("age-keygen could not make the recipient's key")
     public = _tool([keygen, "-y", str(identity)]).stdout.decode().strip()
-    governance_acts.add_recipient_key(
+    packages_acts.add_recipient_key(
         cast.platform,
         cast.people["recipient"],
         public,
@@ -339,13 +340,13 @@ def _reports(cast: Cast, results: dict[str, Any], output: Path) -> list[str]:
     written = []
     output.mkdir(parents=True, exist_ok=True, mode=0o700)
     for result in results.values():
-        report = sign_off(
+        report = reports_acts.sign_off(
             cast.platform,
             cast.people["dpo"],
             result["instruction"],
             comment="Scope, fields, receipt and deletion checked against the instruction.",
             code=cast.recovery["dpo"].pop(),
-        )
+        ).report
         path = output / f"migration-{result['instruction']}.html"
         path.write_text(render(report), encoding="utf-8")
         written.append(str(path))

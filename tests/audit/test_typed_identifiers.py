@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ecluse.acts import identity as acts
 from ecluse.audit import Action
 from ecluse.crypto.identifiers import PREFIX, identifier_digest, identifier_key
 from ecluse.crypto.local import LocalKeyManager
@@ -22,12 +21,14 @@ from ecluse.errors import AuthenticationError
 from ecluse.identity import OrgKind, Role, create_account, create_organisation
 from ecluse.platform import Platform
 from ecluse.server.ssh_auth import Gatekeeper
+from ecluse.services import credentials
+from ecluse.services import identity as acts
 
 KNOWN = "Lea.Known@Lab.Example.fr"
 
 
 def _login(platform: Platform, email: str) -> None:
-    acts.log_in(
+    credentials.log_in(
         platform, email=email, password="wrong", code=None, address="192.0.2.1", channel="https"
     )
 

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from ecluse.acts import approvals
-from ecluse.acts import identity as acts
 from ecluse.config import Settings
 from ecluse.db.models import Account, AccountRole, Alert, AuditEvent
 from ecluse.errors import PolicyViolation
 from ecluse.identity import OrgKind, Permission, Principal, Role, authenticate, create_organisation
 from ecluse.identity.tokens import issue
 from ecluse.platform import Platform
+from ecluse.services import approvals
+from ecluse.services import identity as acts
 from tests.mail_tools import Mailbox
 from tests.totp_tools import enable_totp, fresh_code
 

@@ -11,9 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ecluse.access import identify
-from ecluse.acts import identity as acts
-from ecluse.acts import lifecycle
 from ecluse.db.models import Account, AuditEvent, Organisation
 from ecluse.errors import AuthenticationError, PolicyViolation
 from ecluse.identity import (
@@ -27,7 +24,8 @@ from ecluse.identity import (
 )
 from ecluse.identity.accounts import create_service_account
 from ecluse.platform import Platform
-from ecluse.server.ssh_auth import Gatekeeper
+from ecluse.services import credentials, lifecycle, ssh
+from ecluse.services.access import identify
 from tests.identity.test_second_factor import EMAIL, PASSWORD, Olga
 from tests.mail_tools import approve_all
 
@@ -61,7 +59,7 @@ class Credentials:
         self.session = olga.session(with_code=False)
         key = tmp / "id"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        parsed = acts.add_own_ssh_key(
+        parsed = credentials.add_own_ssh_key(
             platform, olga.as_(olga.first_token), (tmp / "id.pub").read_text(), "laptop"
         )
         self.fingerprint = parsed.fingerprint
@@ -85,7 +83,7 @@ class Credentials:
                 out.append(name)
             except AuthenticationError:
                 pass
-        if Gatekeeper(platform)._by_key(EMAIL, self.fingerprint) is not None:
+        if ssh.by_key(platform, EMAIL, self.fingerprint) is not None:
             out.append("ssh key")
         return out
 
@@ -104,7 +102,7 @@ def _disable_by_own_dpo(platform: Platform, olga: Olga) -> None:
 
 
 def _change_password(platform: Platform, olga: Olga) -> None:
-    acts.change_password(
+    credentials.change_password(
         platform, olga.as_(olga.first_token), "Un tout autre mot, et 4 sortes!", current=PASSWORD
     )
 
@@ -117,7 +115,9 @@ def _lock(platform: Platform, olga: Olga) -> None:
     )
     for _ in range(10):
         with pytest.raises(AuthenticationError):
-            acts.log_in(locking, email=EMAIL, password="wrong", code=None, address="a", channel="t")
+            credentials.log_in(
+                locking, email=EMAIL, password="wrong", code=None, address="a", channel="t"
+            )
 
 
 ENDS: dict[str, Callable[[Platform, Olga], None]] = {
@@ -169,11 +169,11 @@ def test_a_password_change_needs_the_current_password(
     olga = Olga(platform)
     held = Credentials(platform, olga, tmp_path)
     with pytest.raises(PolicyViolation, match="current password"):
-        acts.change_password(
+        credentials.change_password(
             platform, olga.as_(olga.first_token), "Un tout autre mot, et 4 sortes!", current=current
         )
     assert held.live(platform) == ALL
-    done = acts.log_in(
+    done = credentials.log_in(
         platform, email=EMAIL, password=PASSWORD, code=None, address="a", channel="t"
     )
     assert done.account_id  # the old password still works

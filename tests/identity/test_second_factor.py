@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ecluse.access import identify
-from ecluse.acts import identity as acts
 from ecluse.identity import Principal, Role, totp
 from ecluse.identity.permissions import HEALTH_DATA
 from ecluse.platform import Platform
-from ecluse.server.ssh_auth import Gatekeeper
+from ecluse.services import credentials, ssh
+from ecluse.services import identity as acts
+from ecluse.services.access import identify
 from tests.identity.test_tokens import person
 from tests.totp_tools import code
 
@@ -33,7 +33,7 @@ class Olga:
             platform, email=EMAIL, code=enrolment, days=1, channel="test", address="192.0.2.1"
         )
         self.first_token = first.token
-        acts.change_password(platform, self.as_(first.token), PASSWORD, current=None)
+        credentials.change_password(platform, self.as_(first.token), PASSWORD, current=None)
         self.secret: bytes | None = None
         self.pre_session = self.pre_token = ""  # made before TOTP is on
 
@@ -42,12 +42,12 @@ class Olga:
 
     def enable_totp(self) -> None:
         p = self.as_(self.first_token)
-        self.secret = totp.secret_from_uri(acts.begin_totp(self.platform, p))
-        acts.finish_totp(self.platform, p, code(self.secret))
+        self.secret = totp.secret_from_uri(credentials.begin_totp(self.platform, p))
+        credentials.finish_totp(self.platform, p, code(self.secret))
 
     def session(self, *, with_code: bool) -> str:
         typed = code(self.secret, steps_ahead=1) if with_code and self.secret else None
-        done = acts.log_in(
+        done = credentials.log_in(
             self.platform,
             email=EMAIL,
             password=PASSWORD,
@@ -59,7 +59,7 @@ class Olga:
         return done.session.token
 
     def token_from(self, credential: str) -> str:
-        return acts.issue_token(
+        return credentials.issue_token(
             self.platform, self.as_(credential), name="from", days=1, scopes=None
         ).token
 
@@ -117,13 +117,14 @@ def test_an_ssh_key_added_before_totp_never_reaches_health_data(
 ) -> None:
     olga = Olga(platform)
     before, before_fp = _public_key(tmp_path, "before")
-    acts.add_own_ssh_key(platform, olga.as_(olga.first_token), before, "laptop")
+    credentials.add_own_ssh_key(platform, olga.as_(olga.first_token), before, "laptop")
     olga.enable_totp()
     after, after_fp = _public_key(tmp_path, "after")
-    acts.add_own_ssh_key(platform, olga.as_(olga.first_token), after, "old token")  # no factor
+    credentials.add_own_ssh_key(platform, olga.as_(olga.first_token), after, "no factor")
     with_factor, with_fp = _public_key(tmp_path, "with")
-    acts.add_own_ssh_key(platform, olga.as_(olga.session(with_code=True)), with_factor, "new")
-    gate = Gatekeeper(platform)
+    credentials.add_own_ssh_key(
+        platform, olga.as_(olga.session(with_code=True)), with_factor, "new"
+    )
     for fingerprint, health in ((before_fp, False), (after_fp, False), (with_fp, True)):
-        p = gate._by_key(EMAIL, fingerprint)
+        p = ssh.by_key(platform, EMAIL, fingerprint)
         assert p is not None and _health(p) is health, fingerprint

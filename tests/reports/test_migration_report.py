@@ -13,10 +13,13 @@ import pytest
 from ecluse.crypto.signatures import verify
 from ecluse.db.models import MigrationSignOff
 from ecluse.errors import PolicyViolation
+from ecluse.identity import Principal
 from ecluse.identity.personal import public_key_of
 from ecluse.packages import delivery
+from ecluse.platform import Platform
 from ecluse.reports.html import render
-from ecluse.reports.signoff import sign_off, signoff_message, write_report
+from ecluse.reports.signoff import signoff_message
+from ecluse.services import reports
 from tests.age_tools import Identity
 from tests.mail_tools import approve_all
 from tests.packages.conftest import (
@@ -32,6 +35,14 @@ from tests.totp_tools import fresh_code
 
 __all__ = ["agreement", "export", "identity", "migration", "parties"]
 COMMENT = "Checked scope, fields, receipt and deletion against our instruction."
+
+
+def write_report(platform: Platform, p: Principal, iid: str) -> dict[str, Any]:
+    return reports.migration(platform, p, iid).report
+
+
+def sign_off(platform: Platform, p: Principal, iid: str, **how: Any) -> dict[str, Any]:
+    return reports.sign_off(platform, p, iid, **how).report
 
 
 def _code(parties: dict[str, Any]) -> str:
@@ -180,7 +191,6 @@ def _auditor(platform, org_kind: str, *, grant: bool = False):  # type: ignore[n
     `grant`, made a platform auditor by the host."""
     from sqlalchemy import select  # noqa: PLC0415
 
-    from ecluse.acts import tenancy  # noqa: PLC0415
     from ecluse.db.models import Organisation  # noqa: PLC0415
     from ecluse.identity import (  # noqa: PLC0415
         OrgKind,
@@ -191,6 +201,7 @@ def _auditor(platform, org_kind: str, *, grant: bool = False):  # type: ignore[n
         enrol,
         issue,
     )
+    from ecluse.services import tenancy  # noqa: PLC0415
 
     with platform.db.transaction() as s:
         if org_kind == "platform":

@@ -29,7 +29,7 @@ def _chunks(*_: object) -> Iterator[bytes]:
 def test_reads_return_exactly_the_bytes_asked(
     monkeypatch: pytest.MonkeyPatch, reads: list[tuple[int, int]]
 ) -> None:
-    monkeypatch.setattr(sftp_download.delivery, "download", _chunks)
+    monkeypatch.setattr(sftp_download.packages, "download", _chunks)
     reader = PackageReader(platform=None, principal=None, package_id="p")  # type: ignore[arg-type]
 
     async def run() -> None:

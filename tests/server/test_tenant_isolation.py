@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ecluse import acts
 from ecluse.audit.chain import seal_event
 from ecluse.audit.export import verify_export
 from ecluse.identity import Role, authenticate
 from ecluse.platform import Platform
+from ecluse.services import governance as acts
 from tests.governance.conftest import terms
 from tests.server.conftest import Person, make_person
 

@@ -12,7 +12,6 @@ from multiprocessing import get_context
 import pytest
 from sqlalchemy import select
 
-from ecluse.acts import identity as acts
 from ecluse.audit import Action
 from ecluse.config import DetectorSettings, Settings
 from ecluse.db.models import Alert, AuditEvent, Instruction, Organisation, SupervisionCursor
@@ -21,6 +20,7 @@ from ecluse.identity import Role, create_account, enrol
 from ecluse.identity.credentials import set_password
 from ecluse.packages import delivery
 from ecluse.platform import Platform
+from ecluse.services import credentials
 from ecluse.supervision.alerts import AlertKind
 from ecluse.supervision.detectors import AuthFailures, MassAccess, NewNetwork, OffHours
 from ecluse.supervision.hours import DAYS, parse_hours
@@ -48,7 +48,7 @@ def _login_person(platform: Platform, org: str, email: str) -> str:
 
 def _log_in(platform: Platform, email: str, *, password: str = PASSWORD, address: str) -> bool:
     try:
-        acts.log_in(
+        credentials.log_in(
             platform, email=email, password=password, code=None, address=address, channel="https"
         )
     except AuthenticationError:

@@ -12,7 +12,7 @@ written (each with its newline).
 A verifier recomputes the hash of every event it holds, follows every link (an elided run
 links its neighbours), checks each checkpoint head at its sequence number and every
 signature, and the seal. The seal is what binds an elided run's two hashes to each other: the
-exporter signs it only after walking the whole chain (`ecluse.acts.tenancy`). Purge events
+exporter signs it only after walking the whole chain (`ecluse.services.tenancy`). Purge events
 are in every slice: they anchor a chain whose oldest events were removed.
 """
 

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 from rich.console import Console
@@ -36,7 +36,7 @@ from ecluse.cli.common import (
     settings_from,
 )
 from ecluse.errors import EcluseError, ValidationError
-from ecluse.instance import init_instance, selfcheck
+from ecluse.services import host
 
 app = typer.Typer(
     help="Écluse: governed, encrypted, self-deleting transfers of lab data.",
@@ -77,7 +77,7 @@ def init(
 ) -> None:
     """Create a fresh instance: home (0700), keys, database schema, first admin account."""
     settings = settings_from(config)
-    result = init_instance(settings, admin_email=admin_email, admin_name=admin_name)
+    result = host.init_instance(settings, admin_email=admin_email, admin_name=admin_name)
     out.print(
         f"[green]Instance created[/] in {settings.home} "
         f"(key manager: {result.key_manager}, signing key {result.signing_key_id})."
@@ -90,7 +90,7 @@ def init(
 def selfcheck_cmd(config: ConfigOpt = None) -> None:
     """Store, read back and shred 8 MiB of random bytes, then verify the audit chain."""
     with open_platform(config) as platform:
-        r = selfcheck(platform, actor=local_actor())
+        r = host.selfcheck(platform, actor=local_actor())
     out.print(
         f"store: {r.stored_bytes >> 20} MiB encrypted in {r.encrypt_seconds:.3f} s, "
         f"decrypted in {r.decrypt_seconds:.3f} s, shredded: {r.shredded}"
@@ -111,20 +111,21 @@ def synth(
     encoding: Annotated[str, typer.Option(help="utf-8 or latin-1.")] = "utf-8",
 ) -> None:
     """Write a synthetic export shaped like the leaked file (invented people, real shape)."""
-    from ecluse.synth import synthesise, write_export  # noqa: PLC0415 - heavy, only here
-
     if encoding not in {"utf-8", "latin-1"}:
         raise ValidationError("--encoding is utf-8 or latin-1")
-    frame = synthesise(patients=patients, labs=labs, seed=seed)
+
+    def write(f: BinaryIO) -> None:
+        host.write_synthetic(f, patients=patients, labs=labs, seed=seed, encoding=encoding)
+
     if str(output) == "-":
-        write_export(frame, sys.stdout.buffer, encoding=encoding)
+        write(sys.stdout.buffer)
         return
     try:
         f = output.open("xb")  # never overwrite: a wrong -o must not destroy a file
     except FileExistsError as e:
         raise ValidationError(f"{output} exists; refusing to overwrite it") from e
     with f:
-        write_export(frame, f, encoding=encoding)
+        write(f)
     Console(stderr=True).print(
         f"{patients} synthetic patients from {labs} laboratories written to {output} ({encoding})"
     )
@@ -137,11 +138,9 @@ def worker(
     config: ConfigOpt = None,
 ) -> None:
     """Shred what has expired and sign the audit tail on time; catches up on start."""
-    from ecluse.worker import run, sweep  # noqa: PLC0415 - only this command needs it
-
     with open_platform(config) as platform:
         if once:
-            r = sweep(platform)
+            r = host.sweep_once(platform)
             out.print(
                 f"packages shredded: {r.deadlines_missed} past their deadline (alerted), "
                 f"{r.retentions_ended} after retention; {r.shredded} expired objects shredded; "
@@ -153,7 +152,7 @@ def worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         out.print(f"worker sweeping every {interval:g} s; stop with SIGTERM or Ctrl-C")
-        sweeps = run(platform, interval=interval, stop=stop)
+        sweeps = host.run_worker(platform, interval=interval, stop=stop)
     out.print(f"worker stopped after {sweeps} sweeps")
 
 

@@ -12,12 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecluse.acts import approvals
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
 from ecluse.cli.identity_cmd import accounts, login, orgs
 from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.errors import PolicyViolation
-from ecluse.identity import Permission, Role
+from ecluse.services import approvals
+from ecluse.services.vocabulary import Permission, Role
 
 out = Console()
 AccountArg = Annotated[str, typer.Argument(help="Account id.")]

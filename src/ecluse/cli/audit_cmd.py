@@ -9,39 +9,18 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from ecluse.acts import tenancy
-from ecluse.audit import Action, VerifyReport
-from ecluse.audit.export import export as export_trail
-from ecluse.audit.export import verify_export
-from ecluse.audit.records import check_witnesses, verify_database
-from ecluse.audit.retention import purge as purge_trail
-from ecluse.audit.witnessing import WitnessFinding
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform, settings_from
-from ecluse.crypto.interfaces import key_id
-from ecluse.errors import AuditWriteError, ValidationError
-from ecluse.platform import Platform
+from ecluse.services import host, tenancy, trail
+from ecluse.services.trail import VerifyReport, WitnessFinding
 
 app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 out = Console()
-
-
-def _pinned(public_key: str | None) -> dict[str, bytes] | None:
-    if public_key is None:
-        return None
-    try:
-        raw = bytes.fromhex(public_key)
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:  # noqa: PLR2004 - an Ed25519 public key
-        raise ValidationError("--public-key takes the 32-byte Ed25519 key in hex (64 digits)")
-    return {key_id(raw): raw}
 
 
 def _show(
@@ -109,41 +88,13 @@ def verify(
 ) -> None:
     """Check every hash link and checkpoint signature, then the database against its witness
     log and every `--witness` file; name the first broken seq and any missing range."""
-    pinned = _pinned(public_key)
+    pinned = trail.pinned_key(public_key)
     if export_file is not None:
-        _show(verify_export(export_file, pinned=pinned), as_json)
+        _show(trail.verify_export(export_file, pinned=pinned), as_json)
         return
     with open_platform(config) as platform:
-        report = verify_database(platform.db.engine, pinned=pinned)
-        findings = check_witnesses(
-            platform.db.engine,
-            witness_dir=platform.settings.witness_dir,
-            captures=witness or [],
-            pinned=pinned,
-        )
-        refused = _audit_verify(platform, report, findings)
-    _show(report, as_json, findings, refused)
-
-
-def _audit_verify(
-    platform: Platform, report: VerifyReport, findings: list[WitnessFinding]
-) -> str | None:
-    """Audit the verification; on a cut chain the write is refused, which is reported."""
-    try:
-        with platform.db.transaction() as s:
-            platform.audit.append(
-                s,
-                actor=local_actor(),
-                action=Action.AUDIT_VERIFY,
-                details={
-                    "ok": report.ok,
-                    "broken_seq": report.broken_seq,
-                    "witnesses_ok": all(f.ok for f in findings),
-                },
-            )
-    except AuditWriteError as e:
-        return str(e)
-    return None
+        v = trail.verify(platform, actor=local_actor(), captures=witness or [], pinned=pinned)
+    _show(v.report, as_json, v.findings, v.refused)
 
 
 @app.command()
@@ -155,28 +106,27 @@ def export(
 ) -> None:
     """Write the trail, its checkpoints and public keys as JSON lines."""
     with open_platform(config) as platform:
-        with platform.db.transaction() as s:
-            platform.audit.append(s, actor=local_actor(), action=Action.AUDIT_EXPORT)
-            platform.audit.checkpoint(s)
         if output is None:
-            n = export_trail(platform.db.engine, sys.stdout)
+            n = trail.export(platform, actor=local_actor(), out=sys.stdout)
         else:
             with output.open("w", encoding="utf-8") as f:
-                n = export_trail(platform.db.engine, f)
+                n = trail.export(platform, actor=local_actor(), out=f)
     Console(stderr=True).print(f"{n} events exported")
+
+
+def _published(published: int) -> None:
+    if published < 0:
+        out.print("[red]the audit witness could not be written[/] (see the log)")
+        raise typer.Exit(5)
 
 
 @app.command()
 def checkpoint(config: ConfigOpt = None) -> None:
     """Sign the current head of the chain now."""
     with open_platform(config) as platform:
-        with platform.db.transaction() as s:
-            cp = platform.audit.checkpoint(s)
-        published = platform.audit.publish(platform.db.engine)
-    out.print(f"checkpoint at seq {cp.seq}" if cp else "head already signed")
-    if published < 0:
-        out.print("[red]the audit witness could not be written[/] (see the log)")
-        raise typer.Exit(5)
+        seq, published = trail.checkpoint(platform)
+    out.print(f"checkpoint at seq {seq}" if seq is not None else "head already signed")
+    _published(published)
     if published:
         out.print(f"{published} checkpoints published to the witness")
 
@@ -184,14 +134,8 @@ def checkpoint(config: ConfigOpt = None) -> None:
 @app.command()
 def purge(config: ConfigOpt = None) -> None:
     """Remove events older than the retention period (audited, chain stays verifiable)."""
-    with open_platform(config) as platform, platform.db.transaction() as s:
-        r = purge_trail(
-            s,
-            platform.audit,
-            actor=local_actor(),
-            retention_days=platform.settings.audit_retention_days,
-            now=datetime.now(UTC),
-        )
+    with open_platform(config) as platform:
+        r = trail.purge(platform, actor=local_actor())
     out.print(
         f"purged {r.removed} events older than {r.cutoff}"
         + (f" (through seq {r.through_seq})" if r.through_seq else "")
@@ -203,22 +147,9 @@ def witness_start(config: ConfigOpt = None) -> None:
     """Start the witness log of an instance that has none (one made before witnesses, or
     after a database restore, the old witness kept aside), and publish every checkpoint."""
     settings = settings_from(config)
-    platform = Platform.open(settings, start_witness=True)
-    try:
-        published = platform.audit.publish(platform.db.engine)
-        with platform.db.transaction() as s:
-            platform.audit.append(
-                s,
-                actor=local_actor(),
-                action=Action.AUDIT_WITNESS_START,
-                details={"published": published},
-            )
-            platform.audit.checkpoint(s)
-    finally:
-        platform.close()
-    if published < 0:
-        out.print("[red]the audit witness could not be written[/] (see the log)")
-        raise typer.Exit(5)
+    with host.open_platform(settings, start_witness=True) as platform:
+        published = trail.start_witness(platform, actor=local_actor())
+    _published(published)
     out.print(f"witness {settings.witness_dir}: {published} checkpoints published")
 
 

@@ -14,13 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecluse.acts import identity as identity_acts
-from ecluse.acts import lifecycle as lifecycle_acts
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import accounts, login
 from ecluse.errors import ValidationError, present
-from ecluse.identity import Permission, Role
-from ecluse.identity.ssh_keys import active_keys
+from ecluse.services import credentials
+from ecluse.services import identity as identity_acts
+from ecluse.services import lifecycle as lifecycle_acts
+from ecluse.services.vocabulary import Permission, Role
 
 password = typer.Typer(help="Your password (for SFTP and the web).", no_args_is_help=True)
 totp = typer.Typer(help="Your second factor (TOTP).", no_args_is_help=True)
@@ -50,11 +50,9 @@ def password_set(config: ConfigOpt = None) -> None:
     a terminal: the current password (if one is set), then the new one, a line each."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        current = (
-            _line("Current password: ") if identity_acts.password_is_set(platform, p) else None
-        )
+        current = _line("Current password: ") if credentials.password_is_set(platform, p) else None
         secret = _secret("New password: ")
-        identity_acts.change_password(platform, p, secret, current=current)
+        credentials.change_password(platform, p, secret, current=current)
     if current is not None:
         out.print("password changed; all your tokens, sessions and SSH keys are revoked")
     else:
@@ -71,7 +69,7 @@ def login_cmd(
     typed = _line("Password: ")
     code = _line("Code of your authenticator app: ").strip() or None
     with open_platform(config) as platform:
-        done = identity_acts.log_in(
+        done = credentials.log_in(
             platform, email=email, password=typed, code=code, address="local", channel="cli"
         )
     session = present(done.session, "the new session")
@@ -102,7 +100,7 @@ def totp_enable(config: ConfigOpt = None) -> None:
     """Start TOTP: add the printed URI (or secret) to your authenticator app, then confirm."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        uri = identity_acts.begin_totp(platform, p)
+        uri = credentials.begin_totp(platform, p)
     out.print("Add this to your authenticator app (shown once), then `ecluse totp confirm`:")
     out.print(uri, soft_wrap=True, markup=False)
 
@@ -113,7 +111,7 @@ def totp_confirm(config: ConfigOpt = None) -> None:
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
         code = sys.stdin.readline().strip() if not sys.stdin.isatty() else input("Code: ")
-        codes = identity_acts.finish_totp(platform, p, code)
+        codes = credentials.finish_totp(platform, p, code)
     out.print("TOTP is on. Recovery codes, each usable once (keep them offline):")
     for c in codes:
         out.print(f"  {c}")
@@ -132,7 +130,7 @@ def ssh_add(
         raise ValidationError(f"cannot read {key_file}") from e
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        parsed = identity_acts.add_own_ssh_key(platform, p, line, label)
+        parsed = credentials.add_own_ssh_key(platform, p, line, label)
     out.print(f"{parsed.algorithm} {parsed.fingerprint}")
 
 
@@ -141,11 +139,10 @@ def ssh_list(config: ConfigOpt = None) -> None:
     """Your active keys."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        with platform.db.transaction() as s:
-            rows = active_keys(s, p.account_id)
-            table = Table("fingerprint", "algorithm", "label", "added")
-            for k in rows:
-                table.add_row(k.fingerprint, k.algorithm, k.label, f"{k.created_at:%Y-%m-%d}")
+        rows = credentials.ssh_keys(platform, p)
+    table = Table("fingerprint", "algorithm", "label", "added")
+    for k in rows:
+        table.add_row(k.fingerprint, k.algorithm, k.label, f"{k.created_at:%Y-%m-%d}")
     out.print(table)
 
 
@@ -157,7 +154,7 @@ def ssh_revoke(
     """Revoke one of your keys."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        identity_acts.revoke_own_ssh_key(platform, p, fingerprint)
+        credentials.revoke_own_ssh_key(platform, p, fingerprint)
     out.print(f"revoked {fingerprint}")
 
 
@@ -168,7 +165,7 @@ def accounts_unlock(
     """Unlock an account locked (or held for 24 hours) after failed logins (admin)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.ACCOUNT_MANAGE)
-        identity_acts.unlock_account(platform, p, account_id)
+        credentials.unlock_account(platform, p, account_id)
     out.print(f"account {account_id} unlocked")
 
 

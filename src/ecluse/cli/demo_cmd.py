@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, settings_from
 from ecluse.config import load_settings
+from ecluse.services import host
 
 out = Console()
 
@@ -79,11 +80,9 @@ def demo(
     config: ConfigOpt = None,
 ) -> None:
     """Replay the 2020-21 migration with Écluse in the way, and print what left."""
-    from ecluse.demo import run_demo  # noqa: PLC0415 - heavy, only here
-
     say = Console(stderr=True).print
     if keep:
-        summary = run_demo(
+        summary = host.run_demo(
             settings_from(config),
             patients=patients,
             labs=labs,
@@ -98,7 +97,7 @@ def demo(
             settings = load_settings(
                 config_file=config, home=home, database_url=None, key_manager="local"
             )
-            summary = run_demo(
+            summary = host.run_demo(
                 settings, patients=patients, labs=labs, seed=seed, output=output, say=say
             )
         finally:

@@ -11,17 +11,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import or_, select
 
-from ecluse import acts
-from ecluse.access import refusals_audited
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
 from ecluse.cli.step_up import CodeOpt, step_up_code
-from ecluse.db.models import Agreement, Instruction
 from ecluse.errors import ValidationError
-from ecluse.governance.agreements import check_signed
-from ecluse.identity import Permission
+from ecluse.services import governance as acts
+from ecluse.services.access import refusals_audited
+from ecluse.services.vocabulary import Permission
 
 agreements = typer.Typer(help="GDPR Art. 28 agreements.", no_args_is_help=True)
 instructions = typer.Typer(
@@ -76,9 +73,8 @@ def verify_cmd(
 ) -> None:
     """Check that the terms are intact and both signatures verify."""
     with open_platform(config) as platform:
-        login(platform, Permission.DIRECTORY_READ)
-        with platform.db.transaction() as s:
-            agreement = check_signed(s, agreement_id)
+        p = login(platform, Permission.DIRECTORY_READ)
+        agreement = acts.verify_agreement(platform, p, agreement_id)
     out.print(
         f"[green]agreement {agreement.id} signed by both parties[/], terms sha256 "
         f"{agreement.terms_sha256}"
@@ -90,21 +86,7 @@ def list_cmd(config: ConfigOpt = None) -> None:
     """Agreements your organisation is a party to."""
     with open_platform(config) as platform:
         p = login(platform, Permission.AGREEMENT_SIGN)
-        with platform.db.transaction() as s:
-            rows = (
-                s.execute(
-                    select(Agreement)
-                    .where(
-                        or_(
-                            Agreement.controller_id == p.organisation_id,
-                            Agreement.processor_id == p.organisation_id,
-                        )
-                    )
-                    .order_by(Agreement.created_at)
-                )
-                .scalars()
-                .all()
-            )
+        rows = acts.list_agreements(platform, p)
     table = Table("id", "state", "controller", "processor", "created")
     for a in rows:
         table.add_row(a.id, a.state, a.controller_id, a.processor_id, f"{a.created_at:%Y-%m-%d}")
@@ -164,9 +146,6 @@ def instruction_show(
     """The instruction as signed, and its state (the controller's dpo and auditors)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_READ)
-        with platform.db.transaction() as s:
-            row = s.get(Instruction, instruction_id)
-            if row is None or p.organisation_id != row.controller_id:
-                raise ValidationError("no such instruction of your organisation")
-    out.print(f"state: {row.state}; content sha256 {row.content_sha256}")
+        row = acts.show_instruction(platform, p, instruction_id)
+    out.print(f"state: {row.state}; content sha256 {row.sha256}")
     out.print_json(row.content)

@@ -14,21 +14,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
-from ecluse.access import identify, permit
-from ecluse.acts import identity as identity_acts
-from ecluse.acts import tenancy
 from ecluse.cli.common import ConfigOpt, open_platform
-from ecluse.db.models import ApiToken
 from ecluse.errors import AuthenticationError
-from ecluse.identity import (
-    OrgKind,
-    Permission,
-    Principal,
-    Role,
-)
-from ecluse.platform import Platform
+from ecluse.services import credentials, tenancy
+from ecluse.services import identity as identity_acts
+from ecluse.services.access import identify, permit
+from ecluse.services.vocabulary import OrgKind, Permission, Platform, Principal, Role
 
 out = Console()
 orgs = typer.Typer(help="Organisations (controller, processor, recipient).", no_args_is_help=True)
@@ -161,7 +153,7 @@ def tokens_issue(
     """Issue yourself another token (within your permissions)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        issued = identity_acts.issue_token(
+        issued = credentials.issue_token(
             platform, p, name=name, days=days, scopes=set(scope) if scope else None
         )
     out.print(f"Token {issued.id} (shown once, valid until {issued.expires_at:%Y-%m-%d}):")
@@ -173,16 +165,7 @@ def tokens_list(config: ConfigOpt = None) -> None:
     """Your tokens (never their secrets)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        with platform.db.transaction() as s:
-            rows = (
-                s.execute(
-                    select(ApiToken)
-                    .where(ApiToken.account_id == p.account_id)
-                    .order_by(ApiToken.created_at)
-                )
-                .scalars()
-                .all()
-            )
+        rows = credentials.tokens(platform, p)
     table = Table("id", "name", "expires", "revoked")
     for t in rows:
         table.add_row(
@@ -201,5 +184,5 @@ def tokens_revoke(
     """Revoke one of your tokens."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
-        identity_acts.revoke_token(platform, p, token_id)
+        credentials.revoke_token(platform, p, token_id)
     out.print(f"token {token_id} revoked")

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
-from ecluse.store.rotation import rotate
+from ecluse.services import host
 
 app = typer.Typer(help="Key-encryption keys: list versions, rotate.", no_args_is_help=True)
 out = Console()
@@ -17,24 +17,23 @@ out = Console()
 def list_keys(config: ConfigOpt = None) -> None:
     """List key-encryption key versions and the signing key."""
     with open_platform(config) as platform:
-        table = Table("version", "state", "created")
-        for v in platform.keys.versions():
-            table.add_row(str(v.version), v.state.value, f"{v.created_at:%Y-%m-%d %H:%M}")
-        out.print(table)
-        signer = platform.keys.signer()
-        out.print(
-            f"signing key {signer.key_id} ({platform.keys.name}), Ed25519 public key "
-            "to pin with `ecluse audit verify --public-key`:"
-        )
-        out.print(signer.public_key.hex(), soft_wrap=True)
+        k = host.keys(platform)
+    table = Table("version", "state", "created")
+    for v in k.versions:
+        table.add_row(str(v.version), v.state, f"{v.created_at:%Y-%m-%d %H:%M}")
+    out.print(table)
+    out.print(
+        f"signing key {k.signing_key_id} ({k.manager}), Ed25519 public key "
+        "to pin with `ecluse audit verify --public-key`:"
+    )
+    out.print(k.signing_public_key.hex(), soft_wrap=True)
 
 
 @app.command("rotate")
 def rotate_cmd(config: ConfigOpt = None) -> None:
     """New key-encryption key; rewrap every data key (blobs untouched); destroy old versions."""
     with open_platform(config) as platform:
-        r = rotate(db=platform.db, keys=platform.keys, audit=platform.audit, actor=local_actor())
-        platform.scrub()
+        r = host.rotate_keys(platform, actor=local_actor())
     out.print(
         f"[green]Rotated[/]: active version {r.new_version}, {r.rewrapped} data keys "
         f"rewrapped, destroyed versions: {', '.join(map(str, r.destroyed)) or 'none'}"

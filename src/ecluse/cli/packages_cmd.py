@@ -16,18 +16,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import select
 
-from ecluse import acts
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
 from ecluse.cli.step_up import CodeOpt, step_up_code
-from ecluse.db.models import RecipientKey, SigningKey
 from ecluse.errors import StorageError, ValidationError
-from ecluse.identity import Permission
-from ecluse.packages import delivery
-from ecluse.packages.extract import Outcome, extract
-from ecluse.packages.source import Encoding
+from ecluse.services import packages as acts
+from ecluse.services.vocabulary import Encoding, Outcome, Permission
 
 packages = typer.Typer(help="Packages addressed to your organisation.", no_args_is_help=True)
 keys = typer.Typer(
@@ -100,7 +95,7 @@ def extract_cmd(
         columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
         with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("extracting", total=size)
-            outcome = extract(
+            outcome = acts.extract(
                 platform,
                 p,
                 instruction_id=instruction,
@@ -152,15 +147,12 @@ def download_cmd(
     partial = directory / f".{package_id}.csv.age.part"
     with open_platform(config) as platform:
         p = login(platform, Permission.PACKAGE_DOWNLOAD)
-        package = delivery.open_package(platform, p, package_id)
-        with platform.db.transaction() as s:
-            signer = s.get(SigningKey, package.kid)
-        if signer is None:
-            raise StorageError("the manifest's signing key is not recorded")
+        package = acts.open_package(platform, p, package_id)
+        signer = acts.manifest_key(platform, package)
         try:
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
-                for chunk in delivery.download(platform, p, package_id):
+                for chunk in acts.download(platform, p, package_id):
                     f.write(chunk)
             if target.exists():
                 raise StorageError(f"{target} already exists: not overwritten")
@@ -173,7 +165,7 @@ def download_cmd(
         "algorithm": "ed25519",
         "message": "ecluse-manifest-v1|<manifest bytes>",  # the signing context, all formats
         "kid": package.kid,
-        "public_key": bytes(signer.public_key).hex(),
+        "public_key": signer.public_key.hex(),
         "signature": base64.b64encode(package.signature).decode(),
     }
     _exclusive(directory / f"{package_id}.manifest.sig", json.dumps(signature).encode())
@@ -193,7 +185,7 @@ def confirm_cmd(
     """Confirm the import: a match shreds the package; a mismatch alerts the controller."""
     with open_platform(config) as platform:
         p = login(platform, Permission.RECEIPT_CONFIRM)
-        receipt = delivery.confirm(platform, p, package_id, rows=rows, sha256=sha256)
+        receipt = acts.confirm(platform, p, package_id, rows=rows, sha256=sha256)
     if receipt.shredded:
         out.print(f"[green]receipt matches[/]: package {package_id} shredded")
     else:
@@ -220,16 +212,7 @@ def key_list(config: ConfigOpt = None) -> None:
     """Your organisation's keys."""
     with open_platform(config) as platform:
         p = login(platform, Permission.RECIPIENT_KEYS)
-        with platform.db.transaction() as s:
-            rows = (
-                s.execute(
-                    select(RecipientKey)
-                    .where(RecipientKey.organisation_id == p.organisation_id)
-                    .order_by(RecipientKey.added_at)
-                )
-                .scalars()
-                .all()
-            )
+        rows = acts.recipient_keys(platform, p)
     table = Table("id", "kind", "fingerprint", "label", "added", "revoked")
     for r in rows:
         revoked = f"{r.revoked_at:%Y-%m-%d}" if r.revoked_at else ""

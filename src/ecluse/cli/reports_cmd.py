@@ -13,16 +13,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from ecluse.access import refusals_audited
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
 from ecluse.cli.step_up import CodeOpt, step_up_code
-from ecluse.db.models import MigrationSignOff
 from ecluse.errors import StorageError, ValidationError
-from ecluse.identity import Permission
-from ecluse.reports.html import render
-from ecluse.reports.signoff import sign_off, write_report
-from ecluse.reports.supervision import render_supervision, supervision_report
+from ecluse.services import reports as acts
+from ecluse.services.reports import render, render_supervision
+from ecluse.services.vocabulary import Permission
 
 reports = typer.Typer(help="Migration reports and the controller's sign-off.", no_args_is_help=True)
 out = Console()
@@ -87,12 +84,8 @@ def migration_cmd(
     _writable(directory)
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_READ)
-        with refusals_audited(platform, p, "report migration", instruction=instruction_id):
-            report = write_report(platform, p, instruction_id)
-        with platform.db.transaction() as s:
-            row = s.get(MigrationSignOff, instruction_id)
-            signed = row.report if row else None
-    for path in _files(directory, report, signed):
+        m = acts.migration(platform, p, instruction_id)
+    for path in _files(directory, m.report, m.signed):
         out.print(str(path))
 
 
@@ -108,8 +101,7 @@ def supervision_cmd(
     times, open security reports, key ages (a controller's dpo or auditor)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_READ)
-        with refusals_audited(platform, p, "report supervision"):
-            report = supervision_report(platform, p, since=since.replace(tzinfo=UTC))
+        report = acts.supervision(platform, p, since=since.replace(tzinfo=UTC))
     stem = directory / f"supervision-{since:%Y-%m-%d}"
     _write(stem.with_suffix(".json"), json.dumps(report, indent=2, ensure_ascii=False).encode())
     _write(stem.with_suffix(".html"), render_supervision(report).encode())
@@ -130,11 +122,7 @@ def sign_off_cmd(
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_SIGN_OFF)
         typed = step_up_code(code)
-        with refusals_audited(platform, p, "report sign-off", instruction=instruction_id):
-            report = sign_off(platform, p, instruction_id, comment=comment, code=typed)
-        with platform.db.transaction() as s:
-            row = s.get(MigrationSignOff, instruction_id)
-            signed = row.report if row else None
+        m = acts.sign_off(platform, p, instruction_id, comment=comment, code=typed)
     out.print(f"[green]migration {instruction_id} signed off and closed[/]")
-    for path in _files_after_sign_off(directory, report, signed, instruction_id):
+    for path in _files_after_sign_off(directory, m.report, m.signed, instruction_id):
         out.print(str(path))

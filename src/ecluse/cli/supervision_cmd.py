@@ -13,11 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecluse.acts import supervision as acts
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
 from ecluse.cli.identity_cmd import login
-from ecluse.identity import Permission
-from ecluse.supervision.alerts import AlertState
+from ecluse.services import host
+from ecluse.services import supervision as acts
+from ecluse.services.vocabulary import AlertState, Permission
 
 alerts = typer.Typer(
     help="Alerts to answer: list, show, acknowledge, resolve.", no_args_is_help=True
@@ -160,13 +160,12 @@ def trace_cmd(
 ) -> None:
     """Name the packages a leaked sample came from (keyed row digests, canary rows) and
     alert each controller concerned. Run on the instance; nothing of the sample is kept."""
-    from ecluse.breach import read_sample, trace  # noqa: PLC0415 - only this command
-
-    frame = read_sample(sample, columns=columns.split(",") if columns else None)
     with open_platform(config) as platform:
-        found = trace(platform, frame, actor=local_actor())
+        lines, found = host.trace_sample(
+            platform, sample, columns=columns.split(",") if columns else None, actor=local_actor()
+        )
     if not found:
-        out.print(f"{frame.height} lines: no package matches")
+        out.print(f"{lines} lines: no package matches")
         return
     table = Table(
         "package", "recipient", "extracted", "state", "lines", "canaries", "score", "fields",
@@ -178,7 +177,7 @@ def trace_cmd(
             m.recipient,
             f"{m.extracted_at:%Y-%m-%d %H:%M}",
             m.package_state,
-            f"{m.rows_matched}/{frame.height}",
+            f"{m.rows_matched}/{lines}",
             str(m.canaries_matched),
             f"{m.score} %",
             ", ".join(f"{f} {n}" for f, n in sorted(m.fields.items())),
@@ -192,10 +191,8 @@ def supervise(
     config: ConfigOpt = None,
 ) -> None:
     """Run the detectors, escalation, probes and alert delivery (`ecluse serve` runs them too)."""
-    from ecluse.supervision.loop import Supervisor  # noqa: PLC0415 - only this command
-
     with open_platform(config) as platform:
-        supervisor = Supervisor(platform)
+        supervisor = host.supervisor(platform)
         if once:
             t = supervisor.tick(slow=True)
             out.print(

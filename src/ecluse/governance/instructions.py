@@ -21,13 +21,14 @@ from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecluse.crypto._primitives import random_bytes
 from ecluse.crypto.envelope import pseudonym_key_aad
 from ecluse.crypto.interfaces import KeyManager, WrappedKey
 from ecluse.crypto.signatures import verify
-from ecluse.db.models import Instruction, Organisation, PersonalKey
+from ecluse.db.models import Agreement, Instruction, Organisation, PersonalKey
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
 from ecluse.governance.agreements import check_signed
 from ecluse.governance.document import Document
@@ -70,6 +71,10 @@ class Content(Document):
     valid_until: date
     retention_days_after_receipt: int = Field(default=0, ge=0, le=365)
     deadline_days: int = Field(default=30, ge=1, le=90)
+
+    def valid_on(self, day: date) -> bool:
+        """Whether `day` lies in the validity window (both ends included)."""
+        return self.valid_from <= day <= self.valid_until
 
     @property
     def tolerance(self) -> Decimal:
@@ -204,9 +209,34 @@ def governed_rules(
     ):  # the columns are lookup copies of the signed content; decisions trust the content
         raise IntegrityError("instruction columns disagree with what was signed")
     today = today or datetime.now(UTC).date()
-    if not content.valid_from <= today <= content.valid_until:
+    if not content.valid_on(today):
         raise PolicyViolation("instruction is outside its validity window")
     pseudonym_key = keys.unwrap(
         WrappedKey(row.kek_version, bytes(row.wrapped_pseudonym_key)), aad=pseudonym_key_aad(row.id)
     )
     return content, content.rules(pseudonym_key)
+
+
+def processed_by(session: Session, instruction_id: str, organisation_id: str) -> bool:
+    """Whether the instruction, in any state, is of an agreement `organisation_id` processes."""
+    found = session.execute(
+        select(Instruction.id)
+        .join(Agreement, Agreement.id == Instruction.agreement_id)
+        .where(Instruction.id == instruction_id, Agreement.processor_id == organisation_id)
+    ).first()
+    return found is not None
+
+
+def open_for(session: Session, organisation_id: str, *, today: date) -> list[str]:
+    """The signed instructions, valid `today`, of the agreements `organisation_id` processes:
+    what its operators may extract under now."""
+    rows = session.execute(
+        select(Instruction.id, Instruction.content)
+        .join(Agreement, Agreement.id == Instruction.agreement_id)
+        .where(
+            Agreement.processor_id == organisation_id,
+            Instruction.state == InstructionState.SIGNED,
+        )
+        .order_by(Instruction.id)
+    ).all()
+    return [i for i, raw in rows if Content.model_validate(json.loads(raw)).valid_on(today)]

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ecluse.crypto._primitives import ssh_public_key
-from ecluse.db.models import SshKey
+from ecluse.db.models import Account, Credential, SshKey
 from ecluse.errors import ValidationError
+from ecluse.identity.accounts import usable
+from ecluse.identity.tokens import Principal, principal_of
 
 MIN_RSA_BITS = 3072
 _KINDS = f"ed25519, ecdsa, or rsa of {MIN_RSA_BITS} bits or more"
@@ -96,4 +98,23 @@ def active_keys(session: Session, account_id: str) -> list[SshKey]:
             .where(SshKey.account_id == account_id, SshKey.revoked_at.is_(None))
             .order_by(SshKey.created_at)
         ).scalars()
+    )
+
+
+def key_principal(
+    session: Session, username: str, fingerprint: str, *, now: datetime
+) -> Principal | None:
+    """Who logs in with the live key `fingerprint` as `username`: its owner, if the name is
+    theirs and their account usable and unlocked; the second factor is the key's own."""
+    row = session.execute(
+        select(SshKey).where(SshKey.fingerprint == fingerprint, SshKey.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    account = session.get(Account, row.account_id) if row else None
+    if row is None or account is None or account.email != username.strip().lower():
+        return None
+    credential = session.get(Credential, account.id)
+    if not usable(session, account, now) or (credential and credential.locked_at):
+        return None
+    return principal_of(
+        session, account, credential_id=fingerprint[:60], via="ssh", second_factor=row.second_factor
     )

@@ -46,7 +46,7 @@ from ecluse.packages.canaries import Canaries, mix
 from ecluse.packages.lease import Lease, new_owner, run_tag
 from ecluse.packages.manifest import FORMAT, findings_json, sha256_hex, sign_manifest
 from ecluse.packages.output import CSV_SEPARATOR, PackageWriter
-from ecluse.packages.quarantine import Held
+from ecluse.packages.quarantine import Held, time_to_live
 from ecluse.packages.recipients import recipients_of
 from ecluse.packages.source import Encoding, SourceReader
 from ecluse.packages.stage import Stage
@@ -497,7 +497,7 @@ def _open_output(platform: Platform, plan: _Plan, held: BlobInfo | None) -> _Out
     opened: list[LocalWriter] = []
     try:
         if held is None:
-            expires = now + timedelta(hours=platform.settings.quarantine_ttl_hours)
+            expires = now + time_to_live(platform.settings)
             opened.append(store.writer(kind="quarantine", expires_at=expires, tag=tag))
         opened.append(store.writer(kind="package", expires_at=deadline, tag=tag))
         opened.append(store.writer(kind="row-digests", tag=tag))

@@ -3,15 +3,23 @@ stored, encrypted, as it arrives; its extraction starts when the file is closed)
 
 `Held` stands in for the quarantine writer of an extraction, so that the source is not
 written a second time; the extraction records the held blob as its quarantine. The blob is
-read back with `ecluse.packages.pipe.ChunkReader` over the store's decrypted pieces, in
-memory.
+read back with `ecluse.chunks.ChunkReader` over the store's decrypted pieces, in memory.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session
 
+from ecluse.config import Settings
 from ecluse.store.interfaces import BlobInfo
+
+
+def time_to_live(settings: Settings) -> timedelta:
+    """How long a raw source may stay in the quarantine (encrypted) before it is shredded,
+    and after which a run or upload that still holds one is dead."""
+    return timedelta(hours=settings.quarantine_ttl_hours)
 
 
 class Held:

@@ -22,12 +22,13 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ecluse.audit import Action
+from ecluse.chunks import ChunkReader
 from ecluse.clock import as_utc
 from ecluse.db.models import Account, AuditEvent, Blob, Extraction
 from ecluse.errors import EcluseError
@@ -36,7 +37,7 @@ from ecluse.identity.lifecycle import still_live
 from ecluse.identity.tokens import principal_of
 from ecluse.packages.extract import extract
 from ecluse.packages.lease import Holder, death, run_tag
-from ecluse.packages.pipe import ChunkReader
+from ecluse.packages.quarantine import time_to_live
 from ecluse.packages.states import ExtractionState
 from ecluse.platform import Platform
 
@@ -67,7 +68,7 @@ def recover(platform: Platform, *, now: datetime, actor: str) -> Recovered:
     uploads whose extraction was cut short."""
     abandoned = _abandon(platform, now=now, actor=actor)
     _remove_dead_uploads(platform)
-    cutoff = now - timedelta(hours=platform.settings.quarantine_ttl_hours)
+    cutoff = now - time_to_live(platform.settings)
     platform.store.remove_stale_temporaries(older_than=cutoff)
     resumed = 0
     while (dead := _claim(platform)) is not None:  # this sweep's, or one a failure left
@@ -76,7 +77,7 @@ def recover(platform: Platform, *, now: datetime, actor: str) -> Recovered:
 
 
 def _abandon(platform: Platform, *, now: datetime, actor: str) -> int:
-    legacy = now - timedelta(hours=platform.settings.quarantine_ttl_hours)
+    legacy = now - time_to_live(platform.settings)
     with platform.db.transaction() as s:
         running = (
             s.execute(

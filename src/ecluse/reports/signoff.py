@@ -1,4 +1,5 @@
-"""Writing a migration report, and the sign-off that closes the migration.
+"""Who reads a migration report, and the sign-off that closes the migration (the services
+write and audit them: `ecluse.services.reports`).
 
 Only a dpo of the controller signs off (in the incident, the "validation" came from the
 receiving vendor). A migration closes only when nothing of it is left: every package
@@ -15,15 +16,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecluse.acts.step_up import confirm_presence
-from ecluse.audit import Action
 from ecluse.canonical import encode
+from ecluse.crypto.interfaces import KeyManager
 from ecluse.db.models import Extraction, Instruction, MigrationSignOff, Package
 from ecluse.errors import PolicyViolation, ValidationError, present
 from ecluse.identity import Permission, Principal, Role, require
 from ecluse.identity.personal import signer_for
 from ecluse.packages.states import ExtractionState, PackageState
-from ecluse.platform import Platform
 from ecluse.reports.migration import build
 
 MAX_COMMENT = 1000
@@ -38,7 +37,8 @@ def signoff_message(instruction_id: str, report_sha256: str) -> bytes:
     return f"ecluse-migration-signoff-v1|{instruction_id}|{report_sha256}".encode()
 
 
-def _may_read(principal: Principal, instruction: Instruction) -> None:
+def may_read(principal: Principal, instruction: Instruction) -> None:
+    """Reports are for the controller's dpo and auditors, or a platform auditor."""
     require(principal.permissions, Permission.REPORT_READ)
     if principal.organisation_id == instruction.controller_id:
         return
@@ -49,95 +49,53 @@ def _may_read(principal: Principal, instruction: Instruction) -> None:
     )
 
 
-def _instruction(platform: Platform, instruction_id: str) -> Instruction:
-    with platform.db.transaction() as s:
-        row = s.get(Instruction, instruction_id)
-        if row is None:
-            raise ValidationError("no such instruction")
-        s.expunge(row)
-    return row
+def may_sign_off(principal: Principal, instruction: Instruction) -> bool:
+    """Only a dpo of the controller signs off."""
+    return principal.organisation_id == instruction.controller_id and Role.DPO in principal.roles
 
 
-def write_report(platform: Platform, principal: Principal, instruction_id: str) -> dict[str, Any]:
-    """The report, its writing audited and covered by a fresh signed checkpoint."""
-    _may_read(principal, _instruction(platform, instruction_id))
-    with platform.db.transaction() as s:
-        platform.audit.append(
-            s,
-            actor=principal.actor,
-            action=Action.MIGRATION_REPORT,
-            refs={"instruction": instruction_id},
-        )
-        platform.audit.checkpoint(s)
-        return build(s, instruction_id)
-
-
-def _refuse(platform: Platform, principal: Principal, instruction_id: str, why: str) -> None:
-    with platform.db.transaction() as s:
-        platform.audit.append(
-            s,
-            actor=principal.actor,
-            action=Action.PERMISSION_DENIED,
-            refs={"instruction": instruction_id},
-            details={"permission": Permission.REPORT_SIGN_OFF.value},
-        )
-    raise PolicyViolation(why)
-
-
-def sign_off(
-    platform: Platform,
-    principal: Principal,
-    instruction_id: str,
-    *,
-    comment: str,
-    code: str | None,
-) -> dict[str, Any]:
-    """Close the migration (with a fresh second-factor `code`); returns the report as signed,
-    with its sign-off."""
-    require(principal.permissions, Permission.REPORT_SIGN_OFF)
-    instruction = _instruction(platform, instruction_id)
-    if principal.organisation_id != instruction.controller_id or Role.DPO not in principal.roles:
-        _refuse(platform, principal, instruction_id, "only a dpo of the controller signs off")
+def check_comment(comment: str) -> str:
     comment = comment.strip()
     if not 10 <= len(comment) <= MAX_COMMENT:  # noqa: PLR2004 - a written sentence
         raise ValidationError(f"a sign-off needs a written comment (10 to {MAX_COMMENT} chars)")
-    confirm_presence(
-        platform, principal, code, command="report sign-off", instruction=instruction_id
+    return comment
+
+
+def record_sign_off(
+    s: Session, keys: KeyManager, principal: Principal, instruction_id: str, *, comment: str
+) -> str:
+    """Close the migration once nothing of it is left: the report's canonical JSON signed
+    with the dpo's personal key and kept; the SHA-256 of what was signed."""
+    row = present(s.get(Instruction, instruction_id, with_for_update=True), "instruction")
+    if row.state == "closed":
+        raise PolicyViolation("this migration is already signed off")
+    check_nothing_left(s, instruction_id)
+    body = report_bytes(build(s, instruction_id))
+    digest = hashlib.sha256(body).hexdigest()
+    signer = signer_for(s, keys, account_id=principal.account_id)
+    s.add(
+        MigrationSignOff(
+            instruction_id=instruction_id,
+            account_id=principal.account_id,
+            kid=signer.key_id,
+            report_sha256=digest,
+            report=body.decode(),
+            signature=signer.sign(signoff_message(instruction_id, digest)),
+            comment=comment,
+            signed_at=datetime.now(UTC),
+        )
     )
-    with platform.db.transaction() as s:
-        row = present(s.get(Instruction, instruction_id, with_for_update=True), "instruction")
-        if row.state == "closed":
-            raise PolicyViolation("this migration is already signed off")
-        _check_nothing_left(s, instruction_id)
-        platform.audit.checkpoint(s)
-        body = report_bytes(build(s, instruction_id))
-        digest = hashlib.sha256(body).hexdigest()
-        signer = signer_for(s, platform.keys, account_id=principal.account_id)
-        s.add(
-            MigrationSignOff(
-                instruction_id=instruction_id,
-                account_id=principal.account_id,
-                kid=signer.key_id,
-                report_sha256=digest,
-                report=body.decode(),
-                signature=signer.sign(signoff_message(instruction_id, digest)),
-                comment=comment,
-                signed_at=datetime.now(UTC),
-            )
-        )
-        row.state = "closed"
-        platform.audit.append(
-            s,
-            actor=principal.actor,
-            action=Action.MIGRATION_SIGN_OFF,
-            refs={"instruction": instruction_id},
-            details={"report_sha256": digest},
-        )
-        platform.audit.checkpoint(s)
-        return build(s, instruction_id)
+    row.state = "closed"
+    return digest
 
 
-def _check_nothing_left(s: Session, instruction_id: str) -> None:
+def signed_report(s: Session, instruction_id: str) -> str | None:
+    """The report as it was signed off (canonical JSON), if it was."""
+    row = s.get(MigrationSignOff, instruction_id)
+    return row.report if row else None
+
+
+def check_nothing_left(s: Session, instruction_id: str) -> None:
     live = s.execute(
         select(Package.id, Package.state).where(
             Package.instruction_id == instruction_id, Package.state != PackageState.SHREDDED

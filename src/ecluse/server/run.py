@@ -15,17 +15,15 @@ from pathlib import Path
 import asyncssh
 import uvloop
 
-from ecluse.audit import Action
-from ecluse.platform import Platform
 from ecluse.server.api import create_app
 from ecluse.server.https import https_server
 from ecluse.server.sftp import EcluseSFTP
 from ecluse.server.ssh_algorithms import CIPHERS, KEX, MACS, SIGNATURES
 from ecluse.server.ssh_auth import Gatekeeper
 from ecluse.server.ssh_listener import SlicedListener
-from ecluse.server.tls import certificate, server_context
-from ecluse.supervision.loop import Supervisor
-from ecluse.worker import run as run_worker
+from ecluse.server.tls import server_context
+from ecluse.services import host
+from ecluse.services.vocabulary import Platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +65,15 @@ async def serve_forever(
     ready: Callable[[Endpoints], None] | None = None,
 ) -> None:
     s = platform.settings
-    cert, key, tls_fp = certificate(s)
+    cert, key, tls_fp = host.tls_certificate(s)
     ssh_key = host_key(s.server_dir / "ssh_host_ed25519_key")
+    extractions: set[asyncio.Future[None]] = set()  # of SFTP uploads, in the background
     sftp = await asyncssh.listen(
         s.bind,
         s.sftp_port,
         server_host_keys=[ssh_key],
         server_factory=lambda: Gatekeeper(platform),
-        sftp_factory=functools.partial(EcluseSFTP, platform=platform),
+        sftp_factory=functools.partial(EcluseSFTP, platform=platform, background=extractions),
         allow_scp=False,
         line_editor=False,  # SFTP only: no shell session to edit lines for
         tunnel=SlicedListener(),  # asyncssh copies less when fed packet-sized reads
@@ -94,7 +93,7 @@ async def serve_forever(
     server = https_server(create_app(platform), s, server_context(cert, key))
     stop = threading.Event()
     worker = threading.Thread(
-        target=run_worker,
+        target=host.run_worker,
         args=(platform,),
         kwargs={"interval": worker_interval, "stop": stop},
         name="ecluse-worker",
@@ -102,20 +101,14 @@ async def serve_forever(
     )
     worker.start()
     supervisor = threading.Thread(
-        target=Supervisor(platform).run,
+        target=host.supervisor(platform).run,
         kwargs={"stop": stop},
         name="ecluse-supervision",
         daemon=True,
     )
     supervisor.start()
-    with platform.db.transaction() as session:
-        platform.audit.append(
-            session,
-            actor="system:serve",
-            action=Action.SERVER_START,
-            details={"https": s.https_port, "sftp": s.sftp_port, "bind": s.bind},
-        )
-    host = s.bind if ":" not in s.bind else f"[{s.bind}]"
+    host.server_started(platform, https=s.https_port, sftp=s.sftp_port, bind=s.bind)
+    address = s.bind if ":" not in s.bind else f"[{s.bind}]"
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:  # "ready" only once HTTPS listens too
@@ -126,7 +119,7 @@ async def serve_forever(
         if ready is not None:
             ready(
                 Endpoints(
-                    https=f"https://{host}:{s.https_port}/",
+                    https=f"https://{address}:{s.https_port}/",
                     sftp=f"sftp -P {s.sftp_port} <your e-mail>@{s.bind}",
                     tls_fingerprint=tls_fp,
                     ssh_fingerprint=ssh_key.get_fingerprint("sha256"),

@@ -18,17 +18,15 @@ from typing import Any, NoReturn
 
 import asyncssh
 
-from ecluse.audit import Action
 from ecluse.errors import EcluseError
-from ecluse.identity import Permission
-from ecluse.identity.permissions import permissions_of
-from ecluse.packages import delivery
-from ecluse.platform import Platform
 from ecluse.server.sftp_download import PackageReader
 from ecluse.server.sftp_queries import TreeQueries
 from ecluse.server.sftp_tree import Node, normalise, parent, resolve
 from ecluse.server.sftp_upload import QuarantineUpload
 from ecluse.server.ssh_auth import Gatekeeper
+from ecluse.services import packages, ssh
+from ecluse.services.packages import Transfer
+from ecluse.services.vocabulary import Permission, Platform
 
 DIR_READ, DIR_WRITE, DIR_CLOSED, FILE_READ = 0o40500, 0o40300, 0o40000, 0o100400
 _WRITE_FLAGS = asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC
@@ -68,13 +66,20 @@ LIVE_CHECK_SECONDS = 2.0
 
 
 class EcluseSFTP(asyncssh.SFTPServer):
-    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], *, platform: Platform) -> None:
+    def __init__(
+        self,
+        chan: asyncssh.SSHServerChannel[bytes],
+        *,
+        platform: Platform,
+        background: set[asyncio.Future[None]],
+    ) -> None:
         super().__init__(chan)
         owner = chan.get_connection().get_owner()
         principal = owner.principal if isinstance(owner, Gatekeeper) else None
         if principal is None:  # authentication always precedes a channel; fail closed
             raise asyncssh.DisconnectError(asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "no")
         self.platform, self.principal = platform, principal
+        self.background = background  # the server's extractions under way (outlive a session)
         self.trees = TreeQueries(platform=platform, principal=principal)
         self.open_files: set[_Open] = set()
         self._since = datetime.now(UTC)  # the login: a password changed after it ends this
@@ -87,7 +92,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         if time.monotonic() - self._checked < LIVE_CHECK_SECONDS:
             return
         if not await self._query(lambda: self.trees.still_live(self._since)):
-            await self._audited(Action.SFTP_REFUSED, {}, operation="any", reason="credential ended")
+            await self._audited(Transfer.REFUSED, {}, operation="any", reason="credential ended")
             self.channel.get_connection().close()
             _denied("your credential ended: log in again")
         self._checked = time.monotonic()
@@ -95,15 +100,10 @@ class EcluseSFTP(asyncssh.SFTPServer):
     def _may(self, needed: Permission) -> bool:
         return needed in self.principal.permissions
 
-    def _audit(self, action: Action, refs: dict[str, str], **details: Any) -> None:
-        with self.platform.db.transaction() as s:
-            self.platform.audit.append(
-                s, actor=self.principal.actor, action=action, refs=refs, details=details
-            )
-
-    async def _audited(self, action: Action, refs: dict[str, str], **details: Any) -> None:
+    async def _audited(self, event: Transfer, refs: dict[str, str], **details: Any) -> None:
         await asyncio.get_running_loop().run_in_executor(
-            None, lambda: self._audit(action, refs, **details)
+            None,
+            lambda: packages.record_transfer(self.platform, self.principal, event, refs, **details),
         )
 
     async def _refuse(self, operation: str, node: Node | None, why: str) -> NoReturn:
@@ -116,7 +116,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
             if node and node.id
             else {}
         )
-        await self._audited(Action.SFTP_REFUSED, refs, operation=operation, reason=why)
+        await self._audited(Transfer.REFUSED, refs, operation=operation, reason=why)
         _denied(why)
 
     async def _node(self, path: bytes, operation: str, *, writing: bool = False) -> Node:
@@ -130,7 +130,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         except asyncssh.SFTPNoSuchFile:
             if writing and parent(path) is not None:
                 await self._refuse(operation, None, "nothing can be written here")
-            await self._audited(Action.SFTP_REFUSED, {}, operation=operation, reason="no such path")
+            await self._audited(Transfer.REFUSED, {}, operation=operation, reason="no such path")
             raise
         if node.kind in ("inbox", "instruction", "upload"):
             await self._opens(Permission.EXTRACTION_RUN, "inbox", operation)
@@ -141,7 +141,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
     async def _opens(self, needed: Permission, directory: str, operation: str) -> None:
         if self._may(needed):
             return
-        if needed in permissions_of(self.principal.roles):
+        if ssh.opens_with_roles(self.principal, needed):
             await self._refuse(operation, None, f"the {directory} needs a second-factor login")
         await self._refuse(operation, None, f"the {directory} is not for your roles")
 
@@ -154,7 +154,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
             return
         if await self._query(lambda: self.trees.processed_here(node.id)):
             await self._refuse(operation, node, "this instruction is not open for uploads today")
-        await self._audited(Action.SFTP_REFUSED, {}, operation=operation, reason="no such path")
+        await self._audited(Transfer.REFUSED, {}, operation=operation, reason="no such path")
         raise asyncssh.SFTPNoSuchFile("no such file or directory")
 
     async def _query(self, fn: Any) -> Any:
@@ -187,9 +187,10 @@ class EcluseSFTP(asyncssh.SFTPServer):
             if node.name in runs:
                 return _file(len(runs[node.name]), time.time())
         if node.kind in ("package", "manifest"):
-            for pid, size, mtime, manifest_size in await self._query(self.trees.outbox):
-                if pid == node.id:
-                    return _file(size if node.kind == "package" else manifest_size, mtime)
+            for p in await self._query(self.trees.outbox):
+                if p.id == node.id:
+                    size = p.plaintext_bytes if node.kind == "package" else p.manifest_bytes
+                    return _file(size, p.created_at.timestamp())
         raise asyncssh.SFTPNoSuchFile("no such file or directory")
 
     async def lstat(self, path: bytes) -> asyncssh.SFTPAttrs:
@@ -219,9 +220,10 @@ class EcluseSFTP(asyncssh.SFTPServer):
             entries += [(name, _file(len(body), time.time())) for name, body in runs.items()]
         elif node.kind == "outbox":
             listed = await self._query(lambda: self.trees.outbox(listing=True))
-            for pid, size, mtime, manifest_size in listed:
-                entries.append((f"{pid}.csv.age", _file(size, mtime)))
-                entries.append((f"{pid}.manifest.json", _file(manifest_size, mtime)))
+            for p in listed:
+                mtime = p.created_at.timestamp()
+                entries.append((f"{p.id}.csv.age", _file(p.plaintext_bytes, mtime)))
+                entries.append((f"{p.id}.manifest.json", _file(p.manifest_bytes, mtime)))
         else:
             raise asyncssh.SFTPNoSuchFile("not a directory")
         for name, attrs in entries:
@@ -247,7 +249,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
             if node.name in runs:
                 handle = _Open(node, body=runs[node.name])
                 self.open_files.add(handle)
-                await self._audited(Action.SFTP_OPEN, {"instruction": node.id}, mode="read")
+                await self._audited(Transfer.OPEN, {"instruction": node.id}, mode="read")
                 return handle
         await self._refuse(
             "open",
@@ -260,19 +262,23 @@ class EcluseSFTP(asyncssh.SFTPServer):
         handle = _Open(
             node,
             upload=QuarantineUpload(
-                self.platform, self.principal, instruction_id=node.id, name=node.name
+                self.platform,
+                self.principal,
+                instruction_id=node.id,
+                name=node.name,
+                background=self.background,
             ),
         )
         self.open_files.add(handle)
-        await self._audited(Action.SFTP_OPEN, {"instruction": node.id}, mode="write")
+        await self._audited(Transfer.OPEN, {"instruction": node.id}, mode="write")
         return handle
 
     async def _open_package(self, node: Node) -> _Open:
         try:
             package = await self._query(
-                lambda: delivery.open_package(self.platform, self.principal, node.id)
+                lambda: packages.open_package(self.platform, self.principal, node.id)
             )
-        except EcluseError:  # refused and audited by delivery
+        except EcluseError:  # refused and audited by the service
             raise asyncssh.SFTPNoSuchFile("no such file or directory") from None
         handle = _Open(node)
         if node.kind == "manifest":
@@ -280,7 +286,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         else:
             handle.download = PackageReader(self.platform, self.principal, node.id)
         self.open_files.add(handle)
-        await self._audited(Action.SFTP_OPEN, {"package": node.id}, mode="read", file=node.kind)
+        await self._audited(Transfer.OPEN, {"package": node.id}, mode="read", file=node.kind)
         return handle
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
@@ -330,10 +336,10 @@ class EcluseSFTP(asyncssh.SFTPServer):
             self._checked = 0.0  # an extraction starts as this person: checked now
             await self._live()
             self.open_files.discard(file_obj)
-            stored = await file_obj.upload.close()
+            blob_id = await file_obj.upload.close()
             await self._audited(
-                Action.SFTP_CLOSE,
-                {"instruction": node.id, "blob": stored.id},
+                Transfer.CLOSE,
+                {"instruction": node.id, "blob": blob_id},
                 bytes=file_obj.upload.received,
                 writes=file_obj.operations,
                 outcome="extraction started",
@@ -342,9 +348,7 @@ class EcluseSFTP(asyncssh.SFTPServer):
         self.open_files.discard(file_obj)
         sent = file_obj.download.sent if file_obj.download else len(file_obj.body)
         key = "instruction" if node.kind == "upload" else "package"
-        await self._audited(
-            Action.SFTP_CLOSE, {key: node.id}, bytes=sent, reads=file_obj.operations
-        )
+        await self._audited(Transfer.CLOSE, {key: node.id}, bytes=sent, reads=file_obj.operations)
 
     async def exit(self) -> None:
         """The session ended: an upload never closed is discarded."""

@@ -8,9 +8,8 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ecluse.identity import Principal
-from ecluse.packages import delivery
-from ecluse.platform import Platform
+from ecluse.services import packages
+from ecluse.services.vocabulary import Platform, Principal
 
 
 @dataclass
@@ -26,7 +25,7 @@ class PackageReader:
 
     def _pull(self) -> bytes | None:
         if self.chunks is None:
-            self.chunks = delivery.download(self.platform, self.principal, self.package_id)
+            self.chunks = packages.download(self.platform, self.principal, self.package_id)
         return next(self.chunks, None)
 
     async def read(self, offset: int, size: int) -> bytes:

@@ -7,35 +7,29 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import logging
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 
-from ecluse.audit import Action
-from ecluse.errors import EcluseError, ValidationError
-from ecluse.identity import Principal
-from ecluse.packages.extract import extract
-from ecluse.packages.lease import process_tag
-from ecluse.packages.pipe import ChunkReader
-from ecluse.platform import Platform
-from ecluse.store.interfaces import BlobInfo
+from ecluse.errors import ValidationError
+from ecluse.services.quarantine import Incoming
+from ecluse.services.vocabulary import Platform, Principal
 
-log = logging.getLogger("ecluse.server")
 FLUSH, IN_FLIGHT = 1 << 20, 8
-_RUNNING: set[asyncio.Future[None]] = set()  # background extractions, kept referenced
 
 
 class QuarantineUpload:
     def __init__(
-        self, platform: Platform, principal: Principal, *, instruction_id: str, name: str
+        self,
+        platform: Platform,
+        principal: Principal,
+        *,
+        instruction_id: str,
+        name: str,
+        background: set[asyncio.Future[None]],
     ) -> None:
-        self.platform, self.principal = platform, principal
-        self.instruction_id, self.name = instruction_id, name
-        ttl = timedelta(hours=platform.settings.quarantine_ttl_hours)
-        self.writer = platform.store.writer(  # tagged: removed at once if the server dies
-            kind="quarantine", expires_at=datetime.now(UTC) + ttl, tag=process_tag()
-        )
+        self.cap, self.name = platform.settings.upload_max_bytes, name
+        self.incoming = Incoming(platform, principal, instruction_id=instruction_id)
+        self.background = background  # extractions under way, kept referenced by the server
         self.held: list[bytes] = []  # received, not yet handed to the writer
         self.held_bytes = 0
         self.pending: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -50,9 +44,8 @@ class QuarantineUpload:
         if offset != self.received:
             raise ValidationError("writes must come in order")
         self.received += len(data)
-        cap = self.platform.settings.upload_max_bytes
-        if self.received > cap:
-            raise ValidationError(f"upload refused: larger than the cap of {cap:,} bytes")
+        if self.received > self.cap:
+            raise ValidationError(f"upload refused: larger than the cap of {self.cap:,} bytes")
         self.held.append(data)
         self.held_bytes += len(data)
         return self._hand_over() if self.held_bytes >= FLUSH else None
@@ -68,60 +61,21 @@ class QuarantineUpload:
 
     def _write(self, pieces: list[bytes]) -> None:
         for piece in pieces:
-            self.writer.write(piece)
+            self.incoming.write(piece)
 
-    async def close(self) -> BlobInfo:
-        """Seal and record the upload, then start its extraction."""
+    async def close(self) -> str:
+        """Seal and record the upload, then start its extraction; the upload's blob id."""
         await self._hand_over()
         while self.pending:
             await self.pending.popleft()
         self.encryptor.shutdown()
-        await self._run(self.writer.finish)
-        info: BlobInfo = await self._run(self._commit)  # type: ignore[assignment]
-        job = asyncio.get_running_loop().run_in_executor(None, self._extract, info)
-        _RUNNING.add(job)
-        job.add_done_callback(_RUNNING.discard)
-        return info
-
-    def _commit(self) -> BlobInfo:
-        with self.platform.db.transaction() as s:
-            info = self.writer.commit(s)
-            self.platform.audit.append(
-                s,
-                actor=self.principal.actor,
-                action=Action.BLOB_PUT,
-                refs={"blob": info.id, "instruction": self.instruction_id},
-                details={"kind": "quarantine", "bytes": info.plaintext_bytes, "via": "sftp"},
-            )
-        return info
-
-    def _extract(self, info: BlobInfo) -> None:
-        try:
-            with self.platform.db.transaction() as s:
-                chunks = self.platform.store.open(s, info.id)
-            extract(
-                self.platform,
-                self.principal,
-                instruction_id=self.instruction_id,
-                source=ChunkReader(chunks),  # type: ignore[arg-type]  # reads like a file
-                source_name=self.name,
-                quarantined=info,
-            )
-        except EcluseError:  # recorded and audited by the extraction
-            self._shred(info)
-        except Exception as e:
-            log.error("extraction of an SFTP upload ended by %s", type(e).__name__)
-            self._shred(info)
-
-    def _shred(self, info: BlobInfo) -> None:
-        with self.platform.db.transaction() as s:
-            self.platform.store.shred(s, info.id)
-            self.platform.audit.append(
-                s, actor="system:sftp", action=Action.BLOB_SHRED, refs={"blob": info.id}
-            )
-        self.platform.scrub()
+        blob_id: str = await self._run(self.incoming.seal)  # type: ignore[assignment]
+        job = asyncio.get_running_loop().run_in_executor(None, self.incoming.extract, self.name)
+        self.background.add(job)
+        job.add_done_callback(self.background.discard)
+        return blob_id
 
     def abort(self) -> None:
         """Discard the upload once the pieces in flight are written (the thread ends first)."""
-        self.encryptor.submit(self.writer.abort)
+        self.encryptor.submit(self.incoming.abort)
         self.encryptor.shutdown(wait=False, cancel_futures=False)

@@ -12,26 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncssh
-from sqlalchemy import select
 
-from ecluse.access import unauthenticated
-from ecluse.acts import identity as acts
-from ecluse.acts.typed import typed_identifier
-from ecluse.audit import Action
-from ecluse.db.models import Account, Credential, SshKey
 from ecluse.errors import AuthenticationError
-from ecluse.identity import Principal
-from ecluse.identity.accounts import usable
-from ecluse.identity.lifecycle import SSH_PASSWORD_LOGIN
-from ecluse.identity.permissions import HEALTH_DATA, permissions_of
-from ecluse.identity.tokens import principal_of
-from ecluse.platform import Platform
+from ecluse.services import ssh
+from ecluse.services.vocabulary import Platform, Principal
 
-CHANNEL = "sftp"
 NO_SECOND_FACTOR = (
     "Ecluse: this login has no second factor, so your inbox and outbox (health data) stay\r\n"
     "hidden and the tree you see is empty. Turn TOTP on (`ecluse totp enable`, then\r\n"
@@ -78,7 +66,7 @@ class Gatekeeper(asyncssh.SSHServer):
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         fingerprint = key.get_fingerprint("sha256")
-        principal = await self._run(self._by_key, username, fingerprint)
+        principal = await self._run(ssh.by_key, self.platform, username, fingerprint)
         if principal is None:
             await self._run(self._refused, username, "public key", fingerprint)
             return False
@@ -89,8 +77,7 @@ class Gatekeeper(asyncssh.SSHServer):
     def _explain(self, principal: Principal) -> None:
         """Why the tree will be empty, shown by the client before the session starts (an
         SSH authentication banner: OpenSSH's clients print it)."""
-        held_back = (permissions_of(principal.roles) & HEALTH_DATA) - principal.permissions
-        if held_back and not self._told and self._conn is not None:
+        if ssh.holds_back_health_data(principal) and not self._told and self._conn is not None:
             self._conn.send_auth_banner(NO_SECOND_FACTOR)
             self._told = True
 
@@ -102,34 +89,7 @@ class Gatekeeper(asyncssh.SSHServer):
         done.add_done_callback(_log_failure)
 
     def _opened(self, principal: Principal) -> None:
-        with self.platform.db.transaction() as s:
-            self.platform.audit.append(
-                s,
-                actor=principal.actor,
-                action=Action.SESSION_OPEN,
-                refs={"account": principal.account_id, "session": "none"},
-                details={"via": CHANNEL, "address": self.address[:64], "key": self._key or ""},
-            )
-
-    def _by_key(self, username: str, fingerprint: str) -> Principal | None:
-        now = datetime.now(UTC)
-        with self.platform.db.transaction() as s:
-            row = s.execute(
-                select(SshKey).where(SshKey.fingerprint == fingerprint, SshKey.revoked_at.is_(None))
-            ).scalar_one_or_none()
-            account = s.get(Account, row.account_id) if row else None
-            if row is None or account is None or account.email != username.strip().lower():
-                return None
-            credential = s.get(Credential, account.id)
-            if not usable(s, account, now) or (credential and credential.locked_at):
-                return None
-            return principal_of(
-                s,
-                account,
-                credential_id=fingerprint[:60],
-                via="ssh",
-                second_factor=row.second_factor,
-            )
+        ssh.key_opened(self.platform, principal, address=self.address, fingerprint=self._key or "")
 
     def get_kbdint_challenge(
         self, username: str, lang: str, submethods: str
@@ -154,34 +114,9 @@ class Gatekeeper(asyncssh.SSHServer):
         return True
 
     def _log_in(self, username: str, password: str, code: str) -> Principal:
-        done = acts.log_in(
-            self.platform,
-            email=username,
-            password=password,
-            code=code or None,
-            address=self.address,
-            channel=CHANNEL,
-            open_new_session=False,
-        )
-        with self.platform.db.transaction() as s:
-            account = s.get(Account, done.account_id)
-            if account is None:
-                raise AuthenticationError("login refused")
-            return principal_of(
-                s,
-                account,
-                credential_id=SSH_PASSWORD_LOGIN,
-                via="ssh",
-                second_factor=done.second_factor,
-            )
+        return ssh.by_password(self.platform, username, password, code, address=self.address)
 
     def _refused(self, username: str, method: str, fingerprint: str) -> None:
-        with self.platform.db.transaction() as s:
-            typed = typed_identifier(self.platform, s, username)
-            self.platform.audit.append(
-                s,
-                actor=unauthenticated(CHANNEL),
-                action=Action.AUTH_REFUSED,
-                refs={"key": fingerprint[:60], **typed.refs},
-                details={"method": method, "address": self.address[:64], **typed.details},
-            )
+        ssh.refused(
+            self.platform, username, method=method, fingerprint=fingerprint, address=self.address
+        )

@@ -9,11 +9,9 @@ import asyncio
 import contextlib
 
 from ecluse.errors import ValidationError
-from ecluse.identity import Principal
-from ecluse.packages.extract import Outcome, extract
-from ecluse.packages.pipe import Pipe
-from ecluse.packages.source import Encoding
-from ecluse.platform import Platform
+from ecluse.server.pipe import Pipe
+from ecluse.services import packages
+from ecluse.services.vocabulary import Encoding, Outcome, Platform, Principal
 
 
 class Upload:
@@ -30,7 +28,7 @@ class Upload:
 
         def work() -> Outcome:
             try:
-                return extract(
+                return packages.extract(
                     platform,
                     principal,
                     instruction_id=instruction_id,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ecluse.platform import Platform
 from ecluse.server.api import (
     problems,
     routes_governance,
@@ -19,6 +18,7 @@ from ecluse.server.api import (
     routes_supervision,
 )
 from ecluse.server.api.guard import Guard
+from ecluse.services.vocabulary import Platform
 
 VERSION = "1"
 

@@ -7,10 +7,9 @@ from collections.abc import Callable
 
 from fastapi import Request
 
-from ecluse.access import permit
 from ecluse.errors import AuthenticationError
-from ecluse.identity import Permission, Principal
-from ecluse.platform import Platform
+from ecluse.services.access import permit
+from ecluse.services.vocabulary import Permission, Platform, Principal
 
 
 def platform_of(request: Request) -> Platform:

@@ -18,10 +18,10 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ecluse.access import identify
 from ecluse.errors import AuthenticationError, EcluseError
-from ecluse.platform import Platform
 from ecluse.server.api.problems import problem, status_of
+from ecluse.services.access import identify
+from ecluse.services.vocabulary import Platform
 
 PUBLIC = {
     ("GET", "/v1/health"),

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecluse.identity import OrgKind, Permission, Role
+from ecluse.services.vocabulary import OrgKind, Permission, Role
 
 Short = Annotated[str, Field(min_length=1, max_length=254)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]

@@ -7,15 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
-from ecluse import acts
-from ecluse.db.models import Instruction
-from ecluse.errors import ValidationError
-from ecluse.governance.agreements import AgreementState, check_signed
-from ecluse.governance.instructions import InstructionState
-from ecluse.identity import Permission, Principal
-from ecluse.platform import Platform
 from ecluse.server.api.deps import gate, platform_of
 from ecluse.server.api.models import Created, RevokeIn, StepUpIn
+from ecluse.services import governance as acts
+from ecluse.services.vocabulary import (
+    AgreementState,
+    InstructionState,
+    Permission,
+    Platform,
+    Principal,
+)
 
 router = APIRouter(prefix="/v1", tags=["governance"])
 Plat = Annotated[Platform, Depends(platform_of)]
@@ -57,8 +58,7 @@ def verify_agreement(
     p: Annotated[Principal, Depends(gate(Permission.DIRECTORY_READ))],
 ) -> Created:
     """Terms intact and both signatures valid, or 409."""
-    with platform.db.transaction() as s:
-        agreement = check_signed(s, agreement_id)
+    agreement = acts.verify_agreement(platform, p, agreement_id)
     return Created(id=agreement.id, state=agreement.state)
 
 
@@ -110,9 +110,10 @@ def show_instruction(
     p: Annotated[Principal, Depends(gate(Permission.REPORT_READ))],
 ) -> dict[str, Any]:
     """The instruction as signed, and its state (the controller's dpo and auditors)."""
-    with platform.db.transaction() as s:
-        row = s.get(Instruction, instruction_id)
-        if row is None or p.organisation_id != row.controller_id:
-            raise ValidationError("no such instruction of your organisation")
-        content = json.loads(row.content)
-        return {"id": row.id, "state": row.state, "sha256": row.content_sha256, "content": content}
+    row = acts.show_instruction(platform, p, instruction_id)
+    return {
+        "id": row.id,
+        "state": row.state,
+        "sha256": row.sha256,
+        "content": json.loads(row.content),
+    }

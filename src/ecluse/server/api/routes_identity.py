@@ -6,17 +6,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
-from sqlalchemy import select
 
-from ecluse.acts import approvals, tenancy
-from ecluse.acts import identity as acts
-from ecluse.acts import lifecycle as lifecycle_acts
-from ecluse.db.models import ApiToken
 from ecluse.errors import present
-from ecluse.identity import Permission, Principal, Role
-from ecluse.identity.ssh_keys import active_keys
-from ecluse.identity.tokens import IssuedToken
-from ecluse.platform import Platform
 from ecluse.server.api.deps import client_address, gate, platform_of
 from ecluse.server.api.models import (
     AccountIn,
@@ -43,6 +34,10 @@ from ecluse.server.api.models import (
     TokenInfo,
     TokenOut,
 )
+from ecluse.services import approvals, credentials, tenancy
+from ecluse.services import identity as acts
+from ecluse.services import lifecycle as lifecycle_acts
+from ecluse.services.vocabulary import IssuedToken, Permission, Platform, Principal, Role
 
 router = APIRouter(prefix="/v1")
 Plat = Annotated[Platform, Depends(platform_of)]
@@ -61,7 +56,7 @@ def _token_out(issued: IssuedToken) -> TokenOut:
 def log_in(body: LoginIn, request: Request, platform: Plat) -> SessionOut:
     """Password, and the TOTP (or a recovery code) once enabled: a session that ends after
     the idle timeout. Health data only when the second factor was given."""
-    done = acts.log_in(
+    done = credentials.log_in(
         platform,
         email=body.email,
         password=body.password,
@@ -80,7 +75,7 @@ def log_in(body: LoginIn, request: Request, platform: Plat) -> SessionOut:
 
 @router.delete("/session", tags=["session"])
 def log_out(platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]) -> Done:
-    acts.log_out(platform, p)
+    credentials.log_out(platform, p)
     return Done(done="logged out")
 
 
@@ -119,7 +114,7 @@ def set_password(
 ) -> Done:
     """A first password, or a new one with `current_password`: every token, session and SSH
     key of yours is then revoked (log in again)."""
-    acts.change_password(platform, p, body.password, current=body.current_password)
+    credentials.change_password(platform, p, body.password, current=body.current_password)
     return Done(done="password set")
 
 
@@ -128,7 +123,7 @@ def start_totp(
     platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
 ) -> Done:
     """The `otpauth://` URI for an authenticator app, shown once; then confirm a code."""
-    return Done(done=acts.begin_totp(platform, p))
+    return Done(done=credentials.begin_totp(platform, p))
 
 
 @router.post("/me/totp/confirm", tags=["credentials"])
@@ -136,7 +131,7 @@ def confirm_totp(
     body: CodeIn, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
 ) -> list[str]:
     """TOTP on: the single-use recovery codes, shown once."""
-    return acts.finish_totp(platform, p, body.code)
+    return credentials.finish_totp(platform, p, body.code)
 
 
 @router.post("/me/tokens", status_code=201, tags=["credentials"])
@@ -144,7 +139,9 @@ def issue_token(
     body: TokenIn, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
 ) -> TokenOut:
     scopes = set(body.scopes) if body.scopes else None
-    return _token_out(acts.issue_token(platform, p, name=body.name, days=body.days, scopes=scopes))
+    return _token_out(
+        credentials.issue_token(platform, p, name=body.name, days=body.days, scopes=scopes)
+    )
 
 
 @router.get("/me/tokens", tags=["credentials"])
@@ -152,23 +149,17 @@ def list_tokens(
     platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
 ) -> list[TokenInfo]:
     """Your tokens, never their secrets."""
-    with platform.db.transaction() as s:
-        rows = s.execute(
-            select(ApiToken)
-            .where(ApiToken.account_id == p.account_id)
-            .order_by(ApiToken.created_at)
-        ).scalars()
-        return [
-            TokenInfo(id=t.id, name=t.name, expires_at=t.expires_at, revoked_at=t.revoked_at)
-            for t in rows
-        ]
+    return [
+        TokenInfo(id=t.id, name=t.name, expires_at=t.expires_at, revoked_at=t.revoked_at)
+        for t in credentials.tokens(platform, p)
+    ]
 
 
 @router.delete("/me/tokens/{token_id}", tags=["credentials"])
 def revoke_token(
     token_id: str, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
 ) -> Done:
-    acts.revoke_token(platform, p, token_id)
+    credentials.revoke_token(platform, p, token_id)
     return Done(done="revoked")
 
 
@@ -176,7 +167,7 @@ def revoke_token(
 def add_ssh_key(
     body: PublicKeyIn, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
 ) -> SshKeyOut:
-    parsed = acts.add_own_ssh_key(platform, p, body.key, body.label)
+    parsed = credentials.add_own_ssh_key(platform, p, body.key, body.label)
     return SshKeyOut(fingerprint=parsed.fingerprint, algorithm=parsed.algorithm, label=body.label)
 
 
@@ -184,18 +175,17 @@ def add_ssh_key(
 def list_ssh_keys(
     platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
 ) -> list[SshKeyOut]:
-    with platform.db.transaction() as s:
-        return [
-            SshKeyOut(fingerprint=k.fingerprint, algorithm=k.algorithm, label=k.label)
-            for k in active_keys(s, p.account_id)
-        ]
+    return [
+        SshKeyOut(fingerprint=k.fingerprint, algorithm=k.algorithm, label=k.label)
+        for k in credentials.ssh_keys(platform, p)
+    ]
 
 
 @router.post("/me/ssh-keys/revocation", tags=["credentials"])
 def revoke_ssh_key(
     body: SshKeyOut, platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
 ) -> Done:
-    acts.revoke_own_ssh_key(platform, p, body.fingerprint)
+    credentials.revoke_own_ssh_key(platform, p, body.fingerprint)
     return Done(done="revoked")
 
 
@@ -339,7 +329,7 @@ def unlock_account(
     platform: Plat,
     p: Annotated[Principal, Depends(gate(Permission.ACCOUNT_MANAGE))],
 ) -> Done:
-    acts.unlock_account(platform, p, account_id)
+    credentials.unlock_account(platform, p, account_id)
     return Done(done="unlocked")
 
 

@@ -9,18 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 from starlette.requests import ClientDisconnect
 
-from ecluse import acts
-from ecluse.db.models import Extraction
 from ecluse.errors import ValidationError
-from ecluse.identity import Permission, Principal
-from ecluse.packages import delivery
-from ecluse.packages.extract import Outcome
-from ecluse.packages.pipe import PipeClosed
-from ecluse.packages.source import Encoding
-from ecluse.platform import Platform
 from ecluse.server.api.deps import gate, platform_of
 from ecluse.server.api.models import (
     Done,
@@ -30,7 +21,10 @@ from ecluse.server.api.models import (
     RecipientKeyIn,
     RecipientKeyOut,
 )
+from ecluse.server.pipe import PipeClosed
 from ecluse.server.uploads import Upload
+from ecluse.services import packages as acts
+from ecluse.services.vocabulary import Encoding, Outcome, Permission, Platform, Principal
 
 router = APIRouter(prefix="/v1", tags=["packages"])
 Plat = Annotated[Platform, Depends(platform_of)]
@@ -106,26 +100,17 @@ def extraction_runs(
     p: Annotated[Principal, Depends(gate(Permission.EXTRACTION_RUN))],
 ) -> list[dict[str, object]]:
     """Your extraction runs under an instruction: state, times, bytes, why one failed."""
-    with platform.db.transaction() as s:
-        rows = s.execute(
-            select(Extraction)
-            .where(
-                Extraction.instruction_id == instruction_id,
-                Extraction.operator_id == p.account_id,
-            )
-            .order_by(Extraction.started_at)
-        ).scalars()
-        return [
-            {
-                "id": r.id,
-                "state": r.state,
-                "started_at": r.started_at,
-                "finished_at": r.finished_at,
-                "source_bytes": r.source_bytes,
-                "error": r.error,
-            }
-            for r in rows
-        ]
+    return [
+        {
+            "id": r.id,
+            "state": r.state,
+            "started_at": r.started_at,
+            "finished_at": r.finished_at,
+            "source_bytes": r.source_bytes,
+            "error": r.error,
+        }
+        for r in acts.runs(platform, p, instruction_id)
+    ]
 
 
 @router.get("/packages")
@@ -153,7 +138,7 @@ def manifest(
     p: Annotated[Principal, Depends(gate(Permission.PACKAGE_DOWNLOAD))],
 ) -> dict[str, object]:
     """The signed manifest (instruction, counts, schema, digests) and its signature."""
-    package = delivery.open_package(platform, p, package_id)
+    package = acts.open_package(platform, p, package_id)
     return {
         "manifest": package.manifest,
         "kid": package.kid,
@@ -172,9 +157,9 @@ def download(
     p: Annotated[Principal, Depends(gate(Permission.PACKAGE_DOWNLOAD))],
 ) -> StreamingResponse:
     """The package, encrypted to your organisation's keys: open it with `age -d -i KEY`."""
-    delivery.open_package(platform, p, package_id)  # refuse before the first byte
+    acts.open_package(platform, p, package_id)  # refuse before the first byte
     return StreamingResponse(
-        delivery.download(platform, p, package_id),
+        acts.download(platform, p, package_id),
         media_type="application/octet-stream",
         headers={"Content-Disposition": f'attachment; filename="{package_id}.csv.age"'},
     )
@@ -189,7 +174,7 @@ def confirm(
 ) -> Done:
     """Rows imported and SHA-256 of the decrypted file (no listing or manifest gives it): a
     match shreds the package; a mismatch alerts the controller and deletes nothing."""
-    receipt = delivery.confirm(platform, p, package_id, rows=body.rows, sha256=body.sha256)
+    receipt = acts.confirm(platform, p, package_id, rows=body.rows, sha256=body.sha256)
     when = "now" if receipt.shredded else f"on {receipt.shred_at}"
     return Done(done=f"receipt matches: package shredded {when}")
 

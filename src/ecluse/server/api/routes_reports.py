@@ -10,24 +10,20 @@ from fastapi import APIRouter, Depends
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from ecluse.access import refusals_audited
-from ecluse.acts import tenancy
 from ecluse.clock import as_utc
-from ecluse.identity import Permission, Principal
-from ecluse.platform import Platform
-from ecluse.reports.html import render
-from ecluse.reports.signoff import sign_off, write_report
-from ecluse.reports.supervision import render_supervision, supervision_report
 from ecluse.server.api.deps import gate, platform_of
 from ecluse.server.api.models import SignOffIn
+from ecluse.services import reports as acts
+from ecluse.services import tenancy
+from ecluse.services.reports import render, render_supervision
+from ecluse.services.vocabulary import Permission, Platform, Principal
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 Plat = Annotated[Platform, Depends(platform_of)]
 
 
 def _report(platform: Platform, p: Principal, instruction_id: str) -> dict[str, Any]:
-    with refusals_audited(platform, p, "report migration", instruction=instruction_id):
-        return write_report(platform, p, instruction_id)
+    return acts.migration(platform, p, instruction_id).report
 
 
 @router.get("/supervision-report")
@@ -38,8 +34,7 @@ def supervision(
     html: bool = False,
 ) -> Response:
     """Transfers, alerts and their handling times, open security reports, key ages."""
-    with refusals_audited(platform, p, "report supervision"):
-        report = supervision_report(platform, p, since=as_utc(since))
+    report = acts.supervision(platform, p, since=as_utc(since))
     if html:
         return HTMLResponse(render_supervision(report))
     return JSONResponse(jsonable_encoder(report))
@@ -73,8 +68,9 @@ def sign_off_migration(
 ) -> dict[str, Any]:
     """Sign off and close the migration (a dpo of the controller, once nothing is left);
     `totp_code`: a fresh code (step-up)."""
-    with refusals_audited(platform, p, "report sign-off", instruction=instruction_id):
-        return sign_off(platform, p, instruction_id, comment=body.comment, code=body.totp_code)
+    return acts.sign_off(
+        platform, p, instruction_id, comment=body.comment, code=body.totp_code
+    ).report
 
 
 @router.get("/audit/verification")

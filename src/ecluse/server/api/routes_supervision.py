@@ -7,15 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 
-from ecluse.acts import supervision as acts
-from ecluse.acts.supervision import AlertView
-from ecluse.identity import Permission, Principal
-from ecluse.platform import Platform
 from ecluse.server.api.deps import gate, platform_of
 from ecluse.server.api.models import AlertChangeIn, ConcernIn, ContactIn
-from ecluse.supervision.alerts import AlertState
-from ecluse.supervision.concerns import Concern
-from ecluse.supervision.metrics import CONTENT_TYPE, exposition
+from ecluse.services import supervision as acts
+from ecluse.services.supervision import AlertView
+from ecluse.services.vocabulary import AlertState, Concern, Permission, Platform, Principal
 
 router = APIRouter(tags=["supervision"])
 Plat = Annotated[Platform, Depends(platform_of)]
@@ -92,4 +88,5 @@ def metrics(
     platform: Plat, p: Annotated[Principal, Depends(gate(Permission.METRICS_READ))]
 ) -> Response:
     """Prometheus text format (scrape with a bearer token of an admin or auditor)."""
-    return Response(exposition(platform), media_type=CONTENT_TYPE)
+    text, media_type = acts.metrics(platform, p)
+    return Response(text, media_type=media_type)

@@ -1,19 +1,23 @@
-"""Agreements, instructions, packages and recipient keys, as every channel performs them."""
+"""Agreements and instructions, as every channel performs them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from ecluse.access import refusals_audited
-from ecluse.acts.step_up import confirm_presence
+from sqlalchemy import or_, select
+
 from ecluse.audit import Action
-from ecluse.db.models import Package, RecipientKey
+from ecluse.db.models import Agreement, Instruction
+from ecluse.errors import ValidationError
 from ecluse.governance import agreements
 from ecluse.governance import instructions as ins
 from ecluse.identity import Principal
 from ecluse.packages import delivery
-from ecluse.packages.recipients import add_key, revoke_key
 from ecluse.platform import Platform
+from ecluse.services.access import refusals_audited
+from ecluse.services.step_up import confirm_presence
 
 
 def propose_agreement(
@@ -84,40 +88,56 @@ def revoke_instruction(
         return delivery.revoke_instruction(platform, p, instruction_id, reason=reason)
 
 
-def list_packages(platform: Platform, p: Principal, *, channel: str) -> list[Package]:
+@dataclass(frozen=True, slots=True)
+class AgreementRow:
+    id: str
+    state: str
+    controller_id: str
+    processor_id: str
+    created_at: datetime
+    terms_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstructionView:
+    id: str
+    state: str
+    sha256: str
+    content: str  # the signed JSON, as stored
+
+
+def _row(a: Agreement) -> AgreementRow:
+    return AgreementRow(
+        a.id, a.state, a.controller_id, a.processor_id, a.created_at, a.terms_sha256
+    )
+
+
+def verify_agreement(platform: Platform, p: Principal, agreement_id: str) -> AgreementRow:
+    """The agreement, if its terms are intact and both signatures verify; else refused."""
     with platform.db.transaction() as s:
-        rows = delivery.list_packages(s, p)
-        platform.audit.append(
-            s,
-            actor=p.actor,
-            action=Action.PACKAGE_LIST,
-            details={"packages": len(rows), "via": channel},
-        )
-    return rows
+        return _row(agreements.check_signed(s, agreement_id))
 
 
-def add_recipient_key(
-    platform: Platform, p: Principal, public_key: str, label: str, *, code: str | None
-) -> RecipientKey:
-    confirm_presence(platform, p, code, command="recipient-keys add")
-    with refusals_audited(platform, p, "recipient-keys add"), platform.db.transaction() as s:
-        row = add_key(s, p, public_key=public_key, label=label)
-        platform.audit.append(
-            s,
-            actor=p.actor,
-            action=Action.RECIPIENT_KEY_ADD,
-            refs={"key": row.id},
-            details={"fingerprint": row.fingerprint, "kind": row.kind},
-        )
-    return row
+def list_agreements(platform: Platform, p: Principal) -> list[AgreementRow]:
+    """Agreements the caller's organisation is a party to, oldest first."""
+    with platform.db.transaction() as s:
+        rows = s.execute(
+            select(Agreement)
+            .where(
+                or_(
+                    Agreement.controller_id == p.organisation_id,
+                    Agreement.processor_id == p.organisation_id,
+                )
+            )
+            .order_by(Agreement.created_at)
+        ).scalars()
+        return [_row(a) for a in rows]
 
 
-def revoke_recipient_key(platform: Platform, p: Principal, key_id: str) -> None:
-    with (
-        refusals_audited(platform, p, "recipient-keys revoke", key=key_id),
-        platform.db.transaction() as s,
-    ):
-        row = revoke_key(s, p, key_id)
-        platform.audit.append(
-            s, actor=p.actor, action=Action.RECIPIENT_KEY_REVOKE, refs={"key": row.id}
-        )
+def show_instruction(platform: Platform, p: Principal, instruction_id: str) -> InstructionView:
+    """An instruction of the caller's organisation (its controller), as signed."""
+    with platform.db.transaction() as s:
+        row = s.get(Instruction, instruction_id)
+        if row is None or p.organisation_id != row.controller_id:
+            raise ValidationError("no such instruction of your organisation")
+        return InstructionView(row.id, row.state, row.content_sha256, row.content)

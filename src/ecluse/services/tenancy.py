@@ -11,7 +11,6 @@ from typing import IO
 
 from sqlalchemy import func, select
 
-from ecluse.access import refusals_audited
 from ecluse.audit import Action, VerifyReport
 from ecluse.audit.export import export
 from ecluse.audit.records import iter_events, verify_database
@@ -22,6 +21,7 @@ from ecluse.identity import Principal, Role
 from ecluse.identity.accounts import OrgKind, directory
 from ecluse.identity.tenancy import Scope, scope_of, sees_every_organisation, visible_organisations
 from ecluse.platform import Platform
+from ecluse.services.access import refusals_audited
 
 
 def list_organisations(platform: Platform, p: Principal) -> list[Organisation]:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ecluse.errors import ValidationError
-from ecluse.packages.pipe import Pipe, PipeClosed
+from ecluse.server.pipe import Pipe, PipeClosed
 
 
 def _drain(pipe: Pipe, into: list[bytes], size: int = 7) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ecluse.access import refusals_audited
 from ecluse.audit import Action
 from ecluse.db.models import Account
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Permission, Principal, Role
 from ecluse.identity.lifecycle import Revoked, disable_account
 from ecluse.platform import Platform
+from ecluse.services.access import refusals_audited
 
 MAX_REASON = 500
 

@@ -9,27 +9,10 @@ import queue
 import threading
 from collections.abc import Iterator
 
+from ecluse.chunks import ChunkReader
 from ecluse.errors import EcluseError, ValidationError
 
 _END = b""
-
-
-class ChunkReader:
-    """`read(n)` over an iterator of byte chunks, as a file is read."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = memoryview(b"")
-
-    def read(self, size: int = -1) -> bytes:
-        while not self._pending:
-            chunk = next(self._chunks, b"")
-            if not chunk:
-                return b""
-            self._pending = memoryview(chunk)
-        n = len(self._pending) if size < 0 else min(size, len(self._pending))
-        out, self._pending = self._pending[:n], self._pending[n:]
-        return bytes(out)
 
 
 class PipeClosed(EcluseError):

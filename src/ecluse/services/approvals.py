@@ -5,8 +5,6 @@ decision is audited and alerted to the organisation's contacts; each refusal is 
 
 from __future__ import annotations
 
-from ecluse.access import refusals_audited
-from ecluse.acts.step_up import confirm_presence
 from ecluse.audit import Action
 from ecluse.errors import EcluseError
 from ecluse.identity import Principal, Role
@@ -21,6 +19,8 @@ from ecluse.identity.approvals import (
     pending,
 )
 from ecluse.platform import Platform
+from ecluse.services.access import refusals_audited
+from ecluse.services.step_up import confirm_presence
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
 
 

@@ -9,17 +9,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ecluse.access import refusals_audited
 from ecluse.audit import Action
 from ecluse.db.models import Alert, AlertChange, Organisation
 from ecluse.errors import PolicyViolation
-from ecluse.identity import Principal
+from ecluse.identity import Permission, Principal, require
 from ecluse.identity.accounts import Role
 from ecluse.identity.approvals import has_authority
 from ecluse.platform import Platform
+from ecluse.services.access import refusals_audited
 from ecluse.supervision import contacts, handling
 from ecluse.supervision.alerts import AlertState
 from ecluse.supervision.concerns import Concern, file_concern, list_concerns, read_concern
+from ecluse.supervision.metrics import CONTENT_TYPE, exposition
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +142,9 @@ show_report = read_concern
 def list_reports(platform: Platform, p: Principal) -> list[Concern]:
     with platform.db.transaction() as s:
         return list_concerns(s, p)
+
+
+def metrics(platform: Platform, p: Principal) -> tuple[bytes, str]:
+    """(Prometheus text exposition, its content type): counts and ages, never a datum."""
+    require(p.permissions, Permission.METRICS_READ)
+    return exposition(platform), CONTENT_TYPE

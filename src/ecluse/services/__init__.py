@@ -1,0 +1,17 @@
+"""The application layer: what every channel (CLI, HTTPS, SFTP, the console to come) asks of
+the product, performed the same way whichever channel asks. A service takes the caller's
+Principal (authenticated by the channel through `access`), checks the permission, owns its
+transaction, writes its audit event in it, and audits a refusal. Channels import this package,
+`ecluse.errors` and `ecluse.config` only (`make lint` enforces it); the types they need come
+from `vocabulary`.
+
+- `access`: identify a caller, permit an act, audit a refusal.
+- `governance`: agreements and instructions. `packages`: runs, inbox and outbox, downloads,
+  receipts, recipient keys, SFTP transfer events. `quarantine`: an SFTP upload's source.
+- `identity`, `lifecycle`, `tenancy`, `approvals`, `step_up`, `typed`, `ssh`: organisations,
+  accounts, logins, tokens, credentials, second factors, SSH logins.
+- `supervision`: alerts, security contacts and reports. `reports`: migration and
+  supervision reports, sign-off.
+- `host`: the host-level verbs (init, status, keys, schema, worker, demo, trace);
+  `trail`: the audit trail's host-level verbs.
+"""

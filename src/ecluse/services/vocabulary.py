@@ -1,0 +1,30 @@
+"""The words the services speak to their channels: who calls (a Principal and its
+permissions and roles), the states of what they list, and the values they return. Channels
+import them from here, never from the domain modules that define them."""
+
+from ecluse.governance.agreements import AgreementState
+from ecluse.governance.instructions import InstructionState
+from ecluse.identity import OrgKind, Permission, Principal, Role
+from ecluse.identity.tokens import IssuedToken
+from ecluse.packages.extract import Outcome
+from ecluse.packages.source import Encoding
+from ecluse.packages.states import PackageState
+from ecluse.platform import Platform
+from ecluse.supervision.alerts import AlertState
+from ecluse.supervision.concerns import Concern
+
+__all__ = [
+    "AgreementState",
+    "AlertState",
+    "Concern",
+    "Encoding",
+    "InstructionState",
+    "IssuedToken",
+    "OrgKind",
+    "Outcome",
+    "PackageState",
+    "Permission",
+    "Platform",
+    "Principal",
+    "Role",
+]
