@@ -39,11 +39,10 @@ from ecluse.errors import ConfigurationError, IntegrityError, present
 from ecluse.governance.agreements import CLAUSES
 from ecluse.identity import OrgKind, Principal, Role, totp
 from ecluse.instance import InitResult, init_instance
-from ecluse.packages import delivery
 from ecluse.packages.extract import Outcome, extract
 from ecluse.platform import Platform
 from ecluse.reports.html import render
-from ecluse.services import approvals, credentials
+from ecluse.services import approvals, credentials, delivery
 from ecluse.services import governance as governance_acts
 from ecluse.services import identity as identity_acts
 from ecluse.services import packages as packages_acts

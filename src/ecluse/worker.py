@@ -21,9 +21,9 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.db.models import Blob
 from ecluse.identity.credentials import prune_failures
-from ecluse.packages.delivery import enforce
 from ecluse.packages.recovery import recover
 from ecluse.platform import Platform
+from ecluse.services.delivery import enforce
 
 log = logging.getLogger("ecluse.worker")
 

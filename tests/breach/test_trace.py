@@ -16,8 +16,8 @@ from ecluse.breach import read_sample, trace
 from ecluse.crypto.envelope import package_trace_aad
 from ecluse.crypto.interfaces import WrappedKey
 from ecluse.db.models import Alert, Package
-from ecluse.packages import delivery
 from ecluse.platform import Platform
+from ecluse.services import delivery
 from tests.age_tools import Identity, age_decrypt
 from tests.cli.helpers import ecluse
 from tests.packages.conftest import (

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from ecluse.db.models import AuditEvent, Instruction
 from ecluse.identity import issue
-from ecluse.packages import delivery
 from ecluse.platform import Platform
+from ecluse.services import delivery
 from tests.age_tools import Identity
 from tests.cli.helpers import ecluse
 from tests.packages.conftest import (

@@ -13,10 +13,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from ecluse.packages import delivery
 from ecluse.packages.extract import Outcome, extract
 from ecluse.packages.recipients import add_key
 from ecluse.platform import Platform
+from ecluse.services import delivery
 from ecluse.synth import synthesise, write_export
 from tests.age_tools import Identity, age_decrypt, x25519_identity
 from tests.governance.conftest import agreement, content, parties, signed

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from ecluse.db.models import Alert, AuditEvent, Extraction, Package
 from ecluse.errors import ValidationError
 from ecluse.governance import instructions as ins
-from ecluse.packages import delivery
 from ecluse.packages.allowance import RunsExhausted, reserve
 from ecluse.packages.extract import Outcome, extract
 from ecluse.policy import VolumeExceeded
+from ecluse.services import delivery
 from ecluse.synth import write_export
 from tests.age_tools import Identity
 from tests.governance.conftest import signed_as_before_runs

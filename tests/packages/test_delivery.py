@@ -13,9 +13,10 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.db.models import Alert, AuditEvent, Blob, Extraction, Package
 from ecluse.errors import IntegrityError, PolicyViolation
-from ecluse.packages import delivery
+from ecluse.packages.delivery import list_packages
 from ecluse.packages.extract import Outcome
 from ecluse.platform import Platform
+from ecluse.services import delivery
 from ecluse.worker import sweep
 from tests.age_tools import Identity, age_decrypt
 from tests.packages.conftest import Migration, Opened, opened, stranger
@@ -59,7 +60,7 @@ def test_the_recipient_lists_downloads_and_opens_its_package(
     platform, rita = migration.platform, migration.parties["rita"]
     outcome = _package(migration)
     with platform.db.transaction() as s:
-        listed = [p.id for p in delivery.list_packages(s, rita)]
+        listed = [p.id for p in list_packages(s, rita)]
     assert listed == [outcome.package_id]
     ciphertext = b"".join(delivery.download(platform, rita, outcome.package_id))
     plain = age_decrypt(ciphertext, identity).stdout
@@ -79,7 +80,7 @@ def test_nobody_else_reaches_it(migration: Migration, identity: Identity) -> Non
     outcome = _package(migration)
     eve = stranger(platform)
     with platform.db.transaction() as s:
-        assert delivery.list_packages(s, eve) == []
+        assert list_packages(s, eve) == []
     with pytest.raises(PolicyViolation, match="no such package"):
         b"".join(delivery.download(platform, eve, outcome.package_id))
     with pytest.raises(PolicyViolation, match="no such package"):

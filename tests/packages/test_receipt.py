@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from ecluse.db.models import Alert, Package
 from ecluse.errors import IntegrityError
-from ecluse.packages import delivery
 from ecluse.server.api import routes_packages
+from ecluse.services import delivery
 from tests.age_tools import Identity, age_decrypt
 from tests.packages.conftest import Migration, opened
 

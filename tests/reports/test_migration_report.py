@@ -15,11 +15,10 @@ from ecluse.db.models import MigrationSignOff
 from ecluse.errors import PolicyViolation
 from ecluse.identity import Principal
 from ecluse.identity.personal import public_key_of
-from ecluse.packages import delivery
 from ecluse.platform import Platform
 from ecluse.reports.html import render
 from ecluse.reports.signoff import signoff_message
-from ecluse.services import reports
+from ecluse.services import delivery, reports
 from tests.age_tools import Identity
 from tests.mail_tools import approve_all
 from tests.packages.conftest import (

@@ -14,8 +14,8 @@ from ecluse.errors import ValidationError
 from ecluse.governance import agreements
 from ecluse.governance import instructions as ins
 from ecluse.identity import Principal
-from ecluse.packages import delivery
 from ecluse.platform import Platform
+from ecluse.services import delivery
 from ecluse.services.access import refusals_audited
 from ecluse.services.step_up import confirm_presence
 
