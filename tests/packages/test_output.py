@@ -12,9 +12,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ecluse.breach import read_sample, trace
 from ecluse.db.models import Package
 from ecluse.packages.output import neutralise
+from ecluse.services.breach import read_sample, trace
 from ecluse.synth import write_export
 from tests.age_tools import Identity
 from tests.packages.conftest import Export, Migration, opened

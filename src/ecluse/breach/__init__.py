@@ -1,9 +1,10 @@
 """Breach handling: tracing a leaked sample back to the packages it came from.
 
 Owns `trace` (keyed row digests and canary rows of every package against a sample, in
-memory only) and the incident alerts it opens for each controller concerned.
+memory only) and `matching` (the evidence rule); the services record a trace and open its
+incident alerts (`ecluse.services.breach`).
 """
 
-from ecluse.breach.trace import TraceMatch, read_sample, trace
+from ecluse.breach.trace import TraceMatch, find, read_sample
 
-__all__ = ["TraceMatch", "read_sample", "trace"]
+__all__ = ["TraceMatch", "find", "read_sample"]

@@ -7,31 +7,30 @@ on whichever fields they hold (see `matching`): a match names the package, its r
 its extraction date, how many lines it holds, a score and the fields that agreed; a canary
 match is certain, since those invented patients went to that package alone. The sample is
 read into memory and nothing of it is written anywhere: the result, the audit event and the
-alerts carry ids, field names, counts and scores only.
+alerts (`ecluse.services.breach`) carry ids, field names, counts and scores only.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from ecluse.audit import Action
 from ecluse.breach.matching import PackageMatch, match
 from ecluse.crypto.envelope import package_trace_aad
-from ecluse.crypto.interfaces import WrappedKey
+from ecluse.crypto.interfaces import KeyManager, WrappedKey
 from ecluse.db.models import Blob, Instruction, Organisation, Package
 from ecluse.errors import ValidationError
 from ecluse.governance.dictionary import map_headers
 from ecluse.packages import digests
 from ecluse.packages.digests import RowDigester, as_matrix, legacy_digests
-from ecluse.platform import Platform
-from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
+from ecluse.store.interfaces import BlobStore
 
 MAX_SAMPLE_BYTES = 64 << 20
 
@@ -76,12 +75,11 @@ def read_sample(path: Path, *, columns: list[str] | None = None) -> pl.DataFrame
     return frame.select([pl.col(h).alias(f) for h, f in mapped.items()])
 
 
-def _stored(platform: Platform, package: Package) -> bytes | None:
-    with platform.db.transaction() as s:
-        blob = s.get(Blob, package.digests_id)
-        if blob is None or blob.state != "stored":
-            return None
-        return b"".join(platform.store.open(s, blob.id))
+def _stored(session: Session, store: BlobStore, package: Package) -> bytes | None:
+    blob = session.get(Blob, package.digests_id)
+    if blob is None or blob.state != "stored":
+        return None
+    return b"".join(store.open(session, blob.id))
 
 
 def _chunks(blob: bytes) -> list[bytes]:
@@ -106,7 +104,9 @@ def _legacy(
     )
 
 
-def _match(platform: Platform, package: Package, sample: pl.DataFrame) -> PackageMatch | None:
+def _match(
+    session: Session, store: BlobStore, keys: KeyManager, package: Package, sample: pl.DataFrame
+) -> PackageMatch | None:
     described = json.loads(package.manifest)["row_digests"]
     fields: list[str] = described["fields"]
     if package.wrapped_trace_key is None or package.kek_version is None:
@@ -114,10 +114,10 @@ def _match(platform: Platform, package: Package, sample: pl.DataFrame) -> Packag
     common = [f for f in sample.columns if f in fields]
     if not common:
         return None
-    stored = _stored(platform, package)
+    stored = _stored(session, store, package)
     if stored is None:
         return None
-    key = platform.keys.unwrap(
+    key = keys.unwrap(
         WrappedKey(package.kek_version, package.wrapped_trace_key),
         aad=package_trace_aad(package.id),
     )
@@ -133,18 +133,19 @@ def _match(platform: Platform, package: Package, sample: pl.DataFrame) -> Packag
     )
 
 
-def trace(platform: Platform, sample: pl.DataFrame, *, actor: str) -> list[TraceMatch]:
-    """Match `sample` against every package; open an incident alert per controller concerned."""
-    with platform.db.transaction() as s:
-        rows = s.execute(
-            select(Package, Instruction.controller_id, Organisation.name)
-            .join(Instruction, Instruction.id == Package.instruction_id)
-            .join(Organisation, Organisation.id == Package.recipient_id)
-            .order_by(Package.created_at)
-        ).all()
+def find(
+    session: Session, store: BlobStore, keys: KeyManager, sample: pl.DataFrame
+) -> list[TraceMatch]:
+    """Match `sample` against every package, oldest first."""
+    rows = session.execute(
+        select(Package, Instruction.controller_id, Organisation.name)
+        .join(Instruction, Instruction.id == Package.instruction_id)
+        .join(Organisation, Organisation.id == Package.recipient_id)
+        .order_by(Package.created_at)
+    ).all()
     matches: list[TraceMatch] = []
     for package, controller, recipient in rows:
-        found = _match(platform, package, sample)
+        found = _match(session, store, keys, package, sample)
         if found is not None:
             matches.append(
                 TraceMatch(
@@ -160,36 +161,4 @@ def trace(platform: Platform, sample: pl.DataFrame, *, actor: str) -> list[Trace
                     {f: n for f, n in found.fields.items() if n},
                 )
             )
-    return _record(platform, matches, sample_rows=sample.height, actor=actor)
-
-
-def _record(
-    platform: Platform, matches: list[TraceMatch], *, sample_rows: int, actor: str
-) -> list[TraceMatch]:
-    recorded: list[TraceMatch] = []
-    with platform.db.transaction() as s:
-        platform.audit.append(
-            s,
-            actor=actor,
-            action=Action.LEAK_TRACE,
-            details={"sample_rows": sample_rows, "packages_matched": len(matches)},
-        )
-        for m in matches:
-            alert = raise_alert(
-                s,
-                platform.audit,
-                kind=AlertKind.LEAK_TRACED,
-                severity=Severity.CRITICAL,
-                organisation_id=m.controller_id,
-                refs={"package": m.package_id, "instruction": m.instruction_id},
-                details={
-                    "sample_rows": sample_rows,
-                    "rows_matched": m.rows_matched,
-                    "canaries_matched": m.canaries_matched,
-                    "score_percent": m.score,
-                    "fields_matched": sorted(m.fields),
-                },
-                actor=actor,
-            )
-            recorded.append(replace(m, alert_id=alert))
-    return recorded
+    return matches

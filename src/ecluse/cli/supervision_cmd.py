@@ -160,8 +160,10 @@ def trace_cmd(
 ) -> None:
     """Name the packages a leaked sample came from (keyed row digests, canary rows) and
     alert each controller concerned. Run on the instance; nothing of the sample is kept."""
+    from ecluse.services import breach  # noqa: PLC0415 - loads Polars, only this command
+
     with open_platform(config) as platform:
-        lines, found = host.trace_sample(
+        lines, found = breach.trace_file(
             platform, sample, columns=columns.split(",") if columns else None, actor=local_actor()
         )
     if not found:

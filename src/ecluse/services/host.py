@@ -29,7 +29,6 @@ from ecluse.worker import run as run_worker
 from ecluse.worker import sweep as sweep_once
 
 if TYPE_CHECKING:
-    from ecluse.breach.trace import TraceMatch
     from ecluse.supervision.loop import Supervisor
 
 __all__ = [
@@ -159,17 +158,6 @@ def supervisor(platform: Platform) -> Supervisor:
     from ecluse.supervision.loop import Supervisor  # noqa: PLC0415 - only serve and supervise
 
     return Supervisor(platform)
-
-
-def trace_sample(
-    platform: Platform, sample: Path, *, columns: list[str] | None, actor: str
-) -> tuple[int, list[TraceMatch]]:
-    """(lines read, the packages they came from); each controller concerned is alerted and
-    nothing of the sample is kept."""
-    from ecluse.breach import read_sample, trace  # noqa: PLC0415 - only this command
-
-    frame = read_sample(sample, columns=columns)
-    return frame.height, trace(platform, frame, actor=actor)
 
 
 def server_started(platform: Platform, *, https: int, sftp: int, bind: str) -> None:

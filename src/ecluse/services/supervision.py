@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import json
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from ecluse.audit import Action
-from ecluse.db.models import Alert, AlertChange, Organisation
+from ecluse.db.models import Alert, AlertChange, Organisation, SecurityReport
 from ecluse.errors import PolicyViolation
 from ecluse.identity import Permission, Principal, require
 from ecluse.identity.accounts import Role
 from ecluse.identity.approvals import has_authority
 from ecluse.platform import Platform
 from ecluse.services.access import refusals_audited
-from ecluse.supervision import contacts, handling
-from ecluse.supervision.alerts import AlertState
-from ecluse.supervision.concerns import Concern, file_concern, list_concerns, read_concern
+from ecluse.supervision import concerns, contacts, handling
+from ecluse.supervision.alerts import AlertKind, AlertState, Severity, raise_alert
+from ecluse.supervision.concerns import Concern
 from ecluse.supervision.metrics import CONTENT_TYPE, exposition
 
 
@@ -134,14 +136,76 @@ def set_contact(
 
 
 # Filing is not wrapped in `refusals_audited`: a refusal audited under the reporter's name
-# would undo the anonymity it was asked with. Reading audits itself.
-file_report = file_concern
-show_report = read_concern
+# would undo the anonymity it was asked with.
+def file_report(
+    platform: Platform,
+    p: Principal,
+    *,
+    subject: str,
+    text: str,
+    anonymous: bool,
+    organisation_id: str | None = None,
+) -> Concern:
+    """A concern about a controller's data: an alert only its dpo closes; filed anonymously,
+    the trail and the alert say nothing of the reporter."""
+    subject, text = concerns.check_concern(subject, text)
+    actor = concerns.ANONYMOUS if anonymous else p.actor
+    now = datetime.now(UTC)
+    with platform.db.transaction() as s:
+        org = concerns.controller_for(s, p, organisation_id)
+        blob = platform.store.put(
+            s, io.BytesIO(concerns.body_of(subject, text)), kind="security-report"
+        )
+        report_id = str(uuid.uuid4())
+        alert_id = raise_alert(
+            s,
+            platform.audit,
+            kind=AlertKind.SECURITY_REPORT,
+            severity=Severity.WARNING,
+            organisation_id=org,
+            refs={"report": report_id},
+            details={"anonymous": anonymous},
+            actor=actor,
+            now=now,
+        )
+        s.add(
+            SecurityReport(
+                id=report_id,
+                organisation_id=org,
+                reporter_id=p.account_id,
+                anonymous=anonymous,
+                body_blob_id=blob.id,
+                alert_id=alert_id,
+                created_at=now,
+            )
+        )
+        platform.audit.append(
+            s,
+            actor=actor,
+            action=Action.SECURITY_REPORT_FILE,
+            refs={"report": report_id, "alert": alert_id, "organisation": org},
+            details={"anonymous": anonymous},
+        )
+    return Concern(report_id, org, alert_id, AlertState.OPEN, now, anonymous, None, subject, text)
+
+
+def show_report(platform: Platform, p: Principal, report_id: str) -> Concern:
+    """The whole concern, for the controller's dpo or its reporter; the reading is audited."""
+    with platform.db.transaction() as s:
+        row = concerns.readable(s, p, report_id)
+        whole = concerns.view(s, row, p, b"".join(platform.store.open(s, row.body_blob_id)))
+        platform.audit.append(
+            s,
+            actor=concerns.reader_actor(row, p),
+            action=Action.SECURITY_REPORT_READ,
+            refs={"report": row.id},
+        )
+    return whole
 
 
 def list_reports(platform: Platform, p: Principal) -> list[Concern]:
     with platform.db.transaction() as s:
-        return list_concerns(s, p)
+        return concerns.list_concerns(s, p)
 
 
 def metrics(platform: Platform, p: Principal) -> tuple[bytes, str]:

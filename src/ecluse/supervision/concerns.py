@@ -1,4 +1,5 @@
-"""Staff security reports: anyone may file a concern about a controller's data; it becomes
+"""Staff security reports (filed and read through `ecluse.services.supervision`): anyone may
+file a concern about a controller's data; it becomes
 an alert only that controller's dpo can close, escalated when left unresolved.
 
 Nothing makes one disappear: there is no delete here and a database trigger refuses any.
@@ -9,22 +10,18 @@ kept for the controller's dpo alone; filed anonymously, the audit trail names th
 
 from __future__ import annotations
 
-import io
 import json
-import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecluse.audit import Action
 from ecluse.db.models import Account, Alert, Organisation, SecurityReport
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Principal
 from ecluse.identity.accounts import OrgKind, Role
-from ecluse.platform import Platform
-from ecluse.supervision.alerts import AlertKind, AlertState, Severity, raise_alert
+from ecluse.supervision.alerts import AlertState
 
 ANONYMOUS = "reporter:anonymous"
 MAX_SUBJECT, MAX_TEXT = 200, 20_000
@@ -43,7 +40,8 @@ class Concern:
     text: str | None = None
 
 
-def _controller(session: Session, p: Principal, organisation_id: str | None) -> str:
+def controller_for(session: Session, p: Principal, organisation_id: str | None) -> str:
+    """The controller a concern is about: the one named, or the reporter's own."""
     org_id = organisation_id or (
         p.organisation_id if p.organisation_kind == OrgKind.CONTROLLER.value else None
     )
@@ -55,57 +53,19 @@ def _controller(session: Session, p: Principal, organisation_id: str | None) -> 
     return org.id
 
 
-def file_concern(
-    platform: Platform,
-    p: Principal,
-    *,
-    subject: str,
-    text: str,
-    anonymous: bool,
-    organisation_id: str | None = None,
-) -> Concern:
+def check_concern(subject: str, text: str) -> tuple[str, str]:
+    """The subject and text, trimmed, if a concern may hold them."""
     subject, text = subject.strip(), text.strip()
     if not subject or not text:
         raise ValidationError("a concern has a subject and a text")
     if len(subject) > MAX_SUBJECT or len(text) > MAX_TEXT:
         raise ValidationError(f"at most {MAX_SUBJECT} characters of subject, {MAX_TEXT} of text")
-    body = json.dumps({"subject": subject, "text": text}).encode()
-    actor = ANONYMOUS if anonymous else p.actor
-    now = datetime.now(UTC)
-    with platform.db.transaction() as s:
-        org = _controller(s, p, organisation_id)
-        blob = platform.store.put(s, io.BytesIO(body), kind="security-report")
-        report_id = str(uuid.uuid4())
-        alert_id = raise_alert(
-            s,
-            platform.audit,
-            kind=AlertKind.SECURITY_REPORT,
-            severity=Severity.WARNING,
-            organisation_id=org,
-            refs={"report": report_id},
-            details={"anonymous": anonymous},
-            actor=actor,
-            now=now,
-        )
-        s.add(
-            SecurityReport(
-                id=report_id,
-                organisation_id=org,
-                reporter_id=p.account_id,
-                anonymous=anonymous,
-                body_blob_id=blob.id,
-                alert_id=alert_id,
-                created_at=now,
-            )
-        )
-        platform.audit.append(
-            s,
-            actor=actor,
-            action=Action.SECURITY_REPORT_FILE,
-            refs={"report": report_id, "alert": alert_id, "organisation": org},
-            details={"anonymous": anonymous},
-        )
-    return Concern(report_id, org, alert_id, AlertState.OPEN, now, anonymous, None, subject, text)
+    return subject, text
+
+
+def body_of(subject: str, text: str) -> bytes:
+    """What is stored, encrypted, of a concern."""
+    return json.dumps({"subject": subject, "text": text}).encode()
 
 
 def _is_dpo_of(p: Principal, organisation_id: str) -> bool:
@@ -142,20 +102,20 @@ def list_concerns(session: Session, p: Principal) -> list[Concern]:
     return [_view(session, row, p) for row in session.execute(query).scalars()]
 
 
-def read_concern(platform: Platform, p: Principal, report_id: str) -> Concern:
-    """The whole concern, for the controller's dpo or its reporter; the reading is audited."""
-    with platform.db.transaction() as s:
-        row = s.get(SecurityReport, report_id)
-        if row is None or not (
-            _is_dpo_of(p, row.organisation_id) or row.reporter_id == p.account_id
-        ):
-            raise PolicyViolation("no such security report for you")
-        body = json.loads(b"".join(platform.store.open(s, row.body_blob_id)))
-        view = _view(s, row, p)
-        platform.audit.append(
-            s,
-            actor=p.actor if not (row.anonymous and row.reporter_id == p.account_id) else ANONYMOUS,
-            action=Action.SECURITY_REPORT_READ,
-            refs={"report": row.id},
-        )
-    return replace(view, subject=body["subject"], text=body["text"])
+def readable(session: Session, p: Principal, report_id: str) -> SecurityReport:
+    """The concern, if `p` is its controller's dpo or its reporter; else refused."""
+    row = session.get(SecurityReport, report_id)
+    if row is None or not (_is_dpo_of(p, row.organisation_id) or row.reporter_id == p.account_id):
+        raise PolicyViolation("no such security report for you")
+    return row
+
+
+def view(session: Session, row: SecurityReport, p: Principal, body: bytes) -> Concern:
+    """The whole concern as `p` may see it, its subject and text from `body`."""
+    content = json.loads(body)
+    return replace(_view(session, row, p), subject=content["subject"], text=content["text"])
+
+
+def reader_actor(row: SecurityReport, p: Principal) -> str:
+    """Who the trail says read it: an anonymous reporter rereading stays anonymous."""
+    return ANONYMOUS if row.anonymous and row.reporter_id == p.account_id else p.actor
