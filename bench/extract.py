@@ -23,8 +23,8 @@ from bench.common import MB, closing_line
 from ecluse.config import Settings
 from ecluse.demo import cast_of, instruct, recipient_key
 from ecluse.instance import init_instance
-from ecluse.packages.extract import extract
 from ecluse.platform import Platform
+from ecluse.services.extraction import extract
 from ecluse.synth import synthesise, write_export
 
 FIELDS = [

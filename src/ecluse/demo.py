@@ -39,7 +39,7 @@ from ecluse.errors import ConfigurationError, IntegrityError, present
 from ecluse.governance.agreements import CLAUSES
 from ecluse.identity import OrgKind, Principal, Role, totp
 from ecluse.instance import InitResult, init_instance
-from ecluse.packages.extract import Outcome, extract
+from ecluse.packages.extract import Outcome
 from ecluse.platform import Platform
 from ecluse.reports.html import render
 from ecluse.services import approvals, credentials, delivery
@@ -48,6 +48,7 @@ from ecluse.services import identity as identity_acts
 from ecluse.services import packages as packages_acts
 from ecluse.services import reports as reports_acts
 from ecluse.services.access import identify
+from ecluse.services.extraction import extract
 from ecluse.synth import synthesise, write_export
 
 Say = Callable[[str], None]

@@ -146,7 +146,7 @@ def selfcheck(platform: Platform, *, actor: str, size: int = 8 << 20) -> SelfChe
         stored_bytes=size,
         encrypt_seconds=t1 - t0,
         decrypt_seconds=t2 - t1,
-        shredded=not platform.store.path_of(info.id).exists() and back == sample,
+        shredded=not platform.store.holds(info.id) and back == sample,
         audit_events=events,
         audit_ok=report.ok,
     )

@@ -18,6 +18,7 @@ from ecluse.db import Database, current_revision, head_revision, make_engine
 from ecluse.db.session import check_reachable
 from ecluse.errors import ConfigurationError, KeyManagerError
 from ecluse.home import check_home
+from ecluse.store.interfaces import BlobStore
 from ecluse.store.local import LocalBlobStore
 
 
@@ -56,7 +57,7 @@ class Platform:
     settings: Settings
     db: Database
     keys: KeyManager
-    store: LocalBlobStore
+    store: BlobStore
     audit: AuditLog
 
     @property

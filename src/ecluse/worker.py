@@ -4,7 +4,7 @@ Each sweep shreds the packages whose deadline passed without a receipt (and aler
 controller) or whose retention after receipt ended, then every stored object whose time to
 live has passed (quarantines first of all), records extractions whose process died as
 abandoned (removing what they half wrote, and extracting an SFTP upload again from its
-quarantine: `ecluse.packages.recovery`), forgets failed logins that no longer count, and signs the
+quarantine: `ecluse.services.recovery`), forgets failed logins that no longer count, and signs the
 audit chain's head when unsigned events have waited longer than the checkpoint interval. On
 start it catches up on everything overdue.
 """
@@ -21,9 +21,9 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.db.models import Blob
 from ecluse.identity.credentials import prune_failures
-from ecluse.packages.recovery import recover
 from ecluse.platform import Platform
 from ecluse.services.delivery import enforce
+from ecluse.services.recovery import recover
 
 log = logging.getLogger("ecluse.worker")
 

@@ -13,10 +13,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from ecluse.packages.extract import Outcome, extract
+from ecluse.packages.extract import Outcome
 from ecluse.packages.recipients import add_key
 from ecluse.platform import Platform
 from ecluse.services import delivery
+from ecluse.services.extraction import extract
 from ecluse.synth import synthesise, write_export
 from tests.age_tools import Identity, age_decrypt, x25519_identity
 from tests.governance.conftest import agreement, content, parties, signed

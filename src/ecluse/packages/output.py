@@ -26,7 +26,7 @@ import polars as pl
 
 from ecluse.crypto.age import AgeEncryptor, Recipient
 from ecluse.packages.digests import RowDigester, traced_fields
-from ecluse.store.local import LocalWriter
+from ecluse.store.interfaces import BlobWriter
 
 CSV_SEPARATOR = ";"
 FORMULA_START = r"^'*[=+\-@\t\r]"  # OWASP's list, after any quotes already in front
@@ -58,7 +58,7 @@ def neutralise(rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
 class _Hashed:
     """A sink that hashes what passes through it (the age file, as delivered)."""
 
-    def __init__(self, sink: LocalWriter) -> None:
+    def __init__(self, sink: BlobWriter) -> None:
         self._sink, self.sha = sink, hashlib.sha256()
 
     def write(self, data: bytes | bytearray | memoryview, /) -> int:
@@ -72,8 +72,8 @@ class PackageWriter:
         columns: Sequence[str],
         *,
         recipients: Sequence[Recipient],
-        package: LocalWriter,
-        digests: LocalWriter,
+        package: BlobWriter,
+        digests: BlobWriter,
         trace_key: bytes,
     ) -> None:
         self.columns = tuple(columns)

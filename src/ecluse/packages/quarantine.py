@@ -1,19 +1,18 @@
-"""A source export that reached the quarantine before its extraction (an SFTP upload is
-stored, encrypted, as it arrives; its extraction starts when the file is closed).
+"""The quarantine: where a raw source export waits, encrypted, for its extraction, and for
+how long.
 
-`Held` stands in for the quarantine writer of an extraction, so that the source is not
-written a second time; the extraction records the held blob as its quarantine. The blob is
-read back with `ecluse.chunks.ChunkReader` over the store's decrypted pieces, in memory.
+A source reaches an extraction as a `Readable`. One streamed as it arrives (the CLI, HTTPS)
+is encrypted into the quarantine by the extraction as it reads; one already there (SFTP) is
+read back with `ecluse.chunks.ChunkReader` over the store's decrypted pieces, in memory, and
+the extraction records that blob as its quarantine instead of writing it a second time.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-
-from sqlalchemy.orm import Session
+from typing import Protocol
 
 from ecluse.config import Settings
-from ecluse.store.interfaces import BlobInfo
 
 
 def time_to_live(settings: Settings) -> timedelta:
@@ -22,22 +21,8 @@ def time_to_live(settings: Settings) -> timedelta:
     return timedelta(hours=settings.quarantine_ttl_hours)
 
 
-class Held:
-    def __init__(self, info: BlobInfo) -> None:
-        self.info = info
+class Readable(Protocol):
+    """What a source export is read from, whichever channel brought it: a file (the CLI),
+    the pipe of an HTTPS upload, or the quarantine's own decrypted pieces (an SFTP upload)."""
 
-    def write(self, data: bytes | bytearray | memoryview, /) -> int:
-        return len(data)  # already there
-
-    @property
-    def plaintext_bytes(self) -> int:
-        return self.info.plaintext_bytes
-
-    def finish(self) -> None:
-        pass
-
-    def commit(self, session: Session) -> BlobInfo:
-        return self.info
-
-    def abort(self) -> None:
-        pass  # the owner of the upload shreds it when the extraction fails
+    def read(self, size: int = -1, /) -> bytes: ...

@@ -15,13 +15,13 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import BinaryIO
 
 import numpy as np
 import polars as pl
 
 from ecluse.errors import ValidationError
 from ecluse.packages.encodings import Decoder, Encoding, bad_utf8, line_at
+from ecluse.packages.quarantine import Readable
 
 __all__ = ["Encoding", "SourceReader", "count_byte"]
 SEPARATOR = ";"
@@ -70,7 +70,7 @@ class SourceReader:
 
     def __init__(
         self,
-        src: BinaryIO,
+        src: Readable,
         *,
         sink: Callable[[bytes], object],
         encoding: Encoding = "auto",

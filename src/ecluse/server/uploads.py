@@ -32,7 +32,7 @@ class Upload:
                     platform,
                     principal,
                     instruction_id=instruction_id,
-                    source=self.pipe,  # type: ignore[arg-type]  # reads like a binary file
+                    source=self.pipe,
                     source_name=name,
                     encoding=encoding,
                 )

@@ -18,12 +18,12 @@ from ecluse.errors import StorageError
 from ecluse.governance import instructions
 from ecluse.identity import Principal
 from ecluse.packages import delivery
-from ecluse.packages.extract import extract
 from ecluse.packages.recipients import add_key, revoke_key
 from ecluse.packages.states import PackageState
 from ecluse.platform import Platform
 from ecluse.services.access import refusals_audited
 from ecluse.services.delivery import Receipt, confirm, download, open_package
+from ecluse.services.extraction import extract
 from ecluse.services.step_up import confirm_presence
 
 __all__ = ["Receipt", "Transfer", "confirm", "download", "extract", "open_package"]

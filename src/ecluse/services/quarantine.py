@@ -11,10 +11,10 @@ from ecluse.audit import Action
 from ecluse.chunks import ChunkReader
 from ecluse.errors import EcluseError
 from ecluse.identity import Principal
-from ecluse.packages.extract import extract
 from ecluse.packages.lease import process_tag
 from ecluse.packages.quarantine import time_to_live
 from ecluse.platform import Platform
+from ecluse.services.extraction import extract
 from ecluse.store.interfaces import BlobInfo
 
 log = logging.getLogger("ecluse.server")
@@ -67,7 +67,7 @@ class Incoming:
                 self.platform,
                 self.principal,
                 instruction_id=self.instruction_id,
-                source=ChunkReader(chunks),  # type: ignore[arg-type]  # reads like a file
+                source=ChunkReader(chunks),
                 source_name=name,
                 quarantined=info,
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol
@@ -23,6 +23,14 @@ class BlobInfo:
 
 class BlobWriter(Protocol):
     """Receives plaintext in pieces (an upload) and encrypts it as it arrives."""
+
+    @property
+    def id(self) -> str:
+        """The object's id, fixed when the writer opens."""
+
+    @property
+    def plaintext_bytes(self) -> int:
+        """Bytes written so far."""
 
     def write(self, data: bytes | bytearray | memoryview, /) -> int: ...
 
@@ -48,3 +56,16 @@ class BlobStore(Protocol):
     def shred(self, session: Session, blob_id: str) -> BlobInfo: ...
 
     def info(self, session: Session, blob_id: str) -> BlobInfo: ...
+
+    def holds(self, blob_id: str) -> bool:
+        """Whether any bytes of the object are still stored (none once it is shredded)."""
+
+    def writer_tags(self, pattern: str) -> set[str]:
+        """The tags of the unfinished writers whose tag matches `pattern` (a glob)."""
+
+    def remove_unfinished(self, session: Session, *, tag: str, blob_ids: Iterable[str]) -> int:
+        """Remove what a dead writer tagged `tag` left, and those of `blob_ids` stored but
+        never recorded; the number of pieces removed."""
+
+    def remove_stale_temporaries(self, *, older_than: datetime) -> int:
+        """Remove the pieces of unfinished writers older than `older_than`."""

@@ -224,6 +224,12 @@ class LocalBlobStore:
         """The temporary files of the writers whose tag matches `tag` (a glob pattern)."""
         return list(self.root.glob(f"*/.*.{tag}.tmp"))
 
+    def writer_tags(self, pattern: str) -> set[str]:
+        return {p.name.removesuffix(".tmp").split(".", 2)[-1] for p in self.temporaries(pattern)}
+
+    def holds(self, blob_id: str) -> bool:
+        return self.path_of(blob_id).exists()
+
     def remove_unfinished(self, session: Session, *, tag: str, blob_ids: Iterable[str]) -> int:
         """Remove what a dead writer left: its temporary files (found by its tag), and those
         of `blob_ids` that reached their place in the store but not its table (the process

@@ -18,7 +18,6 @@ the quarantine shredded and the reason on the abandoned run, which the operator'
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -35,11 +34,11 @@ from ecluse.errors import EcluseError
 from ecluse.identity import Principal
 from ecluse.identity.lifecycle import still_live
 from ecluse.identity.tokens import principal_of
-from ecluse.packages.extract import extract
 from ecluse.packages.lease import Holder, death, run_tag
 from ecluse.packages.quarantine import time_to_live
 from ecluse.packages.states import ExtractionState
 from ecluse.platform import Platform
+from ecluse.services.extraction import extract
 
 log = logging.getLogger("ecluse.packages")
 
@@ -132,12 +131,11 @@ def _claim(platform: Platform) -> _Dead | None:
 
 def _remove_dead_uploads(platform: Platform) -> None:
     """Temporary files of SFTP uploads whose server process (on this host) is gone."""
-    for path in platform.store.temporaries("pid*"):
-        tag = path.name.removesuffix(".tmp").split(".", 2)[-1]  # .<id>.<tag>.tmp
+    for tag in platform.store.writer_tags("pid*"):
         pid, _, host = tag.removeprefix("pid").partition("@")
         if pid.isdigit() and Holder(host, int(pid)).gone():
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+            with platform.db.transaction() as s:
+                platform.store.remove_unfinished(s, tag=tag, blob_ids=())
 
 
 def _operator(platform: Platform, d: _Dead) -> Principal | None:
@@ -218,7 +216,7 @@ def _resume(platform: Platform, d: _Dead, *, actor: str) -> bool:
             platform,
             principal,
             instruction_id=d.instruction_id,
-            source=ChunkReader(chunks),  # type: ignore[arg-type]  # reads like a file
+            source=ChunkReader(chunks),
             source_name=d.source_name,
             quarantined=info,
         )
