@@ -36,9 +36,9 @@ from ecluse.audit.records import verify_database
 from ecluse.config import Settings
 from ecluse.db.models import Blob
 from ecluse.errors import ConfigurationError, IntegrityError, present
-from ecluse.governance.agreements import CLAUSES
 from ecluse.identity import OrgKind, Principal, Role, totp
 from ecluse.instance import InitResult, init_instance
+from ecluse.mandates.agreements import CLAUSES
 from ecluse.packages.extract import Outcome
 from ecluse.platform import Platform
 from ecluse.reports.html import render

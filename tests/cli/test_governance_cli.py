@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ecluse.governance.agreements import CLAUSES
+from ecluse.mandates.agreements import CLAUSES
 from tests.cli.helpers import assert_refused, ecluse, instance_admin, last, person, step_up
 
 

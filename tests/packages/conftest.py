@@ -20,8 +20,8 @@ from ecluse.services import delivery
 from ecluse.services.extraction import extract
 from ecluse.synth import synthesise, write_export
 from tests.age_tools import Identity, age_decrypt, x25519_identity
-from tests.governance.conftest import agreement, content, parties, signed
 from tests.mail_tools import approve_all
+from tests.mandates.conftest import agreement, content, parties, signed
 from tests.totp_tools import enable_totp
 
 __all__ = ["agreement", "parties"]

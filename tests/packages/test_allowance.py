@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from ecluse.db.models import Alert, AuditEvent, Extraction, Package
 from ecluse.errors import ValidationError
-from ecluse.governance import instructions as ins
+from ecluse.mandates import instructions as ins
 from ecluse.packages.allowance import RunsExhausted, reserve
 from ecluse.packages.extract import Outcome
 from ecluse.policy import VolumeExceeded
@@ -25,7 +25,7 @@ from ecluse.services import delivery
 from ecluse.services.extraction import extract
 from ecluse.synth import write_export
 from tests.age_tools import Identity
-from tests.governance.conftest import signed_as_before_runs
+from tests.mandates.conftest import signed_as_before_runs
 from tests.packages.conftest import FIELDS, LAST_VISIT, Export, Migration, opened
 
 

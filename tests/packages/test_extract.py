@@ -21,7 +21,7 @@ from ecluse.crypto.envelope import package_trace_aad
 from ecluse.crypto.interfaces import WrappedKey
 from ecluse.db.models import Alert, AuditEvent, Blob, Extraction, Instruction, Package
 from ecluse.errors import IntegrityError, PolicyViolation, StorageError, ValidationError
-from ecluse.governance import instructions as ins
+from ecluse.mandates import instructions as ins
 from ecluse.packages.digests import FORMAT as DIGESTS_FORMAT
 from ecluse.packages.digests import RowDigester, as_matrix
 from ecluse.packages.extract import Outcome, RevokedDuringExtraction

@@ -24,9 +24,9 @@ from ecluse.audit import Action
 from ecluse.audit.records import verify_database
 from ecluse.db.models import Account, AuditEvent, Blob, Credential, Extraction, Package
 from ecluse.errors import ValidationError
-from ecluse.governance import instructions as ins
 from ecluse.identity import issue
 from ecluse.identity.ssh_keys import add_ssh_key, revoke_ssh_key
+from ecluse.mandates import instructions as ins
 from ecluse.packages.lease import HOST, RunAbandoned, process_tag
 from ecluse.platform import Platform
 from ecluse.worker import sweep

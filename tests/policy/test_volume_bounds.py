@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ecluse.governance.instructions import Content
+from ecluse.mandates.instructions import Content
 from ecluse.policy.rules import FieldRule, Rules, Transform, row_bounds
 
 KEY = bytes(range(32))

@@ -16,7 +16,7 @@ from ecluse.identity import issue
 from ecluse.platform import Platform
 from ecluse.server.api import create_app
 from tests.age_tools import x25519_identity
-from tests.governance.conftest import content, draft, propose, sign_as, terms
+from tests.mandates.conftest import content, draft, propose, sign_as, terms
 from tests.packages.conftest import Migration, agreement, export, migration, parties
 from tests.totp_tools import code, fresh_code
 

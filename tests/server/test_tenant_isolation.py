@@ -19,7 +19,7 @@ from ecluse.audit.export import verify_export
 from ecluse.identity import Role, authenticate
 from ecluse.platform import Platform
 from ecluse.services import governance as acts
-from tests.governance.conftest import terms
+from tests.mandates.conftest import terms
 from tests.server.conftest import Person, make_person
 
 PASSWORD = "Lock-Keeper-Opens-9-Gates"

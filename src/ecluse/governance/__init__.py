@@ -1,5 +1,6 @@
-"""Governance: the data dictionary of laboratory patient exports (and, next, agreements,
-signed instructions and records of processing). Pure data and rules, no I/O.
+"""Governance vocabulary: the data dictionary of laboratory patient exports (fields, their
+categories and kinds, header mapping), the scope language, and signed-document validation.
+Pure data and rules, no I/O; the policy engine and the mandates build on it.
 """
 
 from ecluse.governance.dictionary import (

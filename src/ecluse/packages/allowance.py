@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ecluse.audit import Action
 from ecluse.db.models import AuditEvent, Extraction, Instruction, Package
 from ecluse.errors import PolicyViolation
-from ecluse.governance.instructions import Content
+from ecluse.mandates.instructions import Content
 from ecluse.packages.states import ExtractionState, PackageState
 from ecluse.policy import VolumeExceeded
 

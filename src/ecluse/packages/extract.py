@@ -33,7 +33,7 @@ from ecluse.audit.canonical import canonical
 from ecluse.crypto.age import Recipient
 from ecluse.db.models import Agreement, Extraction
 from ecluse.errors import PolicyViolation, ValidationError, present
-from ecluse.governance.instructions import Content
+from ecluse.mandates.instructions import Content
 from ecluse.packages import digests as row_digests
 from ecluse.packages.allowance import Allowance
 from ecluse.packages.canaries import Canaries, mix

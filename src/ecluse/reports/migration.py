@@ -33,7 +33,7 @@ from ecluse.db.models import (
     RecipientKey,
 )
 from ecluse.errors import ValidationError, present
-from ecluse.governance.instructions import Content
+from ecluse.mandates.instructions import Content
 from ecluse.packages.allowance import allowance
 
 FORMAT = "ecluse-migration-report-v1"

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from ecluse.audit import Action
 from ecluse.db.models import Instruction, Package
 from ecluse.errors import IntegrityError, PolicyViolation, present
-from ecluse.governance import instructions as ins
 from ecluse.identity import Permission, Principal, require
+from ecluse.mandates import instructions as ins
 from ecluse.packages.delivery import (
     Receipt,
     accept,

@@ -20,8 +20,8 @@ from ecluse.crypto._primitives import random_bytes
 from ecluse.crypto.envelope import package_trace_aad
 from ecluse.db.models import Agreement, Extraction, Instruction, Package
 from ecluse.errors import EcluseError, PolicyViolation, ValidationError, present
-from ecluse.governance.instructions import InstructionState, governed_rules
 from ecluse.identity import Permission, Principal, require
+from ecluse.mandates.instructions import InstructionState, governed_rules
 from ecluse.packages.allowance import RunsExhausted, reserve, settle
 from ecluse.packages.extract import (
     Outcome,

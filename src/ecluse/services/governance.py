@@ -11,9 +11,9 @@ from sqlalchemy import or_, select
 from ecluse.audit import Action
 from ecluse.db.models import Agreement, Instruction
 from ecluse.errors import ValidationError
-from ecluse.governance import agreements
-from ecluse.governance import instructions as ins
 from ecluse.identity import Principal
+from ecluse.mandates import agreements
+from ecluse.mandates import instructions as ins
 from ecluse.platform import Platform
 from ecluse.services import delivery
 from ecluse.services.access import refusals_audited

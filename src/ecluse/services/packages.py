@@ -15,8 +15,8 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.db.models import Blob, Extraction, Package, RecipientKey, SigningKey
 from ecluse.errors import StorageError
-from ecluse.governance import instructions
 from ecluse.identity import Principal
+from ecluse.mandates import instructions
 from ecluse.packages import delivery
 from ecluse.packages.recipients import add_key, revoke_key
 from ecluse.packages.states import PackageState

@@ -2,10 +2,10 @@
 permissions and roles), the states of what they list, and the values they return. Channels
 import them from here, never from the domain modules that define them."""
 
-from ecluse.governance.agreements import AgreementState
-from ecluse.governance.instructions import InstructionState
 from ecluse.identity import OrgKind, Permission, Principal, Role
 from ecluse.identity.tokens import IssuedToken
+from ecluse.mandates.agreements import AgreementState
+from ecluse.mandates.instructions import InstructionState
 from ecluse.packages.extract import Outcome
 from ecluse.packages.source import Encoding
 from ecluse.packages.states import PackageState

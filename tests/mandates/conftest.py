@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 
 from ecluse.db.models import Instruction
-from ecluse.governance import instructions as ins
-from ecluse.governance.agreements import CLAUSES, create, parse_terms, sign
 from ecluse.identity import (
     OrgKind,
     Principal,
@@ -22,6 +20,8 @@ from ecluse.identity import (
     issue,
 )
 from ecluse.identity.personal import create_personal_key
+from ecluse.mandates import instructions as ins
+from ecluse.mandates.agreements import CLAUSES, create, parse_terms, sign
 from ecluse.platform import Platform
 from tests.mail_tools import approve_all
 from tests.totp_tools import enable_totp

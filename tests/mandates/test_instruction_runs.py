@@ -12,9 +12,9 @@ import pytest
 
 from ecluse.db.models import Instruction
 from ecluse.errors import ValidationError
-from ecluse.governance import instructions as ins
+from ecluse.mandates import instructions as ins
 from ecluse.platform import Platform
-from tests.governance.conftest import content, signed, signed_as_before_runs
+from tests.mandates.conftest import content, signed, signed_as_before_runs
 
 TOML = """
 agreement_id = "{agreement}"

@@ -11,10 +11,10 @@ from sqlalchemy import update
 
 from ecluse.db.models import Agreement
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
-from ecluse.governance.agreements import CLAUSES, check_signed, parse_terms
+from ecluse.mandates.agreements import CLAUSES, check_signed, parse_terms
 from ecluse.platform import Platform
 from ecluse.store.rotation import rotate
-from tests.governance.conftest import PEOPLE, propose, sign_as, terms
+from tests.mandates.conftest import PEOPLE, propose, sign_as, terms
 
 
 def test_both_parties_sign_and_it_verifies(platform: Platform, parties: dict[str, Any]) -> None:

@@ -12,12 +12,12 @@ from sqlalchemy import update
 
 from ecluse.db.models import Instruction
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
-from ecluse.governance import instructions as ins
+from ecluse.mandates import instructions as ins
 from ecluse.platform import Platform
 from ecluse.policy import Engine
 from ecluse.store.rotation import rotate
 from ecluse.synth import synthesise
-from tests.governance.conftest import content, draft, propose, signed, terms
+from tests.mandates.conftest import content, draft, propose, signed, terms
 
 
 def rules_now(platform: Platform, iid: str, today: date = date(2026, 11, 23)) -> Any:
