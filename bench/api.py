@@ -26,8 +26,8 @@ from bench.common import MB, closing_line
 from ecluse.config import Settings
 from ecluse.demo import FIELDS_A, cast_of, instruct, recipient_key
 from ecluse.identity import issue
-from ecluse.instance import init_instance
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
+from ecluse.instance.setup import init_instance
 from ecluse.synth import synthesise, write_export
 
 SINK = """

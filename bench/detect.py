@@ -31,8 +31,8 @@ from ecluse.config import AlertSettings, DetectorSettings, Settings
 from ecluse.db.models import AuditEvent, SupervisionCursor
 from ecluse.errors import AuthenticationError
 from ecluse.identity import OrgKind, Role, create_account, create_organisation, enrol
-from ecluse.instance import init_instance
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
+from ecluse.instance.setup import init_instance
 from ecluse.services import credentials
 from ecluse.supervision.detectors import all_detectors
 from ecluse.supervision.loop import Supervisor

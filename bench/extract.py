@@ -22,8 +22,8 @@ import polars as pl
 from bench.common import MB, closing_line
 from ecluse.config import Settings
 from ecluse.demo import cast_of, instruct, recipient_key
-from ecluse.instance import init_instance
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
+from ecluse.instance.setup import init_instance
 from ecluse.services.extraction import extract
 from ecluse.synth import synthesise, write_export
 

@@ -22,8 +22,8 @@ from sqlalchemy import create_engine, text
 from ecluse.config import Settings
 from ecluse.db import migrate
 from ecluse.db.models import Base
-from ecluse.instance import init_instance
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
+from ecluse.instance.setup import init_instance
 from tests import pg_cluster
 from tests.mail_tools import smtp_server
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from ecluse.db.models import Extraction
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 
 PATIENTS = 60_000  # about 20 MB: an extraction of it lasts long enough to be cut short
 

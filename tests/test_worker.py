@@ -20,7 +20,7 @@ from ecluse.audit.log import AuditLog
 from ecluse.audit.records import verify_database
 from ecluse.db.models import AuditCheckpoint, AuditEvent, Blob
 from ecluse.errors import DatabaseUnavailable
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.worker import sweep
 from tests.cli.helpers import ADMIN, ecluse
 

@@ -1,7 +1,7 @@
 """Écluse: governed, encrypted, self-deleting transfer of laboratory patient data.
 
 The public surface is small: the CLI (`ecluse.cli`), settings (`ecluse.config`), the platform
-assembly (`ecluse.platform`) and the errors (`ecluse.errors`). Everything else is reached
+assembly (`ecluse.instance.platform`) and the errors (`ecluse.errors`). Everything else is reached
 through them.
 """
 

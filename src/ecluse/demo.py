@@ -37,10 +37,10 @@ from ecluse.config import Settings
 from ecluse.db.models import Blob
 from ecluse.errors import ConfigurationError, IntegrityError, present
 from ecluse.identity import OrgKind, Principal, Role, totp
-from ecluse.instance import InitResult, init_instance
+from ecluse.instance.platform import Platform
+from ecluse.instance.setup import InitResult, init_instance
 from ecluse.mandates.agreements import CLAUSES
 from ecluse.packages.extract import Outcome
-from ecluse.platform import Platform
 from ecluse.reports.html import render
 from ecluse.services import approvals, credentials, delivery
 from ecluse.services import governance as governance_acts

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.db.models import Blob
 from ecluse.identity.credentials import prune_failures
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services.delivery import enforce
 from ecluse.services.recovery import recover
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ecluse.audit import Action, PendingEvent
 from ecluse.audit.records import verify_database
 from ecluse.audit.verify import VerifyReport
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 
 
 def append(platform: Platform, n: int, *, actor: str = "test:operator", batch: int = 1) -> None:

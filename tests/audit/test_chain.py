@@ -17,7 +17,7 @@ from ecluse.audit.records import verify_database
 from ecluse.crypto.local import LocalKeyManager
 from ecluse.db.models import AuditCheckpoint, AuditEvent
 from ecluse.errors import AuditWriteError
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.audit.helpers import append, verify
 
 

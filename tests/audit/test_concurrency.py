@@ -10,13 +10,13 @@ import threading
 from sqlalchemy import func, select
 
 from ecluse.db.models import AuditEvent
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.audit.helpers import append, verify
 
 WRITER = """
 import sys
 from ecluse.config import load_settings
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.audit.helpers import append
 p = Platform.open(load_settings())
 append(p, int(sys.argv[1]), actor=sys.argv[2])

@@ -15,7 +15,7 @@ from ecluse.audit.log import AuditLog
 from ecluse.audit.retention import purge
 from ecluse.crypto.interfaces import key_id
 from ecluse.db.models import AuditEvent
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.audit.helpers import append, verify
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

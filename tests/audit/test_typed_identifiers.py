@@ -19,7 +19,7 @@ from ecluse.crypto.local import LocalKeyManager
 from ecluse.db.models import AuditEvent
 from ecluse.errors import AuthenticationError
 from ecluse.identity import OrgKind, Role, create_account, create_organisation
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.server.ssh_auth import Gatekeeper
 from ecluse.services import credentials
 from ecluse.services import identity as acts

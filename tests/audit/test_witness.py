@@ -18,7 +18,7 @@ from ecluse.audit.witness import FILE_NAME, WitnessLog
 from ecluse.audit.witnessing import WitnessFinding
 from ecluse.db.models import AuditCheckpoint, AuditEvent
 from ecluse.errors import AuditWriteError, ConfigurationError, IntegrityError
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.audit.helpers import append
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ecluse.crypto.envelope import package_trace_aad
 from ecluse.crypto.interfaces import WrappedKey
 from ecluse.db.models import Alert, Package
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services import delivery
 from ecluse.services.breach import read_sample, trace
 from tests.age_tools import Identity, age_decrypt

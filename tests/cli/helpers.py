@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ecluse.config import Settings
 from ecluse.identity import totp
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.mail_tools import approve_all, mailbox_of
 from tests.totp_tools import code, fresh_code, remember
 

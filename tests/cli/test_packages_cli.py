@@ -12,8 +12,8 @@ from typing import Any
 
 from ecluse.crypto.signatures import verify
 from ecluse.identity import issue
+from ecluse.instance.platform import Platform
 from ecluse.packages.manifest import SIGNING_CONTEXT
-from ecluse.platform import Platform
 from tests.age_tools import age_decrypt, ssh_identity
 from tests.cli.helpers import assert_refused, ecluse
 from tests.packages.conftest import (  # the fixtures of a ready migration

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ecluse.db.models import AuditEvent, Instruction
 from ecluse.identity import issue
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services import delivery
 from tests.age_tools import Identity
 from tests.cli.helpers import ecluse

@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 
 from ecluse.db import current_revision, head_revision
 from ecluse.db.models import Base
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 
 
 def test_schema_matches_models(platform: Platform) -> None:

@@ -16,7 +16,7 @@ from ecluse.db.models import Account, AccountRole, Alert, AuditEvent
 from ecluse.errors import PolicyViolation
 from ecluse.identity import OrgKind, Permission, Principal, Role, authenticate, create_organisation
 from ecluse.identity.tokens import issue
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services import approvals
 from ecluse.services import identity as acts
 from tests.mail_tools import Mailbox

@@ -20,7 +20,7 @@ from ecluse.identity.credentials import (
     start_totp,
 )
 from ecluse.identity.throttle import ADDRESS_LIMIT
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.store.rotation import rotate
 from tests.identity.test_tokens import person
 

@@ -23,7 +23,7 @@ from ecluse.identity import (
     issue,
 )
 from ecluse.identity.accounts import create_service_account
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services import credentials, lifecycle, ssh
 from ecluse.services.access import identify
 from tests.identity.test_second_factor import EMAIL, PASSWORD, Olga

@@ -11,7 +11,7 @@ import pytest
 
 from ecluse.identity import Principal, Role, totp
 from ecluse.identity.permissions import HEALTH_DATA
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services import credentials, ssh
 from ecluse.services import identity as acts
 from ecluse.services.access import identify

@@ -19,7 +19,7 @@ from ecluse.identity import (
     issue,
 )
 from ecluse.identity.accounts import create_service_account
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.identity.test_tokens import person
 
 

@@ -19,7 +19,7 @@ from ecluse.identity.sessions import (
     close_session,
     open_session,
 )
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.identity.test_tokens import person
 
 IDLE = timedelta(minutes=15)

@@ -11,7 +11,7 @@ import pytest
 from ecluse.errors import ValidationError
 from ecluse.identity import Role, enrol
 from ecluse.identity.ssh_keys import active_keys, add_ssh_key, parse_ssh_key, revoke_ssh_key
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.identity.test_tokens import person
 
 

@@ -16,7 +16,7 @@ from ecluse.db.models import Credential
 from ecluse.identity import Role, enrol
 from ecluse.identity.credentials import REFUSED, LoginResult, login, set_password, unlock
 from ecluse.identity.throttle import HELD, LOCKED, Throttle
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.identity.test_tokens import person
 
 PASSWORD = "Vq7#kPz2!mW4"

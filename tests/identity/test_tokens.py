@@ -25,7 +25,7 @@ from ecluse.identity import (
 from ecluse.identity.accounts import ENROL_REFUSED
 from ecluse.identity.permissions import HEALTH_DATA, ROLE_PERMISSIONS
 from ecluse.identity.tokens import REFUSED
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.mail_tools import approve_all
 from tests.totp_tools import enable_totp
 

@@ -20,9 +20,9 @@ from ecluse.identity import (
     issue,
 )
 from ecluse.identity.personal import create_personal_key
+from ecluse.instance.platform import Platform
 from ecluse.mandates import instructions as ins
 from ecluse.mandates.agreements import CLAUSES, create, parse_terms, sign
-from ecluse.platform import Platform
 from tests.mail_tools import approve_all
 from tests.totp_tools import enable_totp
 

@@ -11,8 +11,8 @@ from sqlalchemy import update
 
 from ecluse.db.models import Agreement
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
+from ecluse.instance.platform import Platform
 from ecluse.mandates.agreements import CLAUSES, check_signed, parse_terms
-from ecluse.platform import Platform
 from ecluse.store.rotation import rotate
 from tests.mandates.conftest import PEOPLE, propose, sign_as, terms
 

@@ -12,8 +12,8 @@ import pytest
 
 from ecluse.db.models import Instruction
 from ecluse.errors import ValidationError
+from ecluse.instance.platform import Platform
 from ecluse.mandates import instructions as ins
-from ecluse.platform import Platform
 from tests.mandates.conftest import content, signed, signed_as_before_runs
 
 TOML = """

@@ -12,8 +12,8 @@ from sqlalchemy import update
 
 from ecluse.db.models import Instruction
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
+from ecluse.instance.platform import Platform
 from ecluse.mandates import instructions as ins
-from ecluse.platform import Platform
 from ecluse.policy import Engine
 from ecluse.store.rotation import rotate
 from ecluse.synth import synthesise

@@ -13,9 +13,9 @@ from typing import Any
 import polars as pl
 import pytest
 
+from ecluse.instance.platform import Platform
 from ecluse.packages.extract import Outcome
 from ecluse.packages.recipients import add_key
-from ecluse.platform import Platform
 from ecluse.services import delivery
 from ecluse.services.extraction import extract
 from ecluse.synth import synthesise, write_export

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.db.models import Alert, AuditEvent, Blob, Extraction, Package
 from ecluse.errors import IntegrityError, PolicyViolation
+from ecluse.instance.platform import Platform
 from ecluse.packages.delivery import list_packages
 from ecluse.packages.extract import Outcome
-from ecluse.platform import Platform
 from ecluse.services import delivery
 from ecluse.worker import sweep
 from tests.age_tools import Identity, age_decrypt

@@ -21,12 +21,12 @@ from ecluse.crypto.envelope import package_trace_aad
 from ecluse.crypto.interfaces import WrappedKey
 from ecluse.db.models import Alert, AuditEvent, Blob, Extraction, Instruction, Package
 from ecluse.errors import IntegrityError, PolicyViolation, StorageError, ValidationError
+from ecluse.instance.platform import Platform
 from ecluse.mandates import instructions as ins
 from ecluse.packages.digests import FORMAT as DIGESTS_FORMAT
 from ecluse.packages.digests import RowDigester, as_matrix
 from ecluse.packages.extract import Outcome, RevokedDuringExtraction
 from ecluse.packages.manifest import verify_manifest
-from ecluse.platform import Platform
 from ecluse.policy import CredentialsRefused, VolumeExceeded
 from ecluse.store.local import LocalWriter
 from tests.age_tools import Identity, age_decrypt

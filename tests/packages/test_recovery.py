@@ -26,9 +26,9 @@ from ecluse.db.models import Account, AuditEvent, Blob, Credential, Extraction, 
 from ecluse.errors import ValidationError
 from ecluse.identity import issue
 from ecluse.identity.ssh_keys import add_ssh_key, revoke_ssh_key
+from ecluse.instance.platform import Platform
 from ecluse.mandates import instructions as ins
 from ecluse.packages.lease import HOST, RunAbandoned, process_tag
-from ecluse.platform import Platform
 from ecluse.worker import sweep
 from tests.age_tools import Identity
 from tests.cli.helpers import ecluse

@@ -15,7 +15,7 @@ from ecluse.db.models import MigrationSignOff
 from ecluse.errors import PolicyViolation
 from ecluse.identity import Principal
 from ecluse.identity.personal import public_key_of
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.reports.html import render
 from ecluse.reports.signoff import signoff_message
 from ecluse.services import delivery, reports

@@ -14,7 +14,7 @@ from ecluse.config import Settings
 from ecluse.db.models import AccountRole, Organisation
 from ecluse.identity import OrgKind, Role, create_account, create_organisation, enrol, issue
 from ecluse.identity.personal import create_personal_key
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.server.api import create_app
 from tests.mail_tools import Mailbox, approve_all
 from tests.totp_tools import enable_totp

@@ -20,7 +20,7 @@ from ecluse.db.models import AccountRole
 from ecluse.identity import Permission, Role
 from ecluse.identity.accounts import HEALTH_ROLES
 from ecluse.identity.permissions import HEALTH_DATA, ROLE_PERMISSIONS
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
 from tests.mail_tools import CODE, Mailbox
 from tests.server.conftest import Person

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ecluse.db.models import AuditEvent, Blob
 from ecluse.identity import issue
 from ecluse.identity.credentials import set_password
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.server.api import create_app
 from tests.age_tools import Identity, age_decrypt
 from tests.packages.conftest import Migration, agreement, export, identity, migration, parties

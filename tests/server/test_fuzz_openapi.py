@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from ecluse.identity import Role
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.server.api import create_app
 from tests.server.conftest import make_person
 

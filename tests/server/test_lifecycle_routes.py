@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ecluse.db.models import AuditEvent, LoginFailure
 from ecluse.identity import OrgKind, Role, create_account, create_organisation
 from ecluse.identity.throttle import ENROL_LIMIT
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.server.api import create_app
 from tests.server.conftest import Person, make_person
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from ecluse.db.models import AuditEvent
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.server.ssh_algorithms import KEX, MACS
 from ecluse.server.tls import server_context
 from tests.server.harness import Running, running

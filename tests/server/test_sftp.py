@@ -18,7 +18,7 @@ from ecluse.db.models import AuditEvent, Blob, Credential, Organisation, Package
 from ecluse.identity import OrgKind, Role, authenticate, create_account, enrol, issue
 from ecluse.identity.credentials import set_password
 from ecluse.identity.ssh_keys import add_ssh_key
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services import lifecycle
 from tests.age_tools import Identity, age_decrypt, ssh_identity
 from tests.mail_tools import approve_all

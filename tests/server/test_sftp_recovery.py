@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ecluse.db.models import AuditEvent, Blob, Extraction, Package
 from ecluse.identity.ssh_keys import add_ssh_key
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.age_tools import Identity, ssh_identity
 from tests.packages.conftest import Migration, agreement, export, identity, migration, parties
 from tests.recovery_tools import (

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from ecluse.db.models import Agreement, AuditEvent, Instruction, RecipientKey
 from ecluse.identity import issue
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.server.api import create_app
 from tests.age_tools import x25519_identity
 from tests.mandates.conftest import content, draft, propose, sign_as, terms

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from ecluse.audit.chain import seal_event
 from ecluse.audit.export import verify_export
 from ecluse.identity import Role, authenticate
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services import governance as acts
 from tests.mandates.conftest import terms
 from tests.server.conftest import Person, make_person

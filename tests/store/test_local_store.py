@@ -22,7 +22,7 @@ from ecluse.errors import (
     StorageError,
     ValidationError,
 )
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.store.rotation import rotate
 
 MARKER = b"NIR 1 84 12 76 451 089 46 DUPONT Jeanne VIH+"

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ecluse.db.models import Organisation
 from ecluse.identity import OrgKind, Role, authenticate
 from ecluse.identity.tokens import Principal
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.mail_tools import Mailbox, free_port, smtp_server, tls_files
 from tests.server.conftest import Person, make_person
 

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from ecluse.audit import Action
 from ecluse.config import AlertSettings
 from ecluse.db.models import AuditEvent, SecurityReport
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.handling import escalate
 from tests.server.conftest import app_client
 from tests.supervision.conftest import People, people

@@ -18,7 +18,7 @@ from ecluse.db.models import Alert, AuditEvent, Instruction, Organisation, Super
 from ecluse.errors import AuthenticationError, ConfigurationError
 from ecluse.identity import Role, create_account, enrol
 from ecluse.identity.credentials import set_password
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services import credentials, delivery
 from ecluse.supervision.alerts import AlertKind
 from ecluse.supervision.detectors import AuthFailures, MassAccess, NewNetwork, OffHours

@@ -12,7 +12,7 @@ from ecluse.config import AlertSettings
 from ecluse.db.models import Alert, AlertChange, AlertDelivery, AuditEvent
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Role
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
 from ecluse.supervision.contacts import addresses, set_contact
 from ecluse.supervision.handling import change_state, escalate

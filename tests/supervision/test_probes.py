@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from ecluse.config import DetectorSettings
 from ecluse.crypto._primitives import self_signed_tls
 from ecluse.db.models import Alert, AuditEvent
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.alerts import AlertKind
 from ecluse.supervision.probes import probe
 from tests.supervision.conftest import People, people

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ecluse.audit import Action
 from ecluse.db.models import AuditEvent
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from tests.server.harness import running
 from tests.supervision.conftest import Mailbox, People, people, smtp_server
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from ecluse.config import AlertSettings
 from ecluse.db.models import Alert, AlertDelivery
 from ecluse.errors import ConfigurationError
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
 from ecluse.supervision.dispatch import dispatch
 from ecluse.supervision.sinks import (

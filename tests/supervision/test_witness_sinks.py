@@ -19,7 +19,7 @@ from ecluse.audit.log import AuditLog
 from ecluse.audit.records import check_witnesses
 from ecluse.config import AlertSettings
 from ecluse.db.models import AuditCheckpoint
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.dispatch import dispatch
 from ecluse.supervision.probes import check_chain
 from ecluse.supervision.sinks import (

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ecluse.db.models import Base
+from ecluse.db.base import Base
 
 TZ = DateTime(timezone=True)
 

@@ -28,8 +28,8 @@ from ecluse.clock import as_utc
 from ecluse.crypto._primitives import random_bytes
 from ecluse.db.models import Extraction
 from ecluse.errors import ValidationError
+from ecluse.instance.platform import Platform
 from ecluse.packages.states import ExtractionState
-from ecluse.platform import Platform
 
 log = logging.getLogger("ecluse.packages")
 HOST = socket.gethostname()[:60] or "localhost"

@@ -29,7 +29,7 @@ from ecluse.db.models import (
 from ecluse.errors import PolicyViolation
 from ecluse.identity import Principal
 from ecluse.identity.accounts import Role
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.reports.html import page, pairs, table
 from ecluse.supervision.alerts import AlertState
 

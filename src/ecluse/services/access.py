@@ -14,7 +14,7 @@ from ecluse.errors import AuthenticationError, EcluseError, PolicyViolation
 from ecluse.identity import Permission, Principal, authenticate, require
 from ecluse.identity.sessions import authenticate_session, is_session_token, session_id_of
 from ecluse.identity.tokens import token_id_of
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 
 
 def unauthenticated(channel: str) -> str:

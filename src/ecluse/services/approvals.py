@@ -18,7 +18,7 @@ from ecluse.identity.approvals import (
     may_designate,
     pending,
 )
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services.access import refusals_audited
 from ecluse.services.step_up import confirm_presence
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert

@@ -11,7 +11,7 @@ import polars as pl
 
 from ecluse.audit import Action
 from ecluse.breach.trace import TraceMatch, find, read_sample
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
 
 __all__ = ["TraceMatch", "read_sample", "trace", "trace_file"]

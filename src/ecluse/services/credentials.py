@@ -18,7 +18,7 @@ from ecluse.identity.sessions import OpenedSession, close_session, open_session
 from ecluse.identity.ssh_keys import ParsedKey, active_keys, add_ssh_key, revoke_ssh_key
 from ecluse.identity.throttle import Throttle
 from ecluse.identity.tokens import IssuedToken
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services.access import refusals_audited, unauthenticated
 from ecluse.services.typed import typed_identifier
 

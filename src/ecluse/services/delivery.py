@@ -15,6 +15,7 @@ from ecluse.audit import Action
 from ecluse.db.models import Instruction, Package
 from ecluse.errors import IntegrityError, PolicyViolation, present
 from ecluse.identity import Permission, Principal, require
+from ecluse.instance.platform import Platform
 from ecluse.mandates import instructions as ins
 from ecluse.packages.delivery import (
     Receipt,
@@ -28,7 +29,6 @@ from ecluse.packages.delivery import (
     receipt_matches,
     retained,
 )
-from ecluse.platform import Platform
 from ecluse.supervision import AlertKind, Severity, raise_alert
 
 __all__ = ["Receipt", "confirm", "download", "enforce", "open_package", "revoke_instruction"]

@@ -21,6 +21,7 @@ from ecluse.crypto.envelope import package_trace_aad
 from ecluse.db.models import Agreement, Extraction, Instruction, Package
 from ecluse.errors import EcluseError, PolicyViolation, ValidationError, present
 from ecluse.identity import Permission, Principal, require
+from ecluse.instance.platform import Platform
 from ecluse.mandates.instructions import InstructionState, governed_rules
 from ecluse.packages.allowance import RunsExhausted, reserve, settle
 from ecluse.packages.extract import (
@@ -40,7 +41,6 @@ from ecluse.packages.quarantine import Readable, time_to_live
 from ecluse.packages.recipients import recipients_of
 from ecluse.packages.source import Encoding
 from ecluse.packages.states import ExtractionState, PackageState
-from ecluse.platform import Platform
 from ecluse.policy import CredentialsRefused, VolumeExceeded
 from ecluse.store.interfaces import BlobInfo, BlobWriter
 from ecluse.supervision import AlertKind, Severity, raise_alert

@@ -12,9 +12,9 @@ from ecluse.audit import Action
 from ecluse.db.models import Agreement, Instruction
 from ecluse.errors import ValidationError
 from ecluse.identity import Principal
+from ecluse.instance.platform import Platform
 from ecluse.mandates import agreements
 from ecluse.mandates import instructions as ins
-from ecluse.platform import Platform
 from ecluse.services import delivery
 from ecluse.services.access import refusals_audited
 from ecluse.services.step_up import confirm_presence

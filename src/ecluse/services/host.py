@@ -20,9 +20,9 @@ from ecluse.crypto._primitives import certificate_sha256, self_signed_tls
 from ecluse.db import current_revision, head_revision, migrate, safe_url
 from ecluse.db.models import AuditCheckpoint, AuditEvent, Blob
 from ecluse.errors import ConfigurationError
-from ecluse.home import check_home
-from ecluse.instance import InitResult, SelfCheck, init_instance, selfcheck
-from ecluse.platform import Platform, open_database
+from ecluse.instance.home import check_home
+from ecluse.instance.platform import Platform, open_database
+from ecluse.instance.setup import InitResult, SelfCheck, init_instance, selfcheck
 from ecluse.store.rotation import RotationResult, rotate
 from ecluse.worker import Sweep
 from ecluse.worker import run as run_worker

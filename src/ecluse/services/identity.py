@@ -29,7 +29,7 @@ from ecluse.identity.accounts import (
 from ecluse.identity.permissions import HEALTH_DATA, permissions_of
 from ecluse.identity.personal import create_personal_key
 from ecluse.identity.tokens import IssuedToken
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services.access import refusals_audited, unauthenticated
 from ecluse.services.typed import typed_identifier
 from ecluse.supervision.sinks import SinkError, SmtpSink

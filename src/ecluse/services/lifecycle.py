@@ -11,7 +11,7 @@ from ecluse.db.models import Account
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Permission, Principal, Role
 from ecluse.identity.lifecycle import Revoked, disable_account
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services.access import refusals_audited
 
 MAX_REASON = 500

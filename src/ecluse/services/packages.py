@@ -16,11 +16,11 @@ from ecluse.audit import Action
 from ecluse.db.models import Blob, Extraction, Package, RecipientKey, SigningKey
 from ecluse.errors import StorageError
 from ecluse.identity import Principal
+from ecluse.instance.platform import Platform
 from ecluse.mandates import instructions
 from ecluse.packages import delivery
 from ecluse.packages.recipients import add_key, revoke_key
 from ecluse.packages.states import PackageState
-from ecluse.platform import Platform
 from ecluse.services.access import refusals_audited
 from ecluse.services.delivery import Receipt, confirm, download, open_package
 from ecluse.services.extraction import extract

@@ -11,9 +11,9 @@ from ecluse.audit import Action
 from ecluse.chunks import ChunkReader
 from ecluse.errors import EcluseError
 from ecluse.identity import Principal
+from ecluse.instance.platform import Platform
 from ecluse.packages.lease import process_tag
 from ecluse.packages.quarantine import time_to_live
-from ecluse.platform import Platform
 from ecluse.services.extraction import extract
 from ecluse.store.interfaces import BlobInfo
 

@@ -34,10 +34,10 @@ from ecluse.errors import EcluseError
 from ecluse.identity import Principal
 from ecluse.identity.lifecycle import still_live
 from ecluse.identity.tokens import principal_of
+from ecluse.instance.platform import Platform
 from ecluse.packages.lease import Holder, death, run_tag
 from ecluse.packages.quarantine import time_to_live
 from ecluse.packages.states import ExtractionState
-from ecluse.platform import Platform
 from ecluse.services.extraction import extract
 
 log = logging.getLogger("ecluse.packages")

@@ -12,7 +12,7 @@ from ecluse.audit import Action
 from ecluse.db.models import Instruction
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Permission, Principal, require
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.reports.html import render
 from ecluse.reports.migration import build
 from ecluse.reports.signoff import (

@@ -15,7 +15,7 @@ from ecluse.identity.lifecycle import SSH_PASSWORD_LOGIN, still_live
 from ecluse.identity.permissions import HEALTH_DATA, permissions_of
 from ecluse.identity.ssh_keys import key_principal
 from ecluse.identity.tokens import principal_of
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services.access import unauthenticated
 from ecluse.services.credentials import log_in
 from ecluse.services.typed import typed_identifier

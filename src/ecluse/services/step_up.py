@@ -14,7 +14,7 @@ from ecluse.audit import Action
 from ecluse.errors import PolicyViolation
 from ecluse.identity import Principal
 from ecluse.identity.credentials import step_up
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 
 REFUSED = (
     "this act needs a fresh code from your authenticator app (or a recovery code), "

@@ -17,7 +17,7 @@ from ecluse.errors import PolicyViolation
 from ecluse.identity import Permission, Principal, require
 from ecluse.identity.accounts import Role
 from ecluse.identity.approvals import has_authority
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services.access import refusals_audited
 from ecluse.supervision import concerns, contacts, handling
 from ecluse.supervision.alerts import AlertKind, AlertState, Severity, raise_alert

@@ -20,7 +20,7 @@ from ecluse.errors import IntegrityError, ValidationError
 from ecluse.identity import Principal, Role
 from ecluse.identity.accounts import OrgKind, directory
 from ecluse.identity.tenancy import Scope, scope_of, sees_every_organisation, visible_organisations
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.services.access import refusals_audited
 
 

@@ -18,7 +18,7 @@ from ecluse.audit.retention import purge as purge_trail
 from ecluse.audit.witnessing import WitnessFinding
 from ecluse.crypto.interfaces import key_id
 from ecluse.errors import AuditWriteError, ValidationError
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 
 __all__ = ["PurgeResult", "VerifyReport", "WitnessFinding", "verify_export"]
 

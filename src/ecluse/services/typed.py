@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ecluse.crypto.identifiers import identifier_digest, identifier_key
 from ecluse.db.models import Account
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 
 
 @dataclass(frozen=True, slots=True)

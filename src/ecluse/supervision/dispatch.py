@@ -28,7 +28,7 @@ from ecluse.audit.chain import CheckpointRecord
 from ecluse.clock import as_utc
 from ecluse.config import AlertSettings
 from ecluse.db.models import Alert, AlertDelivery, AuditCheckpoint, Organisation, SupervisionCursor
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.alerts import (
     EVERY_SINK,
     PENDING,

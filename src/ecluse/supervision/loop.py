@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.detectors import Detector, all_detectors
 from ecluse.supervision.dispatch import Dispatched, dispatch
 from ecluse.supervision.handling import escalate

@@ -24,7 +24,7 @@ from ecluse.db.models import (
     Extraction,
     Package,
 )
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.alerts import EVERY_SINK, PENDING
 from ecluse.supervision.runner import lag
 

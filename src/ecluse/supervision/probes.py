@@ -23,7 +23,7 @@ from ecluse.clock import as_utc
 from ecluse.crypto._primitives import certificate_not_after
 from ecluse.db.models import DetectorMemory
 from ecluse.errors import AuditWriteError, EcluseError
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.alerts import AlertKind, AlertState, Severity, raise_alert
 from ecluse.supervision.contacts import platform_organisation
 from ecluse.supervision.sinks import AlertMessage, configured_sinks

@@ -32,7 +32,7 @@ from ecluse.db.models import (
     SupervisionCursor,
 )
 from ecluse.errors import present
-from ecluse.platform import Platform
+from ecluse.instance.platform import Platform
 from ecluse.supervision.alerts import group_key, raise_alert
 from ecluse.supervision.contacts import platform_organisation
 from ecluse.supervision.detectors import Detector, Event, Finding

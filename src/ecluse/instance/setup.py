@@ -19,9 +19,9 @@ from ecluse.crypto._primitives import random_bytes
 from ecluse.db import migrate
 from ecluse.db.models import AuditEvent
 from ecluse.errors import ConfigurationError
-from ecluse.home import create_home
 from ecluse.identity.accounts import OrgKind, Role, create_account, create_organisation
-from ecluse.platform import Platform, open_database, open_key_manager
+from ecluse.instance.home import create_home
+from ecluse.instance.platform import Platform, open_database, open_key_manager
 
 INIT_ACTOR = "system:init"
 

@@ -17,7 +17,7 @@ from ecluse.crypto.local import LocalKeyManager
 from ecluse.db import Database, current_revision, head_revision, make_engine
 from ecluse.db.session import check_reachable
 from ecluse.errors import ConfigurationError, KeyManagerError
-from ecluse.home import check_home
+from ecluse.instance.home import check_home
 from ecluse.store.interfaces import BlobStore
 from ecluse.store.local import LocalBlobStore
 
