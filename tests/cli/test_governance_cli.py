@@ -140,6 +140,7 @@ fields = [
         json.loads(e["refs"])["command"] for e in events if e["action"] == "cli:request:refused"
     ]
     assert refused == [
+        "agreements verify",  # not signed yet
         "instructions revoke",  # the reason was too short
         *["instructions create"] * 3,
         "instructions sign",

@@ -19,7 +19,7 @@ from ecluse.identity.ssh_keys import ParsedKey, active_keys, add_ssh_key, revoke
 from ecluse.identity.throttle import Throttle
 from ecluse.identity.tokens import IssuedToken
 from ecluse.instance.platform import Platform
-from ecluse.services.access import refusals_audited, unauthenticated
+from ecluse.services.access import permit, refusals_audited, unauthenticated
 from ecluse.services.typed import typed_identifier
 
 
@@ -243,6 +243,7 @@ def revoke_token(platform: Platform, p: Principal, token_id: str) -> None:
 
 def tokens(platform: Platform, p: Principal) -> list[TokenRow]:
     """The caller's own tokens, revoked ones too, oldest first."""
+    permit(platform, p, Permission.TOKEN_SELF)
     with platform.db.transaction() as s:
         rows = s.execute(
             select(ApiToken)
@@ -254,6 +255,7 @@ def tokens(platform: Platform, p: Principal) -> list[TokenRow]:
 
 def ssh_keys(platform: Platform, p: Principal) -> list[SshKeyRow]:
     """The caller's own live SSH keys."""
+    permit(platform, p, Permission.TOKEN_SELF)
     with platform.db.transaction() as s:
         return [
             SshKeyRow(k.fingerprint, k.algorithm, k.label, k.created_at)

@@ -11,12 +11,12 @@ from sqlalchemy import or_, select
 from ecluse.audit import Action
 from ecluse.db.models import Agreement, Instruction
 from ecluse.errors import ValidationError
-from ecluse.identity import Principal
+from ecluse.identity import Permission, Principal
 from ecluse.instance.platform import Platform
 from ecluse.mandates import agreements
 from ecluse.mandates import instructions as ins
 from ecluse.services import delivery
-from ecluse.services.access import refusals_audited
+from ecluse.services.access import permit, refusals_audited
 from ecluse.services.step_up import confirm_presence
 
 
@@ -114,12 +114,17 @@ def _row(a: Agreement) -> AgreementRow:
 
 def verify_agreement(platform: Platform, p: Principal, agreement_id: str) -> AgreementRow:
     """The agreement, if its terms are intact and both signatures verify; else refused."""
-    with platform.db.transaction() as s:
+    permit(platform, p, Permission.DIRECTORY_READ)
+    with (
+        refusals_audited(platform, p, "agreements verify", agreement=agreement_id),
+        platform.db.transaction() as s,
+    ):
         return _row(agreements.check_signed(s, agreement_id))
 
 
 def list_agreements(platform: Platform, p: Principal) -> list[AgreementRow]:
     """Agreements the caller's organisation is a party to, oldest first."""
+    permit(platform, p, Permission.AGREEMENT_SIGN)
     with platform.db.transaction() as s:
         rows = s.execute(
             select(Agreement)
@@ -136,7 +141,11 @@ def list_agreements(platform: Platform, p: Principal) -> list[AgreementRow]:
 
 def show_instruction(platform: Platform, p: Principal, instruction_id: str) -> InstructionView:
     """An instruction of the caller's organisation (its controller), as signed."""
-    with platform.db.transaction() as s:
+    permit(platform, p, Permission.REPORT_READ)
+    with (
+        refusals_audited(platform, p, "instructions show", instruction=instruction_id),
+        platform.db.transaction() as s,
+    ):
         row = s.get(Instruction, instruction_id)
         if row is None or p.organisation_id != row.controller_id:
             raise ValidationError("no such instruction of your organisation")

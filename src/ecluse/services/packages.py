@@ -15,13 +15,13 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.db.models import Blob, Extraction, Package, RecipientKey, SigningKey
 from ecluse.errors import StorageError
-from ecluse.identity import Principal
+from ecluse.identity import Permission, Principal
 from ecluse.instance.platform import Platform
 from ecluse.mandates import instructions
 from ecluse.packages import delivery
 from ecluse.packages.recipients import add_key, revoke_key
 from ecluse.packages.states import PackageState
-from ecluse.services.access import refusals_audited
+from ecluse.services.access import permit, refusals_audited
 from ecluse.services.delivery import Receipt, confirm, download, open_package
 from ecluse.services.extraction import extract
 from ecluse.services.step_up import confirm_presence
@@ -74,6 +74,7 @@ class ManifestKey:
 
 def runs(platform: Platform, p: Principal, instruction_id: str) -> list[Run]:
     """The caller's own extraction runs under an instruction, oldest first."""
+    permit(platform, p, Permission.EXTRACTION_RUN)
     with platform.db.transaction() as s:
         rows = s.execute(
             select(Extraction)
@@ -90,17 +91,21 @@ def runs(platform: Platform, p: Principal, instruction_id: str) -> list[Run]:
 
 def inbox(platform: Platform, p: Principal) -> list[str]:
     """Signed instructions, valid today, of agreements the caller's organisation processes."""
+    permit(platform, p, Permission.EXTRACTION_RUN)
     with platform.db.transaction() as s:
         return instructions.open_for(s, p.organisation_id, today=datetime.now(UTC).date())
 
 
 def processed_here(platform: Platform, p: Principal, instruction_id: str) -> bool:
     """Whether the instruction (in any state) is one the caller's organisation processes."""
+    permit(platform, p, Permission.EXTRACTION_RUN)
     with platform.db.transaction() as s:
         return instructions.processed_by(s, instruction_id, p.organisation_id)
 
 
 def list_packages(platform: Platform, p: Principal, *, channel: str) -> list[Package]:
+    """Packages addressed to the caller's organisation, newest first; the listing audited."""
+    permit(platform, p, Permission.PACKAGE_DOWNLOAD)
     with platform.db.transaction() as s:
         rows = delivery.list_packages(s, p)
         platform.audit.append(
@@ -115,6 +120,7 @@ def list_packages(platform: Platform, p: Principal, *, channel: str) -> list[Pac
 def shelf(platform: Platform, p: Principal, *, listing: bool) -> list[Shelved]:
     """The organisation's packages not shredded; a listing is audited (as `list_packages`),
     a look at one file's attributes is not."""
+    permit(platform, p, Permission.PACKAGE_DOWNLOAD)
     if listing:
         packages = list_packages(platform, p, channel="sftp")
     else:
@@ -147,6 +153,7 @@ def manifest_key(platform: Platform, package: Package) -> ManifestKey:
 
 def recipient_keys(platform: Platform, p: Principal) -> list[RecipientKey]:
     """The caller's organisation's keys, revoked ones too, oldest first."""
+    permit(platform, p, Permission.RECIPIENT_KEYS)
     with platform.db.transaction() as s:
         rows = (
             s.execute(

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.db.models import Alert, AlertChange, Organisation, SecurityReport
 from ecluse.errors import PolicyViolation
-from ecluse.identity import Permission, Principal, require
+from ecluse.identity import Permission, Principal
 from ecluse.identity.accounts import Role
 from ecluse.identity.approvals import has_authority
 from ecluse.instance.platform import Platform
-from ecluse.services.access import refusals_audited
+from ecluse.services.access import permit, refusals_audited
 from ecluse.supervision import concerns, contacts, handling
 from ecluse.supervision.alerts import AlertKind, AlertState, Severity, raise_alert
 from ecluse.supervision.concerns import Concern
@@ -191,7 +191,10 @@ def file_report(
 
 def show_report(platform: Platform, p: Principal, report_id: str) -> Concern:
     """The whole concern, for the controller's dpo or its reporter; the reading is audited."""
-    with platform.db.transaction() as s:
+    with (
+        refusals_audited(platform, p, "security-report show", report=report_id),
+        platform.db.transaction() as s,
+    ):
         row = concerns.readable(s, p, report_id)
         whole = concerns.view(s, row, p, b"".join(platform.store.open(s, row.body_blob_id)))
         platform.audit.append(
@@ -210,5 +213,5 @@ def list_reports(platform: Platform, p: Principal) -> list[Concern]:
 
 def metrics(platform: Platform, p: Principal) -> tuple[bytes, str]:
     """(Prometheus text exposition, its content type): counts and ages, never a datum."""
-    require(p.permissions, Permission.METRICS_READ)
+    permit(platform, p, Permission.METRICS_READ)
     return exposition(platform), CONTENT_TYPE
