@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from ecluse.crypto._primitives import constant_time_equal
@@ -119,27 +119,17 @@ def live_under(session: Session, instruction_id: str) -> Sequence[Package]:
     )
 
 
+def _locked(session: Session, *conditions: ColumnElement[bool]) -> Sequence[Package]:
+    """The packages meeting `conditions`, locked (a node busy with one skips it)."""
+    query = select(Package).where(*conditions).with_for_update(skip_locked=True)
+    return session.execute(query).scalars().all()
+
+
 def overdue(session: Session, now: datetime) -> Sequence[Package]:
-    """Ready packages past their deadline, locked (a node busy with one skips it)."""
-    return (
-        session.execute(
-            select(Package)
-            .where(Package.state == PackageState.READY, Package.deadline_at <= now)
-            .with_for_update(skip_locked=True)
-        )
-        .scalars()
-        .all()
-    )
+    """Ready packages past their deadline, locked."""
+    return _locked(session, Package.state == PackageState.READY, Package.deadline_at <= now)
 
 
 def retained(session: Session, now: datetime) -> Sequence[Package]:
     """Confirmed packages whose retention after receipt has ended, locked."""
-    return (
-        session.execute(
-            select(Package)
-            .where(Package.state == PackageState.CONFIRMED, Package.shred_at <= now)
-            .with_for_update(skip_locked=True)
-        )
-        .scalars()
-        .all()
-    )
+    return _locked(session, Package.state == PackageState.CONFIRMED, Package.shred_at <= now)
