@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import asyncssh
 
 from ecluse.errors import EcluseError
+from ecluse.server.sftp_attrs import DIR_CLOSED, DIR_READ, DIR_WRITE, directory, regular
 from ecluse.server.sftp_download import PackageReader
 from ecluse.server.sftp_queries import TreeQueries
 from ecluse.server.sftp_tree import Node, normalise, parent, resolve
@@ -28,29 +29,11 @@ from ecluse.services import packages, ssh
 from ecluse.services.packages import Transfer
 from ecluse.services.vocabulary import Permission, Platform
 
-DIR_READ, DIR_WRITE, DIR_CLOSED, FILE_READ = 0o40500, 0o40300, 0o40000, 0o100400
 _WRITE_FLAGS = asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC
 
 
 def _denied(why: str = "permission denied") -> NoReturn:
     raise asyncssh.SFTPPermissionDenied(why)
-
-
-def _dir(mode: int) -> asyncssh.SFTPAttrs:
-    now = int(time.time())
-    return asyncssh.SFTPAttrs(
-        type=asyncssh.FILEXFER_TYPE_DIRECTORY, permissions=mode, size=0, mtime=now, atime=now
-    )
-
-
-def _file(size: int, mtime: float) -> asyncssh.SFTPAttrs:
-    return asyncssh.SFTPAttrs(
-        type=asyncssh.FILEXFER_TYPE_REGULAR,
-        permissions=FILE_READ,
-        size=size,
-        mtime=int(mtime),
-        atime=int(mtime),
-    )
 
 
 @dataclass(eq=False)  # one per open handle, kept in a set
@@ -175,22 +158,22 @@ class EcluseSFTP(asyncssh.SFTPServer):
             node = await self._node(path, "stat")
         except asyncssh.SFTPPermissionDenied:
             if resolve(path).kind in ("inbox", "outbox"):  # there, closed to this person
-                return _dir(DIR_CLOSED)
+                return directory(DIR_CLOSED)
             raise
         if node.kind == "root" or node.kind in ("inbox", "outbox"):
-            return _dir(DIR_READ)
+            return directory(DIR_READ)
         if node.kind == "instruction":
             await self._in_inbox(node, "stat")
-            return _dir(DIR_WRITE)
+            return directory(DIR_WRITE)
         if node.kind == "upload":
             runs = await self._query(lambda: self.trees.runs(node.id))
             if node.name in runs:
-                return _file(len(runs[node.name]), time.time())
+                return regular(len(runs[node.name]), time.time())
         if node.kind in ("package", "manifest"):
             for p in await self._query(self.trees.outbox):
                 if p.id == node.id:
                     size = p.plaintext_bytes if node.kind == "package" else p.manifest_bytes
-                    return _file(size, p.created_at.timestamp())
+                    return regular(size, p.created_at.timestamp())
         raise asyncssh.SFTPNoSuchFile("no such file or directory")
 
     async def lstat(self, path: bytes) -> asyncssh.SFTPAttrs:
@@ -205,25 +188,25 @@ class EcluseSFTP(asyncssh.SFTPServer):
 
     async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:
         node = await self._node(path, "list")
-        entries: list[tuple[str, asyncssh.SFTPAttrs]] = [(".", _dir(DIR_READ))]
+        entries: list[tuple[str, asyncssh.SFTPAttrs]] = [(".", directory(DIR_READ))]
         if node.kind == "root":
             if self._may(Permission.EXTRACTION_RUN):
-                entries.append(("inbox", _dir(DIR_READ)))
+                entries.append(("inbox", directory(DIR_READ)))
             if self._may(Permission.PACKAGE_DOWNLOAD):
-                entries.append(("outbox", _dir(DIR_READ)))
+                entries.append(("outbox", directory(DIR_READ)))
         elif node.kind == "inbox":
-            entries += [(i, _dir(DIR_WRITE)) for i in await self._query(self.trees.inbox)]
+            entries += [(i, directory(DIR_WRITE)) for i in await self._query(self.trees.inbox)]
         elif node.kind == "instruction":
             runs = await self._query(lambda: self.trees.runs(node.id))
             if not runs:  # runs of one's own stay readable once the instruction is over
                 await self._in_inbox(node, "list")
-            entries += [(name, _file(len(body), time.time())) for name, body in runs.items()]
+            entries += [(name, regular(len(body), time.time())) for name, body in runs.items()]
         elif node.kind == "outbox":
             listed = await self._query(lambda: self.trees.outbox(listing=True))
             for p in listed:
                 mtime = p.created_at.timestamp()
-                entries.append((f"{p.id}.csv.age", _file(p.plaintext_bytes, mtime)))
-                entries.append((f"{p.id}.manifest.json", _file(p.manifest_bytes, mtime)))
+                entries.append((f"{p.id}.csv.age", regular(p.plaintext_bytes, mtime)))
+                entries.append((f"{p.id}.manifest.json", regular(p.manifest_bytes, mtime)))
         else:
             raise asyncssh.SFTPNoSuchFile("not a directory")
         for name, attrs in entries:
