@@ -6,12 +6,14 @@ transaction, writes its audit event in it, and audits a refusal. Channels import
 from `vocabulary`.
 
 - `access`: identify a caller, permit an act, audit a refusal.
-- `governance`: agreements and instructions. `packages`: runs, inbox and outbox, downloads,
-  receipts, recipient keys, SFTP transfer events. `quarantine`: an SFTP upload's source.
-- `identity`, `lifecycle`, `tenancy`, `approvals`, `step_up`, `typed`, `ssh`: organisations,
-  accounts, logins, tokens, credentials, second factors, SSH logins.
-- `supervision`: alerts, security contacts and reports. `reports`: migration and
-  supervision reports, sign-off.
-- `host`: the host-level verbs (init, status, keys, schema, worker, demo, trace);
+- `governance`: agreements and instructions. `packages`: runs, inbox and outbox, recipient
+  keys, SFTP transfer events. `delivery`: opening, downloading, receipts, revocation,
+  deadlines. `extraction`: a run from its checks to its package or its failure. `recovery`:
+  runs cut short. `quarantine`: an SFTP upload's source.
+- `identity`, `credentials`, `lifecycle`, `tenancy`, `approvals`, `step_up`, `typed`, `ssh`:
+  organisations, accounts, logins, tokens, credentials, second factors, SSH logins.
+- `supervision`: alerts, security contacts and reports, metrics. `reports`: migration and
+  supervision reports, sign-off. `breach`: tracing a leaked sample.
+- `host`: the host-level verbs (init, status, keys, schema, worker, supervision, demo, TLS);
   `trail`: the audit trail's host-level verbs.
 """
