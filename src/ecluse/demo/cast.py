@@ -1,65 +1,47 @@
-"""`ecluse demo`: the 2020-21 migration again, with Écluse in the way.
-
-A network of laboratories (the controller), its old software vendor (the processor) and the
-new one (the recipient), named people in each, a signed Art. 28 agreement. The old vendor's
-export holds every laboratory's patients, portal logins and passwords included. Instruction A
-(one laboratory) asks for patients seen on or after 7 May 2017 only; instruction B (another
-laboratory) lists the fields wanted, without the two free-text comment columns. Écluse keeps
-only what each allows, refuses the credential columns, packages for the new vendor's age key;
-the new vendor opens the packages with `age`, confirms, everything is shredded, the dpo reads
-the reports and signs them off. Everything goes through the same acts as the CLI and the
-API (`ecluse.services`, the packages' and reports' own), each audited in its own transaction:
-the demo writes no row and no audit event of its own.
-"""
+"""The demo's cast: the laboratories' network, the old and the new vendor, their people
+(enrolled, second factor on, roles approved), the agreement they sign, the instructions the
+dpo gives, the new vendor's age key, and accounts left for a person to try."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import secrets
 import shutil
 
 # the age CLI, with fixed arguments
 import subprocess  # nosec B404
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-from sqlalchemy import func, select
-
-from ecluse.audit.records import verify_database
-from ecluse.config import Settings
-from ecluse.db.models import Blob
-from ecluse.errors import ConfigurationError, IntegrityError, present
+from ecluse.errors import ConfigurationError, present
 from ecluse.identity import OrgKind, Principal, Role, totp
 from ecluse.instance.platform import Platform
-from ecluse.instance.setup import InitResult, init_instance
+from ecluse.instance.setup import InitResult
 from ecluse.mandates.agreements import CLAUSES
-from ecluse.packages.extract import Outcome
-from ecluse.reports.html import render
-from ecluse.services import approvals, credentials, delivery
+from ecluse.services import approvals, credentials
 from ecluse.services import governance as governance_acts
 from ecluse.services import identity as identity_acts
 from ecluse.services import packages as packages_acts
-from ecluse.services import reports as reports_acts
 from ecluse.services.access import identify
-from ecluse.services.extraction import extract
-from ecluse.synth import synthesise, write_export
 
-Say = Callable[[str], None]
 CHANNEL = "cli"  # the demo is a host command: its people act as the CLI's would
+
+
 ADDRESS = "127.0.0.1"  # where the demo's people act from
+
+
 CUTOFF = "2017-05-07"
+
+
 PEOPLE = {  # key: (organisation, e-mail, name, roles)
     "dpo": ("controller", "dpo@biolab-reseau.example", "Dominique Garnier", {Role.DPO}),
     "operator": ("processor", "migration@ancien-sil.example", "Olivier Perrin", {Role.OPERATOR}),
     "recipient": ("recipient", "import@nouveau-sil.example", "Rita Lambert", {Role.RECIPIENT}),
 }
+
+
 FIELDS_A = [  # the whole patient file, but only recent patients
     ("nir", "keep"), ("ins", "keep"), ("birth_name", "keep"), ("used_name", "keep"),
     ("first_names", "keep"), ("sex", "keep"), ("birth_date", "keep"), ("address", "keep"),
@@ -67,6 +49,8 @@ FIELDS_A = [  # the whole patient file, but only recent patients
     ("last_visit", "keep"), ("laboratory", "keep"), ("prescriber_name", "keep"),
     ("blood_group", "keep"), ("comment_p", "keep"), ("comment_d", "keep"),
 ]  # fmt: skip
+
+
 FIELDS_B = [  # the fields the new vendor listed: no free-text comments
     ("nir", "keep"), ("birth_name", "keep"), ("first_names", "keep"), ("sex", "keep"),
     ("birth_date", "keep"), ("postcode", "keep"), ("last_visit", "keep"),
@@ -84,7 +68,7 @@ class Cast:
     recovery: dict[str, list[str]]  # each person's recovery codes: step-up for their acts
 
 
-def _need_age() -> tuple[str, str]:
+def need_age() -> tuple[str, str]:
     age, keygen = shutil.which("age"), shutil.which("age-keygen")
     if not age or not keygen:
         raise ConfigurationError(
@@ -93,7 +77,7 @@ def _need_age() -> tuple[str, str]:
     return age, keygen
 
 
-def _tool(args: list[str], data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def tool(args: list[str], data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """The age CLI, with fixed arguments (the tool, our own temporary key file)."""
     return subprocess.run(args, input=data, capture_output=True, check=False)  # nosec B603
 
@@ -254,11 +238,11 @@ def instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected:
 
 def recipient_key(cast: Cast, work: Path) -> Path:
     """The new vendor makes an age key with `age-keygen` and registers its public half."""
-    keygen = _need_age()[1]
+    keygen = need_age()[1]
     identity = work / "nouveau-sil.agekey"
-    if _tool([keygen, "-o", str(identity)]).returncode != 0:
+    if tool([keygen, "-o", str(identity)]).returncode != 0:
         raise ConfigurationError("age-keygen could not make the recipient's key")
-    public = _tool([keygen, "-y", str(identity)]).stdout.decode().strip()
+    public = tool([keygen, "-y", str(identity)]).stdout.decode().strip()
     packages_acts.add_recipient_key(
         cast.platform,
         cast.people["recipient"],
@@ -267,101 +251,6 @@ def recipient_key(cast: Cast, work: Path) -> Path:
         code=cast.recovery["recipient"].pop(),
     )
     return identity
-
-
-def _open_and_confirm(cast: Cast, outcome: Outcome, age: str, identity: Path) -> dict[str, Any]:
-    """The new vendor: download, `age -d` in memory, count, hash, confirm."""
-    rita = cast.people["recipient"]
-    ciphertext = b"".join(delivery.download(cast.platform, rita, outcome.package_id))
-    opened = _tool([age, "-d", "-i", str(identity)], ciphertext)
-    if opened.returncode != 0:
-        raise IntegrityError("age could not open the package")
-    rows = pl.read_csv(io.BytesIO(opened.stdout), separator=";", infer_schema=False)
-    sha = hashlib.sha256(opened.stdout).hexdigest()
-    receipt = delivery.confirm(
-        cast.platform, rita, outcome.package_id, rows=rows.height, sha256=sha
-    )
-    return {"columns": rows.columns, "rows": rows.height, "matched": receipt.matched}
-
-
-def _summary(outcome: Outcome, opened: dict[str, Any]) -> dict[str, Any]:
-    f = outcome.findings
-    return {
-        "package": outcome.package_id,
-        "rows_read": f.rows_read,
-        "rows_in_scope": f.rows_in_scope,
-        "rows_left_out": f.rows_out_of_scope,
-        "rows_packaged": outcome.rows,
-        "canary_rows": outcome.canaries,
-        "columns_sent": opened["columns"],
-        "columns_dropped": dict(sorted(f.dropped.items())),
-        "screening": {k: dict(v) for k, v in sorted(f.screening.items())},
-        "recipient_rows": opened["rows"],
-        "sha256_matches": opened["matched"],
-    }
-
-
-def _migrate(cast: Cast, frame: pl.DataFrame, data: bytes, work: Path, say: Say) -> dict[str, Any]:
-    age, identity = _need_age()[0], recipient_key(cast, work)
-    labs = sorted(frame["LABORATOIRE"].unique())
-    visit = pl.col("DATE_DERNIERE_VISITE").str.strptime(pl.Date, "%d/%m/%Y")
-    lab_a, lab_b = frame.filter(pl.col("LABORATOIRE") == labs[0]), labs[1]
-    recent = lab_a.filter(visit >= datetime.fromisoformat(CUTOFF).date()).height
-    plans = {
-        "A": (f"laboratory = '{labs[0]}' and last_visit >= '{CUTOFF}'", FIELDS_A, recent),
-        "B": (
-            f"laboratory = '{lab_b}'",
-            FIELDS_B,
-            frame.filter(pl.col("LABORATOIRE") == lab_b).height,
-        ),
-    }
-    results: dict[str, Any] = {}
-    for name, (scope, fields, expected) in plans.items():
-        iid = instruct(cast, scope=scope, fields=fields, expected=expected)
-        say(f"instruction {name} signed by the dpo: {scope}")
-        outcome = extract(
-            cast.platform,
-            cast.people["operator"],
-            instruction_id=iid,
-            source=io.BytesIO(data),
-            source_name="export_ancien_sil.csv",
-        )
-        say(f"instruction {name}: {outcome.rows:,} rows packaged of {len(frame):,} exported")
-        results[name] = {
-            "instruction": iid,
-            "scope": scope,
-            **_summary(outcome, _open_and_confirm(cast, outcome, age, identity)),
-        }
-        say(f"instruction {name}: opened with age, confirmed, shredded")
-    return results
-
-
-def _reports(cast: Cast, results: dict[str, Any], output: Path) -> list[str]:
-    written = []
-    output.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for result in results.values():
-        report = reports_acts.sign_off(
-            cast.platform,
-            cast.people["dpo"],
-            result["instruction"],
-            comment="Scope, fields, receipt and deletion checked against the instruction.",
-            code=cast.recovery["dpo"].pop(),
-        ).report
-        path = output / f"migration-{result['instruction']}.html"
-        path.write_text(render(report), encoding="utf-8")
-        written.append(str(path))
-    return written
-
-
-def _left(platform: Platform) -> int:
-    with platform.db.transaction() as s:
-        return int(
-            s.execute(
-                select(func.count())
-                .select_from(Blob)
-                .where(Blob.state == "stored", Blob.kind.in_(["quarantine", "package"]))
-            ).scalar_one()
-        )
 
 
 GUESTS = {  # key: (organisation, e-mail, name, role): accounts for a person to try, pending
@@ -373,7 +262,7 @@ GUESTS = {  # key: (organisation, e-mail, name, role): accounts for a person to 
 }
 
 
-def _guests(cast: Cast) -> dict[str, dict[str, str]]:
+def guests(cast: Cast) -> dict[str, dict[str, str]]:
     """One pending account per role, created by the admin, for whoever looks at the kept demo:
     e-mail and one-time enrolment code (shown once, on this host's console only); their
     health-data roles approved by their organisation's authority, never by themselves."""
@@ -392,47 +281,3 @@ def _guests(cast: Cast) -> dict[str, dict[str, str]]:
             )  # fmt: skip
         out[key] = {"email": email, "enrolment_code": new.enrolment_code}
     return out
-
-
-def run_demo(
-    settings: Settings,
-    *,
-    patients: int,
-    labs: int,
-    seed: int,
-    output: Path,
-    say: Say,
-    guests: bool = False,
-) -> dict[str, Any]:
-    """Play the migration on a fresh home; return the figures (and, with `guests`, the
-    enrolment codes of accounts left for people to try the kept instance)."""
-    started = time.perf_counter()
-    init = init_instance(
-        settings, admin_email="admin@ecluse.localhost", admin_name="Platform Admin"
-    )
-    platform = Platform.open(settings)
-    try:
-        cast = cast_of(platform, init)
-        say("controller, processor and recipient created; agreement signed by both parties")
-        frame = synthesise(patients=patients, labs=labs, seed=seed)
-        buf = io.BytesIO()
-        write_export(frame, buf)  # in memory: plaintext never touches the disk
-        say(f"old vendor's export: {patients:,} patients of {labs} laboratories, 28 columns")
-        with tempfile.TemporaryDirectory(prefix="ecluse-demo-") as work:
-            results = _migrate(cast, frame, buf.getvalue(), Path(work), say)
-        reports = _reports(cast, results, output)
-        say("reports written and signed off by the controller's dpo")
-        enrolment = _guests(cast) if guests else {}
-        return {
-            "patients": patients,
-            "laboratories": labs,
-            "source_bytes": len(buf.getvalue()),
-            "instructions": results,
-            "objects_left": _left(platform),
-            "audit_chain_ok": verify_database(platform.db.engine).ok,
-            "reports": reports,
-            "seconds": round(time.perf_counter() - started, 1),
-            "enrolment": enrolment,
-        }
-    finally:
-        platform.close()
