@@ -5,6 +5,6 @@ memory only) and `matching` (the evidence rule); the services record a trace and
 incident alerts (`ecluse.services.breach`).
 """
 
-from ecluse.breach.trace import TraceMatch, find, read_sample
+from ecluse.breach.trace import TraceMatch, candidates, match_package, read_sample
 
-__all__ = ["TraceMatch", "find", "read_sample"]
+__all__ = ["TraceMatch", "candidates", "match_package", "read_sample"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,7 +76,8 @@ def read_sample(path: Path, *, columns: list[str] | None = None) -> pl.DataFrame
     return frame.select([pl.col(h).alias(f) for h, f in mapped.items()])
 
 
-def _stored(session: Session, store: BlobStore, package: Package) -> bytes | None:
+def stored_digests(session: Session, store: BlobStore, package: Package) -> bytes | None:
+    """The package's keyed row digests, decrypted in memory; None once shredded."""
     blob = session.get(Blob, package.digests_id)
     if blob is None or blob.state != "stored":
         return None
@@ -105,7 +107,7 @@ def _legacy(
 
 
 def _match(
-    session: Session, store: BlobStore, keys: KeyManager, package: Package, sample: pl.DataFrame
+    package: Package, sample: pl.DataFrame, *, keys: KeyManager, load: Callable[[], bytes | None]
 ) -> PackageMatch | None:
     described = json.loads(package.manifest)["row_digests"]
     fields: list[str] = described["fields"]
@@ -114,7 +116,7 @@ def _match(
     common = [f for f in sample.columns if f in fields]
     if not common:
         return None
-    stored = _stored(session, store, package)
+    stored = load()  # only for a package the sample can match
     if stored is None:
         return None
     key = keys.unwrap(
@@ -133,32 +135,38 @@ def _match(
     )
 
 
-def find(
-    session: Session, store: BlobStore, keys: KeyManager, sample: pl.DataFrame
-) -> list[TraceMatch]:
-    """Match `sample` against every package, oldest first."""
+def candidates(session: Session) -> list[tuple[Package, str, str]]:
+    """Every package, oldest first, with its controller's id and its recipient's name."""
     rows = session.execute(
         select(Package, Instruction.controller_id, Organisation.name)
         .join(Instruction, Instruction.id == Package.instruction_id)
         .join(Organisation, Organisation.id == Package.recipient_id)
         .order_by(Package.created_at)
     ).all()
-    matches: list[TraceMatch] = []
-    for package, controller, recipient in rows:
-        found = _match(session, store, keys, package, sample)
-        if found is not None:
-            matches.append(
-                TraceMatch(
-                    package.id,
-                    package.instruction_id,
-                    controller,
-                    recipient,
-                    package.created_at,
-                    package.state,
-                    found.lines,
-                    found.canaries,
-                    found.score,
-                    {f: n for f, n in found.fields.items() if n},
-                )
-            )
-    return matches
+    return [(package, controller, recipient) for package, controller, recipient in rows]
+
+
+def match_package(
+    candidate: tuple[Package, str, str],
+    sample: pl.DataFrame,
+    *,
+    keys: KeyManager,
+    load: Callable[[], bytes | None],
+) -> TraceMatch | None:
+    """How `sample` matches one package; `load` reads its stored digests when needed."""
+    package, controller, recipient = candidate
+    found = _match(package, sample, keys=keys, load=load)
+    if found is None:
+        return None
+    return TraceMatch(
+        package.id,
+        package.instruction_id,
+        controller,
+        recipient,
+        package.created_at,
+        package.state,
+        found.lines,
+        found.canaries,
+        found.score,
+        {f: n for f, n in found.fields.items() if n},
+    )

@@ -4,23 +4,44 @@ sample stays in memory; the trail and the alerts carry ids, field names, counts 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
 from ecluse.audit import Action
-from ecluse.breach.trace import TraceMatch, find, read_sample
+from ecluse.breach.trace import (
+    TraceMatch,
+    candidates,
+    match_package,
+    read_sample,
+    stored_digests,
+)
+from ecluse.db.models import Package
 from ecluse.instance.platform import Platform
 from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
 
 __all__ = ["TraceMatch", "read_sample", "trace", "trace_file"]
 
 
+def _loader(platform: Platform, package: Package) -> Callable[[], bytes | None]:
+    def load() -> bytes | None:
+        with platform.db.transaction() as s:
+            return stored_digests(s, platform.store, package)
+
+    return load
+
+
 def trace(platform: Platform, sample: pl.DataFrame, *, actor: str) -> list[TraceMatch]:
     """Match `sample` against every package; open an incident alert per controller concerned."""
     with platform.db.transaction() as s:
-        matches = find(s, platform.store, platform.keys, sample)
+        packages = candidates(s)
+    matches = [
+        m
+        for c in packages
+        if (m := match_package(c, sample, keys=platform.keys, load=_loader(platform, c[0])))
+    ]  # matched outside any transaction; each package's digests read in a short one
     recorded: list[TraceMatch] = []
     with platform.db.transaction() as s:
         platform.audit.append(

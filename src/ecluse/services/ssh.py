@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from ecluse.audit import Action
 from ecluse.db.models import Account
 from ecluse.errors import AuthenticationError
-from ecluse.identity import Principal
+from ecluse.identity import Permission, Principal
 from ecluse.identity.lifecycle import SSH_PASSWORD_LOGIN, still_live
 from ecluse.identity.permissions import HEALTH_DATA, permissions_of
 from ecluse.identity.ssh_keys import key_principal
@@ -87,7 +87,7 @@ def holds_back_health_data(p: Principal) -> bool:
     return bool((permissions_of(p.roles) & HEALTH_DATA) - p.permissions)
 
 
-def opens_with_roles(p: Principal, needed: object) -> bool:
+def opens_with_roles(p: Principal, needed: Permission) -> bool:
     """Whether `p`'s roles would give `needed` (with a second factor, say)."""
     return needed in permissions_of(p.roles)
 
