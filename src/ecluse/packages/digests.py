@@ -67,20 +67,23 @@ class RowDigester:
         self._keyed, self.fields = KeyedHash(key, size=SIZE), tuple(fields)
 
     def _digest(self, field: str) -> pl.Expr:
-        """A digest per value of the column `field`, as an unsigned 64-bit integer; empty
-        values as 0."""
-        value = normalised(field, pl.col(field))
+        """A digest per normalised value (the column `_DIGEST`), as an unsigned 64-bit
+        integer; empty values as 0."""
+        value = pl.col(_DIGEST)
         keyed = self._keyed.expr(pl.lit(field + _SEPARATOR) + value)
         digest = keyed.str.to_integer(base=16, dtype=pl.UInt64)
-        return pl.when(value == "").then(pl.lit(0, pl.UInt64)).otherwise(digest).alias(field)
+        return pl.when(value == "").then(pl.lit(0, pl.UInt64)).otherwise(digest)
 
     def _column(self, field: str, rows: pl.LazyFrame) -> pl.LazyFrame:
-        """`_digest` of every value, computed once per distinct value where values repeat."""
+        """`_digest` of every value, computed once per distinct value where values repeat.
+        The normalised value is a column of its own: computed once, not once per use."""
         values = rows.select(pl.col(field).cast(pl.Utf8).fill_null(""))
+        distinct = values if field in _DISTINCT else values.unique()
+        digested = distinct.with_columns(normalised(field, pl.col(field)).alias(_DIGEST))
+        digested = digested.with_columns(self._digest(field).alias(_DIGEST))
         if field in _DISTINCT:
-            return values.select(self._digest(field))
-        distinct = values.unique().with_columns(self._digest(field).alias(_DIGEST))
-        joined = values.join(distinct, on=field, how="left", maintain_order="left")
+            return digested.select(pl.col(_DIGEST).alias(field))
+        joined = values.join(digested, on=field, how="left", maintain_order="left")
         return joined.select(pl.col(_DIGEST).alias(field))
 
     def matrix(self, rows: pl.DataFrame) -> np.ndarray:

@@ -36,8 +36,10 @@ _LOGIN_CUES = (
     r"identifiants?|login|log-in|username|user ?name|user ?id|nom d['\u2019 ]utilisateur"
     r"|utilisateur|compte utilisateur"
 )
+# the lookahead on the cues' first letters lets the scan skip other positions quickly
 _CUE = re.compile(
-    rf"(?i)(?<![\w])(?:(?P<password>{_PASSWORD_CUES})|(?P<login>{_LOGIN_CUES}))(?![\w])"
+    rf"(?i)(?=[cilmnpu])(?<![\w])(?:(?P<password>{_PASSWORD_CUES})|(?P<login>{_LOGIN_CUES}))"
+    rf"(?![\w])"
 )
 # what may stand between a cue and its value, and the words that carry no value
 _GAP = re.compile(r"[\s:=>\-\u2013—→,;()\[\]{}\"'«»“”]*")
@@ -86,6 +88,7 @@ CLINICAL = (
 )
 _CLINICAL = re.compile(CLINICAL)
 _SECRET_SHAPED = re.compile(r"\d|[^\w\s'\u2019-]|[a-zà-ÿ][A-ZÀ-Þ]")
+_DIGIT = re.compile(r"\d")
 _LOGIN_SHAPED = re.compile(r"^(?=.*[A-Za-z])(?=.*[\d._@])[\w.@+-]{3,64}$")
 # a cue, or a run mixing the three classes: the values `mask` may change, as one
 # case-insensitive pattern for the cue and one case-sensitive for the run (Polars' regex)
@@ -103,11 +106,8 @@ def _secret_shaped(word: str) -> bool:
 
 
 def _mixed(token: str) -> bool:
-    return (
-        any(c.islower() for c in token)
-        and any(c.isupper() for c in token)
-        and any(c.isdigit() for c in token)
-    )
+    """Lower case (upper-casing changes it), upper case (lower-casing does) and a digit."""
+    return token.upper() != token != token.lower() and _DIGIT.search(token) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +124,13 @@ def _value_after(text: str, pos: int, masked: list[_Span]) -> list[_Span]:
         gap = _GAP.match(text, pos)
         between, pos = (gap.group(), gap.end()) if gap else ("", pos)
         word = _WORD.match(text, pos)
-        if word is None or any(m.start <= word.end() and pos < m.end for m in masked):
+        if word is None or (masked and any(m.start <= word.end() and pos < m.end for m in masked)):
             return spans
         core = word.group().rstrip(_TRAILING)
         lowered = core.lower().replace("\u2019", "'")
         if not core or lowered in NO_VALUE or _CUE.fullmatch(core):
             return spans
-        if any(c in between for c in ",;") and not _secret_shaped(core):  # "mdp, à renvoyer"
+        if ("," in between or ";" in between) and not _secret_shaped(core):  # "mdp, à renvoyer"
             return spans
         if lowered in FILLERS:
             pos = word.end()
@@ -167,9 +167,11 @@ def credential_spans(text: str) -> list[tuple[int, int]]:
         if cue.group("password"):
             spans += _login_before(text, cue.start())
     for token in _TOKEN.finditer(text):
-        word = token.group()
+        start, end, word = token.start(), token.end(), token.group()
+        if any(s.start <= start and end <= s.end for s in spans):
+            continue  # a cue's value already
         if _mixed(word) and not clinical(word):
-            spans.append(_Span(token.start(), token.end()))
+            spans.append(_Span(start, end))
     merged: list[tuple[int, int]] = []
     for span in sorted(spans, key=lambda s: s.start):
         if merged and span.start <= merged[-1][1]:
