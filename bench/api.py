@@ -27,7 +27,7 @@ from ecluse.config import Settings
 from ecluse.demo import FIELDS_A, cast_of, instruct, recipient_key
 from ecluse.identity import issue
 from ecluse.instance.platform import Platform
-from ecluse.instance.setup import init_instance
+from ecluse.services.setup import init_instance
 from ecluse.synth import synthesise, write_export
 
 SINK = """

@@ -35,7 +35,7 @@ from ecluse.audit.records import iter_events, verify_database
 from ecluse.config import Settings
 from ecluse.db.models import AuditEvent
 from ecluse.instance.platform import Platform
-from ecluse.instance.setup import init_instance
+from ecluse.services.setup import init_instance
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 ACTOR = "operator:jeanne.martin@vendor.example"

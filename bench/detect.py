@@ -32,11 +32,11 @@ from ecluse.db.models import AuditEvent, SupervisionCursor
 from ecluse.errors import AuthenticationError
 from ecluse.identity import OrgKind, Role, create_account, create_organisation, enrol
 from ecluse.instance.platform import Platform
-from ecluse.instance.setup import init_instance
 from ecluse.services import credentials
+from ecluse.services.setup import init_instance
+from ecluse.services.watch.loop import Supervisor
+from ecluse.services.watch.runner import CURSOR, Acquaintances, run_detectors
 from ecluse.supervision.detectors import all_detectors
-from ecluse.supervision.loop import Supervisor
-from ecluse.supervision.runner import CURSOR, Acquaintances, run_detectors
 
 ADMIN = "ada.admin@lab.example.fr"
 

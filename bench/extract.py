@@ -23,8 +23,8 @@ from bench.common import MB, closing_line
 from ecluse.config import Settings
 from ecluse.demo import cast_of, instruct, recipient_key
 from ecluse.instance.platform import Platform
-from ecluse.instance.setup import init_instance
 from ecluse.services.extraction import extract
+from ecluse.services.setup import init_instance
 from ecluse.synth import synthesise, write_export
 
 FIELDS = [

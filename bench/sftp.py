@@ -25,7 +25,7 @@ from ecluse.db.models import Package
 from ecluse.demo import FIELDS_A, cast_of, instruct, recipient_key
 from ecluse.identity.ssh_keys import add_ssh_key
 from ecluse.instance.platform import Platform
-from ecluse.instance.setup import init_instance
+from ecluse.services.setup import init_instance
 from ecluse.synth import synthesise, write_export
 
 SSHD = "/usr/sbin/sshd"

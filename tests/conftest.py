@@ -23,7 +23,7 @@ from ecluse.config import Settings
 from ecluse.db import migrate
 from ecluse.db.models import Base
 from ecluse.instance.platform import Platform
-from ecluse.instance.setup import init_instance
+from ecluse.services.setup import init_instance
 from tests import pg_cluster
 from tests.mail_tools import smtp_server
 

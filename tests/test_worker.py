@@ -21,7 +21,7 @@ from ecluse.audit.records import verify_database
 from ecluse.db.models import AuditCheckpoint, AuditEvent, Blob
 from ecluse.errors import DatabaseUnavailable
 from ecluse.instance.platform import Platform
-from ecluse.worker import sweep
+from ecluse.services.worker import sweep
 from tests.cli.helpers import ADMIN, ecluse
 
 NOW = datetime.now(UTC)
@@ -102,7 +102,7 @@ def test_a_failed_sweep_is_logged_and_retried(
     platform: Platform, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The database going away for a moment must not end deadline enforcement."""
-    from ecluse import worker  # noqa: PLC0415
+    from ecluse.services import worker  # noqa: PLC0415
 
     calls: list[int] = []
     stop = threading.Event()

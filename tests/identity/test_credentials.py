@@ -21,7 +21,7 @@ from ecluse.identity.credentials import (
 )
 from ecluse.identity.throttle import ADDRESS_LIMIT
 from ecluse.instance.platform import Platform
-from ecluse.store.rotation import rotate
+from ecluse.services.host import rotate_keys
 from tests.identity.test_tokens import person
 
 PASSWORD = "Vq7#kPz2!mW4"
@@ -85,7 +85,7 @@ def test_rotation_rewraps_the_totp_secret(platform: Platform) -> None:
     now = datetime.now(UTC)
     with platform.db.transaction() as s:
         confirm_totp(s, platform.keys, account_id, totp.hotp(secret, totp.step_at(now.timestamp())))
-    result = rotate(db=platform.db, keys=platform.keys, audit=platform.audit, actor="local:test")
+    result = rotate_keys(platform, actor="local:test")
     assert result.destroyed  # the old key-encryption key is gone
     later = now + timedelta(seconds=30)
     code = totp.hotp(secret, totp.step_at(later.timestamp()))

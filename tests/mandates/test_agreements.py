@@ -13,7 +13,7 @@ from ecluse.db.models import Agreement
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
 from ecluse.instance.platform import Platform
 from ecluse.mandates.agreements import CLAUSES, check_signed, parse_terms
-from ecluse.store.rotation import rotate
+from ecluse.services.host import rotate_keys
 from tests.mandates.conftest import PEOPLE, propose, sign_as, terms
 
 
@@ -91,7 +91,7 @@ def test_outsiders_and_bad_terms_are_refused(platform: Platform, parties: dict[s
 
 
 def test_signing_keys_survive_rotation(platform: Platform, parties: dict[str, Any]) -> None:
-    result = rotate(db=platform.db, keys=platform.keys, audit=platform.audit, actor="test:admin")
+    result = rotate_keys(platform, actor="test:admin")
     assert result.rewrapped >= len(PEOPLE) and result.destroyed == [1]
     aid = propose(platform, parties["olga"], terms(parties))
     sign_as(platform, parties["olga"], aid)

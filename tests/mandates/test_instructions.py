@@ -15,7 +15,7 @@ from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
 from ecluse.instance.platform import Platform
 from ecluse.mandates import instructions as ins
 from ecluse.policy import Engine
-from ecluse.store.rotation import rotate
+from ecluse.services.host import rotate_keys
 from ecluse.synth import synthesise
 from tests.mandates.conftest import content, draft, propose, signed, terms
 
@@ -34,7 +34,7 @@ def test_signed_instruction_drives_the_engine(
     first = Engine(rules, headers=export.columns).apply(export)
     assert first.columns == ["nir", "birth_name", "birth_date"] and first.height > 0
     # pseudonyms are stable for the instruction, across a KEK rotation too
-    rotate(db=platform.db, keys=platform.keys, audit=platform.audit, actor="test:admin")
+    rotate_keys(platform, actor="test:admin")
     _, rules = rules_now(platform, iid)
     assert Engine(rules, headers=export.columns).apply(export)["nir"].equals(first["nir"])
 

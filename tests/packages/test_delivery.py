@@ -17,7 +17,7 @@ from ecluse.instance.platform import Platform
 from ecluse.packages.delivery import list_packages
 from ecluse.packages.extract import Outcome
 from ecluse.services import delivery
-from ecluse.worker import sweep
+from ecluse.services.worker import sweep
 from tests.age_tools import Identity, age_decrypt
 from tests.packages.conftest import Migration, Opened, opened, stranger
 

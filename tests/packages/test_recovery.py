@@ -29,7 +29,7 @@ from ecluse.identity.ssh_keys import add_ssh_key, revoke_ssh_key
 from ecluse.instance.platform import Platform
 from ecluse.mandates import instructions as ins
 from ecluse.packages.lease import HOST, RunAbandoned, process_tag
-from ecluse.worker import sweep
+from ecluse.services.worker import sweep
 from tests.age_tools import Identity
 from tests.cli.helpers import ecluse
 from tests.packages.conftest import Migration

@@ -21,7 +21,8 @@ from ecluse.identity import Permission, Role
 from ecluse.identity.accounts import HEALTH_ROLES
 from ecluse.identity.permissions import HEALTH_DATA, ROLE_PERMISSIONS
 from ecluse.instance.platform import Platform
-from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
+from ecluse.services.alerting import raise_alert
+from ecluse.supervision.alerts import AlertKind, Severity
 from tests.mail_tools import CODE, Mailbox
 from tests.server.conftest import Person
 from tests.server.test_routes import _routes

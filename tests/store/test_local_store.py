@@ -23,7 +23,7 @@ from ecluse.errors import (
     ValidationError,
 )
 from ecluse.instance.platform import Platform
-from ecluse.store.rotation import rotate
+from ecluse.services.host import rotate_keys
 
 MARKER = b"NIR 1 84 12 76 451 089 46 DUPONT Jeanne VIH+"
 
@@ -145,7 +145,7 @@ def test_shredded_blob_cannot_be_decrypted_by_any_means(platform: Platform, tmp_
             assert wrapped.ciphertext not in f.read_bytes(), f.name
 
     # An attacker with a backup of the wrapped key: rotation destroys the KEK it needs.
-    rotate(db=platform.db, keys=platform.keys, audit=platform.audit, actor="test:admin")
+    rotate_keys(platform, actor="test:admin")
     with pytest.raises(KeyManagerError):
         platform.keys.unwrap(wrapped, aad=object_aad(blob_id))
     # And no key the system holds opens the stolen copy.
@@ -164,7 +164,7 @@ def test_rotation_rewraps_without_touching_blobs(platform: Platform) -> None:
     before = {i: platform.store.path_of(i).read_bytes() for i in ids}
     with platform.db.transaction() as s:
         old = {i: bytes(s.get(Blob, i).wrapped_key) for i in ids}  # type: ignore[union-attr, arg-type]
-    result = rotate(db=platform.db, keys=platform.keys, audit=platform.audit, actor="test:admin")
+    result = rotate_keys(platform, actor="test:admin")
     assert result.new_version == 2 and result.rewrapped == 5 and result.destroyed == [1]
     for i, d in zip(ids, datas, strict=True):
         assert platform.store.path_of(i).read_bytes() == before[i]

@@ -14,7 +14,7 @@ from ecluse.audit import Action
 from ecluse.config import AlertSettings
 from ecluse.db.models import AuditEvent, SecurityReport
 from ecluse.instance.platform import Platform
-from ecluse.supervision.handling import escalate
+from ecluse.services.alerting import escalate
 from tests.server.conftest import app_client
 from tests.supervision.conftest import People, people
 

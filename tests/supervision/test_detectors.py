@@ -20,10 +20,10 @@ from ecluse.identity import Role, create_account, enrol
 from ecluse.identity.credentials import set_password
 from ecluse.instance.platform import Platform
 from ecluse.services import credentials, delivery
+from ecluse.services.watch.runner import lag, run_detectors
 from ecluse.supervision.alerts import AlertKind
 from ecluse.supervision.detectors import AuthFailures, MassAccess, NewNetwork, OffHours
 from ecluse.supervision.hours import DAYS, parse_hours
-from ecluse.supervision.runner import lag, run_detectors
 from tests.age_tools import Identity
 from tests.mail_tools import approve_all
 from tests.packages.conftest import Migration, agreement, export, identity, migration, parties

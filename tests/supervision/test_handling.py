@@ -13,9 +13,10 @@ from ecluse.db.models import Alert, AlertChange, AlertDelivery, AuditEvent
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Role
 from ecluse.instance.platform import Platform
-from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
+from ecluse.services.alerting import escalate, raise_alert
+from ecluse.services.supervision import change_alert
+from ecluse.supervision.alerts import AlertKind, Severity
 from ecluse.supervision.contacts import addresses, set_contact
-from ecluse.supervision.handling import change_state, escalate
 from tests.server.conftest import make_person
 from tests.supervision.conftest import People
 
@@ -39,8 +40,7 @@ def _change(
     platform: Platform, people: People, who: str, alert: str, *, to: str, reason: str
 ) -> None:
     principal = people.principal(platform, getattr(people, who))
-    with platform.db.transaction() as s:
-        change_state(s, platform.audit, principal, alert_id=alert, to_state=to, reason=reason)
+    change_alert(platform, principal, alert, to_state=to, reason=reason)
 
 
 def test_repeats_of_an_unresolved_cause_count_on_one_alert(
@@ -86,16 +86,9 @@ def test_only_the_organisations_dpo_answers_not_an_admin_of_the_platform(
         with pytest.raises(PolicyViolation):
             _change(platform, people, who, alert, to="acknowledged", reason="seen")
     other_dpo = make_person(platform, Role.DPO)  # another laboratory's dpo
-    with pytest.raises(PolicyViolation, match="no such alert"), platform.db.transaction() as s:
+    with pytest.raises(PolicyViolation, match="no such alert"):
         principal_alert = people.principal(platform, other_dpo)
-        change_state(
-            s,
-            platform.audit,
-            principal_alert,
-            alert_id=alert,
-            to_state="acknowledged",
-            reason="x",
-        )
+        change_alert(platform, principal_alert, alert, to_state="acknowledged", reason="x")
     with pytest.raises(PolicyViolation, match="only a dpo"):  # another organisation's alert
         _change(platform, people, "admin", alert, to="acknowledged", reason="looking into it")
     _change(platform, people, "dpo", alert, to="acknowledged", reason="looking into it")

@@ -12,8 +12,8 @@ from ecluse.config import DetectorSettings
 from ecluse.crypto._primitives import self_signed_tls
 from ecluse.db.models import Alert, AuditEvent
 from ecluse.instance.platform import Platform
+from ecluse.services.watch.probes import probe
 from ecluse.supervision.alerts import AlertKind
-from ecluse.supervision.probes import probe
 from tests.supervision.conftest import People, people
 
 __all__ = ["people"]

@@ -19,8 +19,9 @@ from ecluse.config import AlertSettings
 from ecluse.db.models import Alert, AlertDelivery
 from ecluse.errors import ConfigurationError
 from ecluse.instance.platform import Platform
-from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
-from ecluse.supervision.dispatch import dispatch
+from ecluse.services.alerting import raise_alert
+from ecluse.services.watch.dispatch import dispatch
+from ecluse.supervision.alerts import AlertKind, Severity
 from ecluse.supervision.sinks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,

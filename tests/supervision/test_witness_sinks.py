@@ -20,8 +20,8 @@ from ecluse.audit.records import check_witnesses
 from ecluse.config import AlertSettings
 from ecluse.db.models import AuditCheckpoint
 from ecluse.instance.platform import Platform
-from ecluse.supervision.dispatch import dispatch
-from ecluse.supervision.probes import check_chain
+from ecluse.services.watch.dispatch import dispatch
+from ecluse.services.watch.probes import check_chain
 from ecluse.supervision.sinks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,

@@ -18,13 +18,13 @@ from typing import Any
 from ecluse.errors import ConfigurationError, present
 from ecluse.identity import OrgKind, Principal, Role, totp
 from ecluse.instance.platform import Platform
-from ecluse.instance.setup import InitResult
 from ecluse.mandates.agreements import CLAUSES
 from ecluse.services import approvals, credentials
 from ecluse.services import governance as governance_acts
 from ecluse.services import identity as identity_acts
 from ecluse.services import packages as packages_acts
 from ecluse.services.access import identify
+from ecluse.services.setup import InitResult
 
 CHANNEL = "cli"  # the demo is a host command: its people act as the CLI's would
 

@@ -43,12 +43,12 @@ from ecluse.demo.cast import (
 from ecluse.demo.cast import guests as guest_accounts
 from ecluse.errors import IntegrityError
 from ecluse.instance.platform import Platform
-from ecluse.instance.setup import init_instance
 from ecluse.packages.extract import Outcome
 from ecluse.reports.html import render
 from ecluse.services import delivery
 from ecluse.services import reports as reports_acts
 from ecluse.services.extraction import extract
+from ecluse.services.setup import init_instance
 from ecluse.synth import synthesise, write_export
 
 Say = Callable[[str], None]

@@ -26,9 +26,9 @@ from sqlalchemy import update
 
 from ecluse.clock import as_utc
 from ecluse.crypto._primitives import random_bytes
+from ecluse.db import Database
 from ecluse.db.models import Extraction
 from ecluse.errors import ValidationError
-from ecluse.instance.platform import Platform
 from ecluse.packages.states import ExtractionState
 
 log = logging.getLogger("ecluse.packages")
@@ -98,9 +98,8 @@ def death(row: Extraction, *, now: datetime, legacy_cutoff: datetime) -> str | N
 class Lease:
     """Renews the lease of run `extraction_id` held by `owner` from `start` to `stop`."""
 
-    def __init__(self, platform: Platform, extraction_id: str, owner: str) -> None:
-        self._platform, self._id, self._owner = platform, extraction_id, owner
-        self._seconds = platform.settings.extraction_lease_seconds
+    def __init__(self, db: Database, extraction_id: str, owner: str, *, seconds: float) -> None:
+        self._db, self._id, self._owner, self._seconds = db, extraction_id, owner, seconds
         self._stop = threading.Event()
         self._lost = False
         self._thread = threading.Thread(
@@ -110,7 +109,7 @@ class Lease:
     def start(self, *, holding: list[str]) -> Lease:
         """Record the objects the run writes (for whoever cleans up after it), and renew the
         lease on a thread until `stop`."""
-        with self._platform.db.transaction() as s:
+        with self._db.transaction() as s:
             s.execute(
                 update(Extraction)
                 .where(Extraction.id == self._id, Extraction.lease_owner == self._owner)
@@ -140,7 +139,7 @@ class Lease:
 
     def _renew(self) -> bool:
         until = datetime.now(UTC) + timedelta(seconds=self._seconds)
-        with self._platform.db.transaction() as s:
+        with self._db.transaction() as s:
             done = s.execute(
                 update(Extraction)
                 .where(

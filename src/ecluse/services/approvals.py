@@ -20,8 +20,9 @@ from ecluse.identity.approvals import (
 )
 from ecluse.instance.platform import Platform
 from ecluse.services.access import refusals_audited
+from ecluse.services.alerting import raise_alert
 from ecluse.services.step_up import confirm_presence
-from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
+from ecluse.supervision.alerts import AlertKind, Severity
 
 
 def list_pending(platform: Platform, p: Principal) -> list[PendingGrant]:

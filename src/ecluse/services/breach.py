@@ -20,7 +20,8 @@ from ecluse.breach.trace import (
 )
 from ecluse.db.models import Package
 from ecluse.instance.platform import Platform
-from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
+from ecluse.services.alerting import raise_alert
+from ecluse.supervision.alerts import AlertKind, Severity
 
 __all__ = ["TraceMatch", "read_sample", "trace", "trace_file"]
 

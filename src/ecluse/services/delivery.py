@@ -29,7 +29,8 @@ from ecluse.packages.delivery import (
     receipt_matches,
     retained,
 )
-from ecluse.supervision import AlertKind, Severity, raise_alert
+from ecluse.services.alerting import raise_alert
+from ecluse.supervision import AlertKind, Severity
 
 __all__ = ["Receipt", "confirm", "download", "enforce", "open_package", "revoke_instruction"]
 

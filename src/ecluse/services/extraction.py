@@ -42,8 +42,9 @@ from ecluse.packages.recipients import recipients_of
 from ecluse.packages.source import Encoding
 from ecluse.packages.states import ExtractionState, PackageState
 from ecluse.policy import CredentialsRefused, VolumeExceeded
+from ecluse.services.alerting import raise_alert
 from ecluse.store.interfaces import BlobInfo, BlobWriter
-from ecluse.supervision import AlertKind, Severity, raise_alert
+from ecluse.supervision import AlertKind, Severity
 
 __all__ = ["Outcome", "RevokedDuringExtraction", "extract"]
 
@@ -335,9 +336,12 @@ def extract(
         raise
     out = _open_output(platform, plan, quarantined)
     try:
-        out.lease = Lease(platform, plan.extraction_id, owner).start(
-            holding=[w.id for w in out.writers]
-        )
+        out.lease = Lease(
+            platform.db,
+            plan.extraction_id,
+            owner,
+            seconds=platform.settings.extraction_lease_seconds,
+        ).start(holding=[w.id for w in out.writers])
         stream(
             plan,
             out,

@@ -22,14 +22,15 @@ from ecluse.db.models import AuditCheckpoint, AuditEvent, Blob
 from ecluse.errors import ConfigurationError
 from ecluse.instance.home import check_home
 from ecluse.instance.platform import Platform, open_database
-from ecluse.instance.setup import InitResult, SelfCheck, init_instance, selfcheck
-from ecluse.store.rotation import RotationResult, rotate
-from ecluse.worker import Sweep
-from ecluse.worker import run as run_worker
-from ecluse.worker import sweep as sweep_once
+from ecluse.services.setup import InitResult, SelfCheck, init_instance, selfcheck
+from ecluse.services.worker import Sweep
+from ecluse.services.worker import run as run_worker
+from ecluse.services.worker import sweep as sweep_once
+from ecluse.store import rotation
+from ecluse.store.rotation import RotationResult
 
 if TYPE_CHECKING:
-    from ecluse.supervision.loop import Supervisor
+    from ecluse.services.watch.loop import Supervisor
 
 __all__ = [
     "InitResult",
@@ -112,7 +113,21 @@ def status(platform: Platform) -> Status:
 
 def rotate_keys(platform: Platform, *, actor: str) -> RotationResult:
     """A new key-encryption key; every data key rewrapped; old versions destroyed."""
-    r = rotate(db=platform.db, keys=platform.keys, audit=platform.audit, actor=actor)
+    r = rotation.rewrap_all(db=platform.db, keys=platform.keys)
+    with platform.db.transaction() as s:
+        rotation.check_unused(s, r.destroyed)
+        platform.audit.append(
+            s,
+            actor=actor,
+            action=Action.KEK_ROTATE,
+            details={
+                "new_version": r.new_version,
+                "rewrapped": r.rewrapped,
+                "destroyed": r.destroyed,
+                "key_manager": platform.keys.name,
+            },
+        )
+    rotation.destroy(platform.keys, r.destroyed)
     platform.scrub()
     return r
 
@@ -155,7 +170,7 @@ def run_demo(settings: Settings, *, output: Path, **options: Any) -> dict[str, A
 
 def supervisor(platform: Platform) -> Supervisor:
     """The detectors, escalation, probes and alert delivery, as one loop."""
-    from ecluse.supervision.loop import Supervisor  # noqa: PLC0415 - only serve and supervise
+    from ecluse.services.watch.loop import Supervisor  # noqa: PLC0415 - only serve and supervise
 
     return Supervisor(platform)
 

@@ -22,6 +22,7 @@ from ecluse.reports.signoff import (
     record_sign_off,
     signed_report,
 )
+from ecluse.reports.supervision import may_read as may_read_supervision
 from ecluse.reports.supervision import render_supervision, supervision_report
 from ecluse.services.access import refusals_audited
 from ecluse.services.step_up import confirm_presence
@@ -69,7 +70,18 @@ def migration(platform: Platform, p: Principal, instruction_id: str) -> Migratio
 def supervision(platform: Platform, p: Principal, *, since: datetime) -> dict[str, Any]:
     """Transfers, alerts and their handling times, open security reports, key ages."""
     with refusals_audited(platform, p, "report supervision"):
-        return supervision_report(platform, p, since=since)
+        may_read_supervision(p)
+        versions = platform.keys.versions()
+        with platform.db.transaction() as s:
+            report = supervision_report(s, versions, p, since=since)
+            platform.audit.append(
+                s,
+                actor=p.actor,
+                action=Action.SUPERVISION_REPORT,
+                refs={"organisation": p.organisation_id},
+                details={"since": since.isoformat(timespec="seconds")},
+            )
+        return report
 
 
 def _refuse(platform: Platform, p: Principal, instruction_id: str, why: str) -> None:

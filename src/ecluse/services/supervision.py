@@ -18,11 +18,13 @@ from ecluse.identity import Permission, Principal
 from ecluse.identity.accounts import Role
 from ecluse.identity.approvals import has_authority
 from ecluse.instance.platform import Platform
+from ecluse.services import alerting
 from ecluse.services.access import permit, refusals_audited
+from ecluse.services.alerting import raise_alert
+from ecluse.services.watch.metrics import CONTENT_TYPE, exposition
 from ecluse.supervision import concerns, contacts, handling
-from ecluse.supervision.alerts import AlertKind, AlertState, Severity, raise_alert
+from ecluse.supervision.alerts import AlertKind, AlertState, Severity
 from ecluse.supervision.concerns import Concern
-from ecluse.supervision.metrics import CONTENT_TYPE, exposition
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +103,8 @@ def change_alert(
         refusals_audited(platform, p, f"alerts {to_state}", alert=alert_id),
         platform.db.transaction() as s,
     ):
-        return handling.change_state(
-            s, platform.audit, p, alert_id=alert_id, to_state=to_state, reason=reason
-        )
+        made = handling.change_state(s, p, alert_id=alert_id, to_state=to_state, reason=reason)
+        return alerting.change(s, platform.audit, made, actor=p.actor)
 
 
 def set_contact(

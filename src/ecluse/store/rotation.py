@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from ecluse.audit import Action, AuditLog
 from ecluse.crypto.envelope import object_aad, package_trace_aad, pseudonym_key_aad
 from ecluse.crypto.interfaces import KekState, KeyManager, WrappedKey
 from ecluse.crypto.personal import owner_aad
@@ -79,36 +79,32 @@ def _rewrap(db: Database, keys: KeyManager, sealed: _Sealed, new: int) -> int:
             return done
 
 
-def rotate(*, db: Database, keys: KeyManager, audit: AuditLog, actor: str) -> RotationResult:
+def rewrap_all(*, db: Database, keys: KeyManager) -> RotationResult:
+    """A new version, every wrapped key rewrapped under it, and the versions it retires (to
+    destroy once `check_unused` and the rotation's audit event have committed)."""
     new = keys.create_version()
     rewrapped = sum(_rewrap(db, keys, sealed, new) for sealed in SEALED)
     retired = [v.version for v in keys.versions() if v.state == KekState.PREVIOUS]
-    with db.transaction() as s:
-        left = sum(
-            s.execute(
-                select(func.count())
-                .select_from(sealed.model)
-                .where(sealed.model.kek_version.in_(retired))
-            ).scalar()
-            or 0
-            for sealed in SEALED
+    return RotationResult(new_version=new, rewrapped=rewrapped, destroyed=retired)
+
+
+def check_unused(session: Session, retired: list[int]) -> None:
+    """Refuse to retire versions a key was wrapped under meanwhile."""
+    left = sum(
+        session.execute(
+            select(func.count())
+            .select_from(sealed.model)
+            .where(sealed.model.kek_version.in_(retired))
+        ).scalar()
+        or 0
+        for sealed in SEALED
+    )
+    if left:
+        raise KeyManagerError(
+            "keys were wrapped under an old version during rotation: run `ecluse keys rotate` again"
         )
-        if left:
-            raise KeyManagerError(
-                "keys were wrapped under an old version during rotation: "
-                "run `ecluse keys rotate` again"
-            )
-        audit.append(
-            s,
-            actor=actor,
-            action=Action.KEK_ROTATE,
-            details={
-                "new_version": new,
-                "rewrapped": rewrapped,
-                "destroyed": retired,
-                "key_manager": keys.name,
-            },
-        )
+
+
+def destroy(keys: KeyManager, retired: list[int]) -> None:
     for v in retired:
         keys.destroy_version(v)
-    return RotationResult(new_version=new, rewrapped=rewrapped, destroyed=retired)

@@ -6,6 +6,6 @@ read the audit stream and the probes of what it cannot show, staff security repo
 metrics. It never holds patient data: alerts carry ids, kinds and counts.
 """
 
-from ecluse.supervision.alerts import AlertKind, Severity, raise_alert
+from ecluse.supervision.alerts import AlertKind, Severity
 
-__all__ = ["AlertKind", "Severity", "raise_alert"]
+__all__ = ["AlertKind", "Severity"]

@@ -1,18 +1,19 @@
-"""Raising an alert: a row for the organisation that must answer it, an audit event, and a
-notice in the delivery outbox, all in the caller's transaction. A repeat of a cause that is
-still unresolved counts on the same alert instead of opening another."""
+"""Recording an alert: a row for the organisation that must answer it and a notice in the
+delivery outbox, in the caller's transaction. A repeat of a cause that is still unresolved
+counts on the same alert instead of opening another. Raising one (with its audit event) is
+`ecluse.services.alerting.raise_alert`."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecluse.audit import Action, AuditLog
 from ecluse.audit.canonical import JsonValue, canonical
 from ecluse.db.models import Alert, AlertDelivery
 
@@ -84,21 +85,29 @@ def notify(session: Session, alert_id: str, event: str, *, now: datetime) -> Non
     )
 
 
-def raise_alert(
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An alert opened (`repeat` False) or a repeat counted on the unresolved one."""
+
+    id: str
+    repeat: bool
+    occurrences: int  # on the alert, this one included
+
+
+def record(
     session: Session,
-    audit: AuditLog,
     *,
     kind: AlertKind,
     severity: Severity,
     organisation_id: str,
     refs: Mapping[str, str],
     details: Mapping[str, JsonValue] | None = None,
-    actor: str = "system:ecluse",
     now: datetime | None = None,
     occurrences: int = 1,
-) -> str:
-    """Open an alert for `organisation_id` (who must answer it), or count `occurrences`
-    repeats on the unresolved one with the same cause; return its id."""
+) -> Recorded:
+    """Open an alert for `organisation_id` (who must answer it) and queue its notice, or
+    count `occurrences` repeats on the unresolved one with the same cause. The service that
+    raises it writes the audit event (`ecluse.services.alerting`)."""
     now = now or datetime.now(UTC)
     key = group_key(kind, refs)
     existing = session.execute(
@@ -110,14 +119,7 @@ def raise_alert(
     if existing is not None:
         existing.occurrences += occurrences
         existing.last_seen_at = now
-        audit.append(
-            session,
-            actor=actor,
-            action=Action.ALERT_REPEAT,
-            refs={"alert": existing.id},
-            details={"kind": kind.value, "occurrences": existing.occurrences},
-        )
-        return existing.id
+        return Recorded(existing.id, repeat=True, occurrences=existing.occurrences)
     alert = Alert(
         id=str(uuid.uuid4()),
         kind=kind.value,
@@ -135,12 +137,5 @@ def raise_alert(
     )
     session.add(alert)
     session.flush()
-    audit.append(
-        session,
-        actor=actor,
-        action=Action.ALERT_RAISE,
-        refs={"alert": alert.id, **refs},
-        details={"kind": kind.value, "severity": severity.value, **(details or {})},
-    )
     notify(session, alert.id, "raised", now=now)
-    return alert.id
+    return Recorded(alert.id, repeat=False, occurrences=occurrences)

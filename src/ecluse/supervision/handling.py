@@ -1,5 +1,6 @@
 """Answering alerts: open → acknowledged → resolved, only by a named person with a written
-reason; and escalation of what nobody answered in time. Every change is audited and notified.
+reason; and escalation of what nobody answered in time. Every change is notified; the service
+that makes it audits it (`ecluse.services.alerting`).
 
 Who may: an admin sees every alert but answers only those of its own organisation (the
 platform's); a dpo the alerts of its own organisation; only a dpo of the controller closes a
@@ -17,7 +18,6 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecluse.audit import Action, AuditLog
 from ecluse.clock import as_utc
 from ecluse.config import AlertSettings
 from ecluse.db.models import Alert, AlertChange
@@ -37,6 +37,14 @@ class Change:
     alert_id: str
     from_state: str
     to_state: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    alert_id: str
+    level: int
+    kind: str
 
 
 _NEXT: dict[str, tuple[AlertState, ...]] = {  # the states an alert may go to from each
@@ -73,7 +81,6 @@ def check_reason(reason: str) -> str:
 
 def change_state(
     session: Session,
-    audit: AuditLog,
     principal: Principal,
     *,
     alert_id: str,
@@ -109,18 +116,8 @@ def change_state(
             at=now,
         )
     )
-    action = (
-        Action.ALERT_ACKNOWLEDGE if to_state == AlertState.ACKNOWLEDGED else Action.ALERT_RESOLVE
-    )
-    audit.append(
-        session,
-        actor=principal.actor,
-        action=action,
-        refs={"alert": alert.id},
-        details={"from": before, "to": to_state, "kind": alert.kind},
-    )
     notify(session, alert.id, to_state, now=now)
-    return Change(alert.id, before, to_state)
+    return Change(alert.id, before, to_state, alert.kind)
 
 
 def _deadline(alert: Alert, settings: AlertSettings) -> timedelta:
@@ -133,8 +130,8 @@ def _deadline(alert: Alert, settings: AlertSettings) -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def escalate(session: Session, audit: AuditLog, settings: AlertSettings, *, now: datetime) -> int:
-    """Move every alert left unanswered past its deadline one level up; return how many.
+def escalate(session: Session, settings: AlertSettings, *, now: datetime) -> list[Escalation]:
+    """Move every alert left unanswered past its deadline one level up; return the moves.
     Unanswered means open, and for a staff security report, not resolved."""
     waiting = (
         session.execute(
@@ -145,7 +142,7 @@ def escalate(session: Session, audit: AuditLog, settings: AlertSettings, *, now:
         .scalars()
         .all()
     )
-    moved = 0
+    moved: list[Escalation] = []
     for alert in waiting:
         report = alert.kind == AlertKind.SECURITY_REPORT.value
         if alert.state == AlertState.ACKNOWLEDGED and not report:
@@ -157,13 +154,6 @@ def escalate(session: Session, audit: AuditLog, settings: AlertSettings, *, now:
         if level == SECOND and not has_second_contact(session, alert.organisation_id):
             level = TOP
         alert.level, alert.level_since = level, now
-        audit.append(
-            session,
-            actor="system:supervision",
-            action=Action.ALERT_ESCALATE,
-            refs={"alert": alert.id},
-            details={"level": level, "kind": alert.kind},
-        )
         notify(session, alert.id, "escalated", now=now)
-        moved += 1
+        moved.append(Escalation(alert.id, level, alert.kind))
     return moved

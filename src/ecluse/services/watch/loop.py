@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ecluse.instance.platform import Platform
+from ecluse.services.alerting import escalate
+from ecluse.services.watch.dispatch import Dispatched, dispatch
+from ecluse.services.watch.probes import probe
+from ecluse.services.watch.runner import Acquaintances, Pass, forget_expired, run_detectors
 from ecluse.supervision.detectors import Detector, all_detectors
-from ecluse.supervision.dispatch import Dispatched, dispatch
-from ecluse.supervision.handling import escalate
-from ecluse.supervision.probes import probe
-from ecluse.supervision.runner import Acquaintances, Pass, forget_expired, run_detectors
 from ecluse.supervision.sinks import AlertSink, configured_sinks
 
 log = logging.getLogger("ecluse.supervision")

@@ -25,8 +25,8 @@ from ecluse.db.models import (
     Package,
 )
 from ecluse.instance.platform import Platform
+from ecluse.services.watch.runner import lag
 from ecluse.supervision.alerts import EVERY_SINK, PENDING
-from ecluse.supervision.runner import lag
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 AUTH_FAILURES = (Action.AUTH_REFUSED, Action.LOGIN_REFUSED, Action.ENROL_REFUSED)

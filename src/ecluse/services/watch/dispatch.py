@@ -29,13 +29,8 @@ from ecluse.clock import as_utc
 from ecluse.config import AlertSettings
 from ecluse.db.models import Alert, AlertDelivery, AuditCheckpoint, Organisation, SupervisionCursor
 from ecluse.instance.platform import Platform
-from ecluse.supervision.alerts import (
-    EVERY_SINK,
-    PENDING,
-    AlertKind,
-    Severity,
-    raise_alert,
-)
+from ecluse.services.alerting import raise_alert
+from ecluse.supervision.alerts import EVERY_SINK, PENDING, AlertKind, Severity
 from ecluse.supervision.contacts import addresses, platform_organisation
 from ecluse.supervision.sinks import AlertMessage, AlertSink, SinkError, WitnessSink
 

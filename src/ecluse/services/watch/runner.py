@@ -33,7 +33,8 @@ from ecluse.db.models import (
 )
 from ecluse.errors import present
 from ecluse.instance.platform import Platform
-from ecluse.supervision.alerts import group_key, raise_alert
+from ecluse.services.alerting import raise_alert
+from ecluse.supervision.alerts import group_key
 from ecluse.supervision.contacts import platform_organisation
 from ecluse.supervision.detectors import Detector, Event, Finding
 from ecluse.supervision.hours import WorkingHours, parse_hours
