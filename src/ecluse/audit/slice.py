@@ -108,6 +108,20 @@ def export_slice(
     for c in cps:
         w.line({"type": "checkpoint", "seq": c.seq, "head_hash": c.head_hash, "ts": c.ts,
                 "kid": c.kid, "signature": c.signature.hex()}, sealed=False)  # fmt: skip
+    _seal(w, signer, organisation_id, first=first, last=last, head=head)
+    return w.events
+
+
+def _seal(
+    w: _Writer,
+    signer: Signer,
+    organisation_id: str,
+    *,
+    first: int | None,
+    last: int | None,
+    head: str,
+) -> None:
+    """The signed last line: the span kept, the chain's head there, the lines' digest."""
     seal: dict[str, Any] = {
         "format": FORMAT,
         "organisation": organisation_id,
@@ -120,7 +134,6 @@ def export_slice(
     }
     signature = signer.sign(seal_message(seal))
     w.line({"type": "seal", **seal, "signature": signature.hex()}, sealed=False)
-    return w.events
 
 
 # -- verification ------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ policy stopped it (volume beyond the instruction, credentials, revocation).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -134,24 +134,9 @@ def stream(
     try:
         sink = quarantine.put if quarantine else _already_there
         reader = SourceReader(source, sink=sink, encoding=encoding)
-        engine = out.engine = Engine(
-            plan.rules,
-            headers=reader.headers,
-            mapping=mapping,
-            max_rows=plan.allowance.rows_left,
-        )
-        writer = out.writer = PackageWriter(
-            [r.field for r in plan.rules.output_fields],
-            recipients=plan.recipients,
-            package=out.package,
-            digests=out.digests,
-            trace_key=out.trace_key,
-        )
-        engine.findings.neutralised = writer.neutralised  # counted as the package is written
-        package = Stage[pl.DataFrame]("package", writer.write, finish=writer.finish)
-        governor = Governor(engine, writer, package, canaries=Canaries(canary_rows), out=out)
-        govern = Stage[pl.DataFrame]("govern", governor)
+        govern, package = _stages(plan, out, reader.headers, mapping, canary_rows=canary_rows)
         stages += [govern, package]  # a stage is stopped before the one it feeds
+        engine = present(out.engine, "engine")
         for batch in reader.batches(engine.needed):
             still_signed()
             if out.lease is not None:
@@ -170,6 +155,32 @@ def stream(
         for stage in stages:
             stage.stop()
         raise
+
+
+def _stages(
+    plan: Plan,
+    out: Output,
+    headers: Sequence[str],
+    mapping: Mapping[str, str] | None,
+    *,
+    canary_rows: int,
+) -> tuple[Stage[pl.DataFrame], Stage[pl.DataFrame]]:
+    """The governing stage and the package stage it feeds, their engine and writer kept in
+    `out`."""
+    engine = out.engine = Engine(
+        plan.rules, headers=headers, mapping=mapping, max_rows=plan.allowance.rows_left
+    )
+    writer = out.writer = PackageWriter(
+        [r.field for r in plan.rules.output_fields],
+        recipients=plan.recipients,
+        package=out.package,
+        digests=out.digests,
+        trace_key=out.trace_key,
+    )
+    engine.findings.neutralised = writer.neutralised  # counted as the package is written
+    package = Stage[pl.DataFrame]("package", writer.write, finish=writer.finish)
+    governor = Governor(engine, writer, package, canaries=Canaries(canary_rows), out=out)
+    return Stage[pl.DataFrame]("govern", governor), package
 
 
 def _already_there(data: bytes) -> None:

@@ -118,14 +118,7 @@ class Engine:
         self.findings = Findings()
         mapped = map_headers(self.headers, mapping)
         self.columns = {f: h for h, f in mapped.mapped.items()}
-        instructed = {r.field: r.transform for r in rules.fields}
-        for header, name in mapped.columns:
-            if name is None:
-                self.findings.dropped[header] = "not in the data dictionary"
-            elif DICTIONARY[name].category == Category.CREDENTIAL:
-                self.findings.dropped[header] = "credential: never transferred"
-            elif instructed.get(name, Transform.DROP) == Transform.DROP:
-                self.findings.dropped[header] = "not instructed"
+        self._drop(mapped.columns)
         missing = sorted(r.field for r in rules.output_fields if r.field not in self.columns)
         if missing:
             raise ValidationError(f"the source lacks instructed fields: {missing}")
@@ -141,33 +134,48 @@ class Engine:
         self._free_text = [
             r.field for r in rules.output_fields if DICTIONARY[r.field].kind == Kind.FREE_TEXT
         ]
-        # free text is screened in the query that transforms it: its trimmed text (what
-        # keeping it gives), and what screening matched in it, under names no source column
-        # has (and beside them, for date transforms, whether the source held anything)
-        self._screening: list[pl.Expr] = []
-        for f in self._free_text:
-            source = _trimmed(pl.col(self.columns[f]))
-            self._screening += [
-                source.alias(f"\x00text {f}"),
-                pl.struct(screening_flags(source)).alias(f"\x00flags {f}"),
-            ]
-        # kept free text loses its credentials (after screening, which finds where they are)
-        # a date transform blanks what is no date: the values it blanked are counted
         self._dated = [
             r.field for r in rules.output_fields if r.transform in {Transform.YEAR, Transform.MONTH}
         ]
-        self._screening += [
-            (pl.col(self.columns[f]).cast(pl.Utf8).str.strip_chars().fill_null("") != "").alias(
-                f"\x00filled {f}"
-            )
-            for f in self._dated
-        ]
+        self._screening = self._screening_columns()
+        # kept free text loses its credentials (after screening, which finds where they are)
         self._masked = [
             r.field
             for r in rules.output_fields
             if r.field in self._free_text and r.transform == Transform.KEEP
         ]
         self._sampled = 0  # rows whose content was checked
+
+    def _drop(self, columns: Iterable[tuple[str, str | None]]) -> None:
+        """Record why each source column that will not travel is dropped."""
+        instructed = {r.field: r.transform for r in self.rules.fields}
+        for header, name in columns:
+            if name is None:
+                self.findings.dropped[header] = "not in the data dictionary"
+            elif DICTIONARY[name].category == Category.CREDENTIAL:
+                self.findings.dropped[header] = "credential: never transferred"
+            elif instructed.get(name, Transform.DROP) == Transform.DROP:
+                self.findings.dropped[header] = "not instructed"
+
+    def _screening_columns(self) -> list[pl.Expr]:
+        """Free text is screened in the query that transforms it: its trimmed text (what
+        keeping it gives), and what screening matched in it, under names no source column
+        has; beside them, for date transforms, whether the source held anything (the values
+        a date transform blanked are counted)."""
+        exprs: list[pl.Expr] = []
+        for f in self._free_text:
+            source = _trimmed(pl.col(self.columns[f]))
+            exprs += [
+                source.alias(f"\x00text {f}"),
+                pl.struct(screening_flags(source)).alias(f"\x00flags {f}"),
+            ]
+        exprs += [
+            (pl.col(self.columns[f]).cast(pl.Utf8).str.strip_chars().fill_null("") != "").alias(
+                f"\x00filled {f}"
+            )
+            for f in self._dated
+        ]
+        return exprs
 
     def _expr(self, name: str, transform: Transform) -> pl.Expr:
         raw = pl.col(self.columns[name])

@@ -89,20 +89,18 @@ def _status(report: dict[str, Any]) -> str:
     return '<p class="warn">Open: awaiting the sign-off of a dpo of the controller.</p>'
 
 
-def render(report: dict[str, Any]) -> str:
-    a, i = report["agreement"], report["instruction"]
-    sections = [
-        f"<h1>Migration report — instruction {escape(i['id'])}</h1>",
-        _status(report),
+def _mandate(report: dict[str, Any]) -> list[str]:
+    """The agreement, the instruction, its volume and its recipient."""
+    a, i, r = report["agreement"], report["instruction"], report["recipient"]
+    parties = {
+        "id": a["id"],
+        "controller": a["controller"]["name"],
+        "processor": a["processor"]["name"],
+        "terms sha256": a["terms_sha256"],
+    }
+    return [
         "<h2>Agreement (GDPR Art. 28)</h2>",
-        _pairs(
-            {
-                "id": a["id"],
-                "controller": a["controller"]["name"],
-                "processor": a["processor"]["name"],
-                "terms sha256": a["terms_sha256"],
-            }
-        ),
+        _pairs(parties),
         _table(
             ("party", "signed by", "at"), [(s["party"], s["by"], s["at"]) for s in a["signatures"]]
         ),
@@ -112,43 +110,57 @@ def render(report: dict[str, Any]) -> str:
         "<h2>Volume</h2>",
         _volume(report["volume"]),
         "<h2>Recipient</h2>",
-        _pairs({"organisation": report["recipient"]["name"]}),
+        _pairs({"organisation": r["name"]}),
         _table(
             ("key fingerprint", "label", "revoked"),
-            [(k["fingerprint"], k["label"], k["revoked"]) for k in report["recipient"]["keys"]],
+            [(k["fingerprint"], k["label"], k["revoked"]) for k in r["keys"]],
         ),
-        "<h2>Extractions</h2>",
     ]
+
+
+def _passage(report: dict[str, Any]) -> list[str]:
+    """The extractions with their findings, the packages with their downloads."""
+    sections = ["<h2>Extractions</h2>"]
     for e in report["extractions"]:
-        sections.append(_pairs({k: v for k, v in e.items() if k != "findings"}))
-        sections.append(_findings(e))
+        sections += [_pairs({k: v for k, v in e.items() if k != "findings"}), _findings(e)]
     sections.append("<h2>Packages</h2>")
     for p in report["packages"]:
-        sections.append(_pairs({k: v for k, v in p.items() if k != "downloads"}))
-        sections.append(
-            _table(
-                ("downloaded by", "at", "bytes"),
-                [(d["by"], d["at"], d["bytes"]) for d in p["downloads"]],
-            )
-        )
-    sections += [
+        downloads = [(d["by"], d["at"], d["bytes"]) for d in p["downloads"]]
+        sections += [
+            _pairs({k: v for k, v in p.items() if k != "downloads"}),
+            _table(("downloaded by", "at", "bytes"), downloads),
+        ]
+    return sections
+
+
+def _trail(report: dict[str, Any]) -> list[str]:
+    """The alerts, the audit events and the checkpoint covering them, the sign-off."""
+    alerts = [
+        (x["kind"], x["severity"], x["state"], x["created_at"], x["details"])
+        for x in report["alerts"]
+    ]
+    events = [(e["seq"], e["ts"], e["actor"], e["action"]) for e in report["audit"]["events"]]
+    sections = [
         "<h2>Alerts</h2>",
-        _table(
-            ("kind", "severity", "state", "raised", "details"),
-            [
-                (x["kind"], x["severity"], x["state"], x["created_at"], x["details"])
-                for x in report["alerts"]
-            ],
-        ),
+        _table(("kind", "severity", "state", "raised", "details"), alerts),
         "<h2>Audit trail</h2>",
         _pairs({"signed checkpoint covering it": report["audit"]["checkpoint"]}),
-        _table(
-            ("seq", "time", "actor", "action"),
-            [(e["seq"], e["ts"], e["actor"], e["action"]) for e in report["audit"]["events"]],
-        ),
+        _table(("seq", "time", "actor", "action"), events),
     ]
     if report["sign_off"]:
         sections += ["<h2>Sign-off</h2>", _pairs(report["sign_off"])]
+    return sections
+
+
+def render(report: dict[str, Any]) -> str:
+    i = report["instruction"]
+    sections = [
+        f"<h1>Migration report — instruction {escape(i['id'])}</h1>",
+        _status(report),
+        *_mandate(report),
+        *_passage(report),
+        *_trail(report),
+    ]
     return page(f"Écluse migration report {i['id']}", sections)
 
 

@@ -158,32 +158,9 @@ def _checkpoint(session: Session, last_seq: int) -> dict[str, Any] | None:
     return {"seq": row.seq, "head_hash": row.head_hash, "kid": row.kid, "ts": row.ts}
 
 
-def build(session: Session, instruction_id: str) -> dict[str, Any]:
-    """The report as data; `sign_off` is filled once the dpo has signed it off."""
-    instruction = session.get(Instruction, instruction_id)
-    if instruction is None:
-        raise ValidationError("no such instruction")
-    agreement = present(session.get(Agreement, instruction.agreement_id), "agreement")
-    extractions = (
-        session.execute(
-            select(Extraction)
-            .where(Extraction.instruction_id == instruction_id)
-            .order_by(Extraction.started_at)
-        )
-        .scalars()
-        .all()
-    )
-    packages = (
-        session.execute(
-            select(Package)
-            .where(Package.instruction_id == instruction_id)
-            .order_by(Package.created_at)
-        )
-        .scalars()
-        .all()
-    )
-    ids = [instruction_id, *(e.id for e in extractions), *(p.id for p in packages)]
-    events = _events(session, ids)
+def _downloads(
+    events: list[AuditEvent], packages: list[Package]
+) -> dict[str, list[dict[str, Any]]]:
     downloads: dict[str, list[dict[str, Any]]] = {p.id: [] for p in packages}
     for e in events:
         if e.action == "packages:package:download":
@@ -191,60 +168,90 @@ def build(session: Session, instruction_id: str) -> dict[str, Any]:
             downloads[refs["package"]].append(
                 {"by": e.actor, "at": e.ts, "bytes": json.loads(e.details).get("bytes")}
             )
+    return downloads
+
+
+def _alerts(session: Session, events: list[AuditEvent]) -> list[dict[str, Any]]:
+    """The alerts the migration's events name."""
     alert_ids = {json.loads(e.refs).get("alert") for e in events} - {None}
-    alerts = (
-        session.execute(select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.created_at))
-        .scalars()
-        .all()
-    )
+    alerts = session.execute(
+        select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.created_at)
+    ).scalars()
+    return [
+        {
+            "id": a.id,
+            "kind": a.kind,
+            "severity": a.severity,
+            "state": a.state,
+            "created_at": _ts(a.created_at),
+            "details": json.loads(a.details),
+        }
+        for a in alerts
+    ]
+
+
+def _recipient(session: Session, organisation_id: str) -> dict[str, Any]:
+    keys = session.execute(
+        select(RecipientKey).where(RecipientKey.organisation_id == organisation_id)
+    ).scalars()
+    return {
+        **_org(session, organisation_id),
+        "keys": [
+            {"fingerprint": k.fingerprint, "label": k.label, "revoked": k.revoked_at is not None}
+            for k in keys
+        ],
+    }
+
+
+def _sign_off(session: Session, instruction_id: str) -> dict[str, Any] | None:
     sign_off = session.get(MigrationSignOff, instruction_id)
+    if sign_off is None:
+        return None
+    return {
+        "by": _email(session, sign_off.account_id),
+        "at": _ts(sign_off.signed_at),
+        "report_sha256": sign_off.report_sha256,
+        "comment": sign_off.comment,
+        "kid": sign_off.kid,
+        "signature": base64.b64encode(sign_off.signature).decode(),
+    }
+
+
+def build(session: Session, instruction_id: str) -> dict[str, Any]:
+    """The report as data; `sign_off` is filled once the dpo has signed it off."""
+    instruction = session.get(Instruction, instruction_id)
+    if instruction is None:
+        raise ValidationError("no such instruction")
+    agreement = present(session.get(Agreement, instruction.agreement_id), "agreement")
+    of_it = Extraction.instruction_id == instruction_id
+    extractions = list(
+        session.execute(select(Extraction).where(of_it).order_by(Extraction.started_at)).scalars()
+    )
+    packages = list(
+        session.execute(
+            select(Package)
+            .where(Package.instruction_id == instruction_id)
+            .order_by(Package.created_at)
+        ).scalars()
+    )
+    events = _events(
+        session, [instruction_id, *(e.id for e in extractions), *(p.id for p in packages)]
+    )
+    downloads = _downloads(events, packages)
     return {
         "format": FORMAT,
         "agreement": _agreement(session, agreement),
         "instruction": _instruction(session, instruction),
         "volume": _volume(session, instruction),
-        "recipient": {
-            **_org(session, instruction.recipient_id),
-            "keys": [
-                {
-                    "fingerprint": k.fingerprint,
-                    "label": k.label,
-                    "revoked": k.revoked_at is not None,
-                }
-                for k in session.execute(
-                    select(RecipientKey).where(
-                        RecipientKey.organisation_id == instruction.recipient_id
-                    )
-                ).scalars()
-            ],
-        },
+        "recipient": _recipient(session, instruction.recipient_id),
         "extractions": [_extraction(session, e) for e in extractions],
         "packages": [_package(session, p, downloads[p.id]) for p in packages],
-        "alerts": [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "severity": a.severity,
-                "state": a.state,
-                "created_at": _ts(a.created_at),
-                "details": json.loads(a.details),
-            }
-            for a in alerts
-        ],
+        "alerts": _alerts(session, events),
         "audit": {
             "events": [
                 {"seq": e.seq, "ts": e.ts, "actor": e.actor, "action": e.action} for e in events
             ],
             "checkpoint": _checkpoint(session, events[-1].seq) if events else None,
         },
-        "sign_off": None
-        if sign_off is None
-        else {
-            "by": _email(session, sign_off.account_id),
-            "at": _ts(sign_off.signed_at),
-            "report_sha256": sign_off.report_sha256,
-            "comment": sign_off.comment,
-            "kid": sign_off.kid,
-            "signature": base64.b64encode(sign_off.signature).decode(),
-        },
+        "sign_off": _sign_off(session, instruction_id),
     }

@@ -58,17 +58,11 @@ def run_servers(
         runner.run(serve_forever(platform, worker_interval=worker_interval, ready=ready))
 
 
-async def serve_forever(
-    platform: Platform,
-    *,
-    worker_interval: float = 30.0,
-    ready: Callable[[Endpoints], None] | None = None,
-) -> None:
+async def _listen_sftp(
+    platform: Platform, ssh_key: asyncssh.SSHKey, extractions: set[asyncio.Future[None]]
+) -> asyncssh.SSHAcceptor:
     s = platform.settings
-    cert, key, tls_fp = host.tls_certificate(s)
-    ssh_key = host_key(s.server_dir / "ssh_host_ed25519_key")
-    extractions: set[asyncio.Future[None]] = set()  # of SFTP uploads, in the background
-    sftp = await asyncssh.listen(
+    return await asyncssh.listen(
         s.bind,
         s.sftp_port,
         server_host_keys=[ssh_key],
@@ -90,23 +84,46 @@ async def serve_forever(
         keepalive_interval=s.client_timeout_seconds / 3,
         keepalive_count_max=3,
     )
+
+
+def _background(
+    platform: Platform, *, worker_interval: float, stop: threading.Event
+) -> list[threading.Thread]:
+    """The worker and the supervision, each on its thread until `stop`."""
+    threads = [
+        threading.Thread(
+            target=host.run_worker,
+            args=(platform,),
+            kwargs={"interval": worker_interval, "stop": stop},
+            name="ecluse-worker",
+            daemon=True,
+        ),
+        threading.Thread(
+            target=host.supervisor(platform).run,
+            kwargs={"stop": stop},
+            name="ecluse-supervision",
+            daemon=True,
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+async def serve_forever(
+    platform: Platform,
+    *,
+    worker_interval: float = 30.0,
+    ready: Callable[[Endpoints], None] | None = None,
+) -> None:
+    s = platform.settings
+    cert, key, tls_fp = host.tls_certificate(s)
+    ssh_key = host_key(s.server_dir / "ssh_host_ed25519_key")
+    extractions: set[asyncio.Future[None]] = set()  # of SFTP uploads, in the background
+    sftp = await _listen_sftp(platform, ssh_key, extractions)
     server = https_server(create_app(platform), s, server_context(cert, key))
     stop = threading.Event()
-    worker = threading.Thread(
-        target=host.run_worker,
-        args=(platform,),
-        kwargs={"interval": worker_interval, "stop": stop},
-        name="ecluse-worker",
-        daemon=True,
-    )
-    worker.start()
-    supervisor = threading.Thread(
-        target=host.supervisor(platform).run,
-        kwargs={"stop": stop},
-        name="ecluse-supervision",
-        daemon=True,
-    )
-    supervisor.start()
+    threads = _background(platform, worker_interval=worker_interval, stop=stop)
     host.server_started(platform, https=s.https_port, sftp=s.sftp_port, bind=s.bind)
     address = s.bind if ":" not in s.bind else f"[{s.bind}]"
     serving = asyncio.create_task(server.serve())
@@ -131,5 +148,5 @@ async def serve_forever(
         sftp.close()
         await sftp.wait_closed()
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, worker.join, 30)
-        await loop.run_in_executor(None, supervisor.join, 30)
+        for thread in threads:
+            await loop.run_in_executor(None, thread.join, 30)

@@ -7,13 +7,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ecluse.audit import Action
 from ecluse.db.models import ApiToken
 from ecluse.errors import AuthenticationError
 from ecluse.identity import Permission, Principal, issue, revoke
+from ecluse.identity.credentials import (
+    LoginResult,
+    confirm_totp,
+    has_password,
+    login,
+    start_totp,
+    unlock,
+)
 from ecluse.identity.credentials import change_password as set_new_password
-from ecluse.identity.credentials import confirm_totp, has_password, login, start_totp, unlock
 from ecluse.identity.sessions import OpenedSession, close_session, open_session
 from ecluse.identity.ssh_keys import ParsedKey, active_keys, add_ssh_key, revoke_ssh_key
 from ecluse.identity.throttle import Throttle
@@ -49,6 +57,65 @@ class LoggedIn:
     recovery_codes_left: int | None
 
 
+def _refused(
+    platform: Platform, s: Session, result: LoginResult, *, email: str, address: str, channel: str
+) -> None:
+    """Audit a refused login (by the identifier typed, never a password), and the lock it
+    caused."""
+    typed = typed_identifier(platform, s, email)
+    platform.audit.append(
+        s,
+        actor=unauthenticated(channel),
+        action=Action.LOGIN_REFUSED,
+        refs=typed.refs,
+        details={**typed.details, "address": address[:64], "reason": result.reason},
+    )
+    if result.locked_now:
+        platform.audit.append(
+            s,
+            actor=unauthenticated(channel),
+            action=Action.CREDENTIALS_REVOKE,
+            refs=typed.refs,  # a lock names a known account: by its id
+            details={"why": "locked after failed logins"},
+        )
+
+
+def _opened(
+    platform: Platform,
+    s: Session,
+    result: LoginResult,
+    account_id: str,
+    *,
+    email: str,
+    address: str,
+    channel: str,
+    open_new_session: bool,
+) -> OpenedSession | None:
+    """Open the session a login earned (unless the channel keeps its own), audited."""
+    opened = None
+    if open_new_session:
+        opened = open_session(
+            s,
+            account_id=account_id,
+            second_factor=result.second_factor,
+            address=address,
+            lifetime=timedelta(hours=platform.settings.session_hours),
+        )
+    platform.audit.append(
+        s,
+        actor=f"account:{email}",
+        action=Action.SESSION_OPEN,
+        refs={"account": account_id, "session": opened.id if opened else "none"},
+        details={
+            "via": channel,
+            "address": address[:64],
+            "second_factor": result.second_factor,
+            "recovery_codes_left": result.recovery_codes_left,
+        },
+    )
+    return opened
+
+
 def log_in(
     platform: Platform,
     *,
@@ -72,49 +139,23 @@ def log_in(
             address=address,
             mode=Throttle(platform.settings.login_throttle),
         )
-        if not result.ok or result.account_id is None:
-            typed = typed_identifier(platform, s, email)
-            platform.audit.append(
-                s,
-                actor=unauthenticated(channel),
-                action=Action.LOGIN_REFUSED,
-                refs=typed.refs,
-                details={**typed.details, "address": address[:64], "reason": result.reason},
-            )
-            if result.locked_now:
-                platform.audit.append(
-                    s,
-                    actor=unauthenticated(channel),
-                    action=Action.CREDENTIALS_REVOKE,
-                    refs=typed.refs,  # a lock names a known account: by its id
-                    details={"why": "locked after failed logins"},
-                )
-            opened = None
+        account_id = result.account_id if result.ok else None
+        if account_id is None:
+            _refused(platform, s, result, email=email, address=address, channel=channel)
         else:
-            opened = None
-            if open_new_session:
-                opened = open_session(
-                    s,
-                    account_id=result.account_id,
-                    second_factor=result.second_factor,
-                    address=address,
-                    lifetime=timedelta(hours=platform.settings.session_hours),
-                )
-            platform.audit.append(
+            opened = _opened(
+                platform,
                 s,
-                actor=f"account:{email}",
-                action=Action.SESSION_OPEN,
-                refs={"account": result.account_id, "session": opened.id if opened else "none"},
-                details={
-                    "via": channel,
-                    "address": address[:64],
-                    "second_factor": result.second_factor,
-                    "recovery_codes_left": result.recovery_codes_left,
-                },
+                result,
+                account_id,
+                email=email,
+                address=address,
+                channel=channel,
+                open_new_session=open_new_session,
             )
-    if not result.ok or result.account_id is None:
+    if account_id is None:
         raise AuthenticationError(result.reason)
-    return LoggedIn(result.account_id, opened, result.second_factor, result.recovery_codes_left)
+    return LoggedIn(account_id, opened, result.second_factor, result.recovery_codes_left)
 
 
 def log_out(platform: Platform, p: Principal) -> None:

@@ -111,56 +111,68 @@ def _still_signed(platform: Platform, instruction_id: str) -> None:
             )
 
 
+def _locked_run(s: Session, plan: Plan) -> None:
+    """Lock the instruction and the run; refuse if either changed under the extraction."""
+    instruction = s.get(Instruction, plan.instruction_id, with_for_update=True)
+    if instruction is None or instruction.state != InstructionState.SIGNED:
+        raise RevokedDuringExtraction("the instruction was revoked: everything was discarded")
+    run = s.get(Extraction, plan.extraction_id, with_for_update=True)
+    if run is None or run.state != ExtractionState.RUNNING:
+        raise ValidationError("the run was recorded as abandoned: everything was discarded")
+
+
+def _package_row(
+    platform: Platform, s: Session, plan: Plan, out: Output, *, package: BlobInfo, digests: BlobInfo
+) -> Package:
+    """The package's row: its objects, its signed manifest, its wrapped tracing key."""
+    package_id = str(uuid.uuid4())
+    written = present(out.writer, "package writer")
+    deadline = present(package.expires_at, "package deadline")
+    body, signature = sign_manifest(
+        platform.keys.signer(), manifest(plan, out, package_id, deadline)
+    )
+    wrapped = platform.keys.wrap(out.trace_key, aad=package_trace_aad(package_id))
+    return Package(
+        id=package_id,
+        extraction_id=plan.extraction_id,
+        instruction_id=plan.instruction_id,
+        recipient_id=plan.content.recipient_id,
+        blob_id=package.id,
+        digests_id=digests.id,
+        state=PackageState.READY,
+        rows=written.rows,
+        plaintext_sha256=written.sha256,
+        manifest=body.decode(),
+        manifest_sha256=sha256_hex(body),
+        kid=platform.audit.register_signer(s),
+        signature=signature,
+        kek_version=wrapped.kek_version,
+        wrapped_trace_key=wrapped.ciphertext,
+        canaries=out.canary_digests,
+        created_at=datetime.now(UTC),
+        deadline_at=deadline,
+    )
+
+
 def _commit(platform: Platform, principal: Principal, plan: Plan, out: Output) -> Outcome:
     with platform.db.transaction() as s:
-        instruction = s.get(Instruction, plan.instruction_id, with_for_update=True)
-        if instruction is None or instruction.state != InstructionState.SIGNED:
-            raise RevokedDuringExtraction("the instruction was revoked: everything was discarded")
-        run = s.get(Extraction, plan.extraction_id, with_for_update=True)
-        if run is None or run.state != ExtractionState.RUNNING:
-            raise ValidationError("the run was recorded as abandoned: everything was discarded")
-        findings = present(out.engine, "engine").findings
-        findings.volume = settle(
+        _locked_run(s, plan)
+        f = present(out.engine, "engine").findings
+        f.volume = settle(
             s,
             plan.instruction_id,
             content=plan.content,
             run_id=plan.extraction_id,
-            rows=findings.rows_in_scope,
+            rows=f.rows_in_scope,
         )
         quarantine = out.quarantine.commit(s) if out.quarantine else present(out.held, "source")
-        package, digests = out.package.commit(s), out.digests.commit(s)
-        package_id = str(uuid.uuid4())
-        written = present(out.writer, "package writer")
-        deadline = present(package.expires_at, "package deadline")
-        signed = manifest(plan, out, package_id, deadline)
-        body, signature = sign_manifest(platform.keys.signer(), signed)
-        wrapped = platform.keys.wrap(out.trace_key, aad=package_trace_aad(package_id))
-        s.add(
-            Package(
-                id=package_id,
-                extraction_id=plan.extraction_id,
-                instruction_id=plan.instruction_id,
-                recipient_id=plan.content.recipient_id,
-                blob_id=package.id,
-                digests_id=digests.id,
-                state=PackageState.READY,
-                rows=written.rows,
-                plaintext_sha256=written.sha256,
-                manifest=body.decode(),
-                manifest_sha256=sha256_hex(body),
-                kid=platform.audit.register_signer(s),
-                signature=signature,
-                kek_version=wrapped.kek_version,
-                wrapped_trace_key=wrapped.ciphertext,
-                canaries=out.canary_digests,
-                created_at=datetime.now(UTC),
-                deadline_at=deadline,
-            )
+        row = _package_row(
+            platform, s, plan, out, package=out.package.commit(s), digests=out.digests.commit(s)
         )
+        s.add(row)
         finish_run(
             s, plan.extraction_id, ExtractionState.PACKAGED, out, quarantine_id=quarantine.id
         )
-        f = findings
         platform.audit.append(
             s,
             actor=principal.actor,
@@ -168,28 +180,28 @@ def _commit(platform: Platform, principal: Principal, plan: Plan, out: Output) -
             refs={
                 "extraction": plan.extraction_id,
                 "instruction": plan.instruction_id,
-                "package": package_id,
+                "package": row.id,
                 "quarantine": quarantine.id,
             },
             details={
                 "rows_read": f.rows_read,
                 "rows_in_scope": f.rows_in_scope,
-                "rows_packaged": written.rows,
+                "rows_packaged": row.rows,
                 "columns_dropped": len(f.dropped),
                 "cells_neutralised": sum(f.neutralised.values()),
-                "manifest_sha256": sha256_hex(body),
+                "manifest_sha256": row.manifest_sha256,
             },
         )
         if f.volume["below_expected"]:
-            _below_expected(platform, s, plan, package_id, f.volume)
+            _below_expected(platform, s, plan, row.id, f.volume)
     return Outcome(
         extraction_id=plan.extraction_id,
-        package_id=package_id,
-        rows=written.rows,
+        package_id=row.id,
+        rows=row.rows,
         canaries=out.canary_rows,
         findings=f,
-        age_sha256=written.age_sha256,
-        manifest_sha256=sha256_hex(body),
+        age_sha256=present(out.writer, "package writer").age_sha256,
+        manifest_sha256=row.manifest_sha256,
     )
 
 

@@ -34,8 +34,8 @@ class InitResult:
     key_manager: str
 
 
-def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> InitResult:
-    """Create home, keys, schema and the first admin; undo it all if any step fails."""
+def _refuse_existing(settings: Settings) -> None:
+    """Never initialise over an instance, nor beside another instance's witness."""
     if settings.key_file.exists() or (settings.db_dir / "ecluse.sqlite3").exists():
         raise ConfigurationError(
             f"{settings.home} already holds an Écluse instance; refusing to initialise it again"
@@ -46,6 +46,42 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
             f"the audit witness {witnessed} already holds another instance's checkpoints: "
             "give this instance its own witness directory"
         )
+
+
+def _first_admin(platform: Platform, *, admin_email: str, admin_name: str) -> InitResult:
+    """The platform's organisation and its first admin, in the trail's first events."""
+    with platform.db.transaction() as s:
+        org = create_organisation(s, name="Écluse platform", kind=OrgKind.PLATFORM)
+        admin = create_account(
+            s, organisation_id=org, email=admin_email, full_name=admin_name, roles={Role.ADMIN}
+        )
+        kid = platform.audit.register_signer(s)
+        platform.audit.append(
+            s,
+            actor=INIT_ACTOR,
+            action=Action.INSTANCE_INIT,
+            refs={"signing_key": kid, "organisation": org},
+            details={"key_manager": platform.keys.name, "database": platform.db.dialect},
+        )
+        platform.audit.append(
+            s,
+            actor=INIT_ACTOR,
+            action=Action.ACCOUNT_CREATE,
+            refs={"account": admin.id},
+            details={"roles": ["admin"]},
+        )
+        platform.audit.checkpoint(s)
+    return InitResult(
+        admin_email=admin.email,
+        enrolment_code=admin.enrolment_code,
+        signing_key_id=kid,
+        key_manager=platform.keys.name,
+    )
+
+
+def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> InitResult:
+    """Create home, keys, schema and the first admin; undo it all if any step fails."""
+    _refuse_existing(settings)
     created = create_home(settings)
     db = keys = None
     try:
@@ -57,33 +93,7 @@ def init_instance(settings: Settings, *, admin_email: str, admin_name: str) -> I
         keys = open_key_manager(settings, create=True)
         witness = WitnessLog.open(settings.witness_dir, create=True)
         platform = Platform.assemble(settings=settings, db=db, keys=keys, witness=witness)
-        with db.transaction() as s:
-            org = create_organisation(s, name="Écluse platform", kind=OrgKind.PLATFORM)
-            admin = create_account(
-                s, organisation_id=org, email=admin_email, full_name=admin_name, roles={Role.ADMIN}
-            )
-            kid = platform.audit.register_signer(s)
-            platform.audit.append(
-                s,
-                actor=INIT_ACTOR,
-                action=Action.INSTANCE_INIT,
-                refs={"signing_key": kid, "organisation": org},
-                details={"key_manager": keys.name, "database": db.dialect},
-            )
-            platform.audit.append(
-                s,
-                actor=INIT_ACTOR,
-                action=Action.ACCOUNT_CREATE,
-                refs={"account": admin.id},
-                details={"roles": ["admin"]},
-            )
-            platform.audit.checkpoint(s)
-        return InitResult(
-            admin_email=admin.email,
-            enrolment_code=admin.enrolment_code,
-            signing_key_id=kid,
-            key_manager=keys.name,
-        )
+        return _first_admin(platform, admin_email=admin_email, admin_name=admin_name)
     except BaseException:
         if keys is not None:
             keys.discard()
