@@ -12,8 +12,13 @@ from `vocabulary`.
   runs cut short. `quarantine`: an SFTP upload's source.
 - `identity`, `credentials`, `lifecycle`, `tenancy`, `approvals`, `step_up`, `typed`, `ssh`:
   organisations, accounts, logins, tokens, credentials, second factors, SSH logins.
-- `supervision`: alerts, security contacts and reports, metrics. `reports`: migration and
-  supervision reports, sign-off. `breach`: tracing a leaked sample.
+- `supervision`: alerts, security contacts and reports, metrics; `alerting`: raising,
+  answering and escalating an alert with its audit event, for every service. `reports`:
+  migration and supervision reports, sign-off. `breach`: tracing a leaked sample.
 - `host`: the host-level verbs (init, status, keys, schema, worker, supervision, demo, TLS);
-  `trail`: the audit trail's host-level verbs.
+  `setup`: initialising an instance and its self-check; `trail`: the audit trail's
+  host-level verbs.
+- What acts as the system itself: `worker` (deadlines, retention, time to live, recovery,
+  checkpoints) and `watch` (the detectors' runner, the probes, the outbox's dispatch, the
+  supervision loop, the metrics).
 """

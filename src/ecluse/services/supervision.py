@@ -20,7 +20,6 @@ from ecluse.identity.approvals import has_authority
 from ecluse.instance.platform import Platform
 from ecluse.services import alerting
 from ecluse.services.access import permit, refusals_audited
-from ecluse.services.alerting import raise_alert
 from ecluse.services.watch.metrics import CONTENT_TYPE, exposition
 from ecluse.supervision import concerns, contacts, handling
 from ecluse.supervision.alerts import AlertKind, AlertState, Severity
@@ -158,7 +157,7 @@ def file_report(
             s, io.BytesIO(concerns.body_of(subject, text)), kind="security-report"
         )
         report_id = str(uuid.uuid4())
-        alert_id = raise_alert(
+        alert_id = alerting.raise_alert(
             s,
             platform.audit,
             kind=AlertKind.SECURITY_REPORT,
