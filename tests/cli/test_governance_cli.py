@@ -109,6 +109,15 @@ fields = [
     )
     iid = last(ecluse("instructions", "create", "--file", str(instruction), env=dpo))
     assert "signed" in ecluse("instructions", "sign", iid, *step_up(dpo), env=dpo).stdout
+    # listings show ids whole, even on a narrow terminal, and as JSON for scripts
+    for who in (dpo, operator):
+        narrow = ecluse("instructions", "list", env={**who, "COLUMNS": "60"})
+        assert narrow.returncode == 0 and iid in narrow.stdout
+    (listed,) = json.loads(ecluse("instructions", "list", "--json", env=dpo).stdout)
+    assert (listed["id"], listed["state"], listed["side"]) == (iid, "signed", "controller")
+    (seen,) = json.loads(ecluse("instructions", "list", "--json", env=operator).stdout)
+    assert (seen["id"], seen["side"], seen["recipient_id"]) == (iid, "processor", recipient)
+    assert agreement in ecluse("agreements", "list", env={**operator, "COLUMNS": "50"}).stdout
     shown = ecluse("instructions", "show", iid, env=dpo)
     assert "state: signed" in shown.stdout and "LBM 03 LYON" in shown.stdout
     assert_refused(

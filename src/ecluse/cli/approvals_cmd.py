@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
 from ecluse.cli.identity_cmd import accounts, login, orgs
+from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.errors import PolicyViolation
 from ecluse.services import approvals
@@ -25,15 +25,18 @@ RoleOpt = Annotated[Role, typer.Option(help="The pending role: dpo, operator or 
 
 
 @accounts.command("pending")
-def accounts_pending(config: ConfigOpt = None) -> None:
+def accounts_pending(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Roles of your organisation waiting for your approval (dpo or security contact)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
         rows = approvals.list_pending(platform, p)
-    table = Table("account", "e-mail", "name", "role")
-    for g in rows:
-        table.add_row(g.account_id, g.email, g.full_name, g.role)
-    out.print(table)
+    columns = [
+        Col("account_id", "account", whole=True),
+        Col("email", "e-mail"),
+        Col("full_name", "name"),
+        Col("role", "role"),
+    ]
+    show(out, rows, columns, as_json=as_json, empty="no role waits")
 
 
 @accounts.command("approve")

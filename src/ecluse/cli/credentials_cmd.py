@@ -12,10 +12,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import accounts, login
+from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.errors import ValidationError, present
 from ecluse.services import credentials
 from ecluse.services import identity as identity_acts
@@ -135,15 +135,18 @@ def ssh_add(
 
 
 @ssh_keys.command("list")
-def ssh_list(config: ConfigOpt = None) -> None:
+def ssh_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Your active keys."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
         rows = credentials.ssh_keys(platform, p)
-    table = Table("fingerprint", "algorithm", "label", "added")
-    for k in rows:
-        table.add_row(k.fingerprint, k.algorithm, k.label, f"{k.created_at:%Y-%m-%d}")
-    out.print(table)
+    columns = [
+        Col("fingerprint", "fingerprint", whole=True),
+        Col("algorithm", "algorithm"),
+        Col("label", "label"),
+        Col("created_at", "added"),
+    ]
+    show(out, rows, columns, as_json=as_json, empty="no SSH key")
 
 
 @ssh_keys.command("revoke")

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
+from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.errors import ValidationError
 from ecluse.services import governance as acts
@@ -82,15 +82,19 @@ def verify_cmd(
 
 
 @agreements.command("list")
-def list_cmd(config: ConfigOpt = None) -> None:
+def list_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Agreements your organisation is a party to."""
     with open_platform(config) as platform:
         p = login(platform, Permission.AGREEMENT_SIGN)
         rows = acts.list_agreements(platform, p)
-    table = Table("id", "state", "controller", "processor", "created")
-    for a in rows:
-        table.add_row(a.id, a.state, a.controller_id, a.processor_id, f"{a.created_at:%Y-%m-%d}")
-    out.print(table)
+    columns = [
+        Col("id", "id", whole=True),
+        Col("state", "state"),
+        Col("controller_id", "controller", whole=True),
+        Col("processor_id", "processor", whole=True),
+        Col("created_at", "created"),
+    ]
+    show(out, rows, columns, as_json=as_json, empty="no agreement")
 
 
 @instructions.command("create")
@@ -137,6 +141,27 @@ def instruction_revoke(
             platform, p, instruction_id, reason, code=step_up_code(code)
         )
     out.print(f"instruction {instruction_id}: revoked; {shredded} package(s) shredded")
+
+
+@instructions.command("list")
+def instruction_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """The instructions you act on: a dpo's or auditor's organisation instructed them, an
+    operator may extract under them (`open` today), a recipient receives their packages."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        rows = acts.list_instructions(platform, p)
+    columns = [
+        Col("id", "id", whole=True),
+        Col("state", "state"),
+        Col("open_today", "open"),
+        Col("side", "you are"),
+        Col("purpose", "purpose"),
+        Col("expected_rows", "rows"),
+        Col("valid_from", "from"),
+        Col("valid_until", "until"),
+        Col("recipient_id", "recipient", whole=True),
+    ]
+    show(out, rows, columns, as_json=as_json, empty="no instruction for you")
 
 
 @instructions.command("show")

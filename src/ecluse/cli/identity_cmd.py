@@ -13,9 +13,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.errors import AuthenticationError
 from ecluse.services import credentials, tenancy
 from ecluse.services import identity as identity_acts
@@ -91,16 +91,20 @@ def orgs_create(
 
 
 @orgs.command("list")
-def orgs_list(config: ConfigOpt = None) -> None:
+def orgs_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """List organisations: every one (admin, platform auditor), else yours and your
     counterparties."""
     with open_platform(config) as platform:
         p = login(platform, Permission.DIRECTORY_READ)
         rows = tenancy.list_organisations(platform, p)
-    table = Table("id", "kind", "name", "FINESS / SIRET")
-    for o in rows:
-        table.add_row(o.id, o.kind, o.name, o.finess or o.siret or "")
-    out.print(table)
+    columns = [
+        Col("id", "id", whole=True),
+        Col("kind", "kind"),
+        Col("name", "name"),
+        Col("finess", "FINESS", whole=True),
+        Col("siret", "SIRET", whole=True),
+    ]
+    show(out, rows, columns, as_json=as_json, empty="no organisation")
 
 
 @accounts.command("create")
@@ -128,16 +132,32 @@ def accounts_create(
 
 
 @accounts.command("list")
-def accounts_list(config: ConfigOpt = None) -> None:
+def accounts_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """List accounts and their roles: every one (admin, platform auditor), else your
     organisation's."""
     with open_platform(config) as platform:
         p = login(platform, Permission.DIRECTORY_READ)
         rows = tenancy.list_accounts(platform, p)
-    table = Table("id", "e-mail", "name", "roles", "state", "organisation")
-    for a, roles in rows:
-        table.add_row(a.id, a.email, a.full_name, ", ".join(roles), a.state, a.organisation_id)
-    out.print(table)
+    columns = [
+        Col("id", "id", whole=True),
+        Col("email", "e-mail"),
+        Col("full_name", "name"),
+        Col("roles", "roles"),
+        Col("state", "state"),
+        Col("organisation_id", "organisation", whole=True),
+    ]
+    found = [
+        {
+            "id": a.id,
+            "email": a.email,
+            "full_name": a.full_name,
+            "roles": list(roles),
+            "state": a.state,
+            "organisation_id": a.organisation_id,
+        }
+        for a, roles in rows
+    ]
+    show(out, found, columns, as_json=as_json, empty="no account")
 
 
 @tokens.command("issue")
@@ -161,20 +181,18 @@ def tokens_issue(
 
 
 @tokens.command("list")
-def tokens_list(config: ConfigOpt = None) -> None:
+def tokens_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Your tokens (never their secrets)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
         rows = credentials.tokens(platform, p)
-    table = Table("id", "name", "expires", "revoked")
-    for t in rows:
-        table.add_row(
-            t.id,
-            t.name,
-            f"{t.expires_at:%Y-%m-%d}",
-            f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
-        )
-    out.print(table)
+    columns = [
+        Col("id", "id", whole=True),
+        Col("name", "name"),
+        Col("expires_at", "expires"),
+        Col("revoked_at", "revoked"),
+    ]
+    show(out, rows, columns, as_json=as_json, empty="no token")
 
 
 @tokens.command("revoke")

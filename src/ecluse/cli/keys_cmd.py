@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
+from ecluse.cli.listing import Col, JsonOpt, print_json, show
 from ecluse.services import host
 
 app = typer.Typer(help="Key-encryption keys: list versions, rotate.", no_args_is_help=True)
@@ -14,14 +14,27 @@ out = Console()
 
 
 @app.command("list")
-def list_keys(config: ConfigOpt = None) -> None:
+def list_keys(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """List key-encryption key versions and the signing key."""
     with open_platform(config) as platform:
         k = host.keys(platform)
-    table = Table("version", "state", "created")
-    for v in k.versions:
-        table.add_row(str(v.version), v.state, f"{v.created_at:%Y-%m-%d %H:%M}")
-    out.print(table)
+    versions = [
+        {"version": v.version, "state": v.state, "created_at": v.created_at} for v in k.versions
+    ]
+    if as_json:
+        signing = {
+            "id": k.signing_key_id,
+            "manager": k.manager,
+            "public_key": k.signing_public_key.hex(),
+        }
+        print_json({"versions": versions, "signing_key": signing})
+        return
+    columns = [
+        Col("version", "version"),
+        Col("state", "state"),
+        Col("created_at", "created", minutes=True),
+    ]
+    show(out, versions, columns, as_json=False)
     out.print(
         f"signing key {k.signing_key_id} ({k.manager}), Ed25519 public key "
         "to pin with `ecluse audit verify --public-key`:"

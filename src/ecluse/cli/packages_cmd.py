@@ -19,6 +19,7 @@ from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
+from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.errors import StorageError, ValidationError
 from ecluse.services import packages as acts
@@ -109,22 +110,20 @@ def extract_cmd(
 
 
 @packages.command("list")
-def list_cmd(config: ConfigOpt = None) -> None:
+def list_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Packages addressed to your organisation."""
     with open_platform(config) as platform:
         p = login(platform, Permission.PACKAGE_DOWNLOAD)
         rows = acts.list_packages(platform, p, channel="cli")
-    table = Table("id", "state", "rows", "created", "deadline", "instruction")
-    for r in rows:
-        table.add_row(
-            r.id,
-            r.state,
-            f"{r.rows:,}",
-            f"{r.created_at:%Y-%m-%d %H:%M}",
-            f"{r.deadline_at:%Y-%m-%d}",
-            r.instruction_id,
-        )
-    out.print(table)
+    columns = [
+        Col("id", "id", whole=True),
+        Col("state", "state"),
+        Col("rows", "rows"),
+        Col("created_at", "created", minutes=True),
+        Col("deadline_at", "deadline"),
+        Col("instruction_id", "instruction", whole=True),
+    ]
+    show(out, rows, columns, as_json=as_json, empty="no package for you")
 
 
 def _exclusive(path: Path, data: bytes) -> None:
@@ -208,16 +207,20 @@ def key_add(
 
 
 @keys.command("list")
-def key_list(config: ConfigOpt = None) -> None:
+def key_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Your organisation's keys."""
     with open_platform(config) as platform:
         p = login(platform, Permission.RECIPIENT_KEYS)
         rows = acts.recipient_keys(platform, p)
-    table = Table("id", "kind", "fingerprint", "label", "added", "revoked")
-    for r in rows:
-        revoked = f"{r.revoked_at:%Y-%m-%d}" if r.revoked_at else ""
-        table.add_row(r.id, r.kind, r.fingerprint, r.label, f"{r.added_at:%Y-%m-%d}", revoked)
-    out.print(table)
+    columns = [
+        Col("id", "id", whole=True),
+        Col("kind", "kind"),
+        Col("fingerprint", "fingerprint", whole=True),
+        Col("label", "label"),
+        Col("added_at", "added"),
+        Col("revoked_at", "revoked"),
+    ]
+    show(out, rows, columns, as_json=as_json, empty="no recipient key")
 
 
 @keys.command("revoke")

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
 from ecluse.cli.identity_cmd import login
+from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.services import host
 from ecluse.services import supervision as acts
 from ecluse.services.vocabulary import AlertState, Permission
@@ -33,24 +34,23 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (written; names no
 @alerts.command("list")
 def list_cmd(
     resolved: Annotated[bool, typer.Option(help="Include resolved alerts.")] = False,
+    as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """The alerts you may see, newest first."""
     with open_platform(config) as platform:
         p = login(platform, Permission.ALERT_READ)
         rows = acts.list_alerts(platform, p, include_resolved=resolved)
-    table = Table("alert", "kind", "severity", "state", "seen", "level", "since")
-    for a in rows:
-        table.add_row(
-            a.id,
-            a.kind,
-            a.severity,
-            a.state,
-            str(a.occurrences),
-            str(a.level),
-            f"{a.created_at:%Y-%m-%d %H:%M}",
-        )
-    out.print(table)
+    columns = [
+        Col("id", "alert", whole=True),
+        Col("kind", "kind"),
+        Col("severity", "severity"),
+        Col("state", "state"),
+        Col("occurrences", "seen"),
+        Col("level", "level"),
+        Col("created_at", "since", minutes=True),
+    ]
+    show(out, rows, columns, as_json=as_json, empty="no alert")
 
 
 @alerts.command("show")
@@ -127,17 +127,19 @@ def file_cmd(
 
 
 @concerns.command("list")
-def concerns_list_cmd(config: ConfigOpt = None) -> None:
+def concerns_list_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Your organisation's reports (a dpo), or the ones you filed."""
     with open_platform(config) as platform:
         p = login(platform, Permission.CONCERN_FILE)
         rows = acts.list_reports(platform, p)
-    table = Table("report", "filed", "state", "anonymous", "reporter")
-    for c in rows:
-        table.add_row(
-            c.id, f"{c.created_at:%Y-%m-%d %H:%M}", c.state, str(c.anonymous), c.reporter or ""
-        )
-    out.print(table)
+    columns = [
+        Col("id", "report", whole=True),
+        Col("created_at", "filed", minutes=True),
+        Col("state", "state"),
+        Col("anonymous", "anonymous"),
+        Col("reporter", "reporter"),
+    ]
+    show(out, rows, columns, as_json=as_json, empty="no security report")
 
 
 @concerns.command("show")
@@ -170,9 +172,16 @@ def trace_cmd(
         out.print(f"{lines} lines: no package matches")
         return
     table = Table(
-        "package", "recipient", "extracted", "state", "lines", "canaries", "score", "fields",
+        "package",
+        "recipient",
+        "extracted",
+        "state",
+        "lines",
+        "canaries",
+        "score",
+        "fields",
         "alert",
-    )  # fmt: skip
+    )
     for m in found:
         table.add_row(
             m.package_id,

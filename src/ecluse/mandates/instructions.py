@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ecluse.crypto._primitives import random_bytes
@@ -240,3 +242,65 @@ def open_for(session: Session, organisation_id: str, *, today: date) -> list[str
         .order_by(Instruction.id)
     ).all()
     return [i for i, raw in rows if Content.model_validate(json.loads(raw)).valid_on(today)]
+
+
+class Side(StrEnum):
+    """How an organisation stands to an instruction."""
+
+    CONTROLLER = "controller"  # its dpo signed it
+    PROCESSOR = "processor"  # its operators extract under it
+    RECIPIENT = "recipient"  # it receives the package
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    id: str
+    state: str
+    side: Side
+    purpose: str
+    recipient_id: str
+    expected_rows: int
+    valid_from: date
+    valid_until: date
+    open_today: bool  # signed and within its validity: extractions may run under it
+    created_at: datetime
+
+
+def listed_for(
+    session: Session, organisation_id: str, *, sides: Collection[Side], today: date
+) -> list[Listed]:
+    """The instructions `organisation_id` stands to on any of `sides`, oldest first."""
+    on = {
+        Side.CONTROLLER: Instruction.controller_id == organisation_id,
+        Side.PROCESSOR: Agreement.processor_id == organisation_id,
+        Side.RECIPIENT: Instruction.recipient_id == organisation_id,
+    }
+    rows = session.execute(
+        select(Instruction, Agreement.processor_id)
+        .join(Agreement, Agreement.id == Instruction.agreement_id)
+        .where(or_(*(on[side] for side in sides)))
+        .order_by(Instruction.created_at)
+    ).all()
+    found = []
+    for row, processor_id in rows:
+        content = Content.model_validate(json.loads(row.content))
+        side = Side.RECIPIENT
+        if row.controller_id == organisation_id:
+            side = Side.CONTROLLER
+        elif processor_id == organisation_id:
+            side = Side.PROCESSOR
+        found.append(
+            Listed(
+                id=row.id,
+                state=row.state,
+                side=side,
+                purpose=content.purpose,
+                recipient_id=row.recipient_id,
+                expected_rows=content.expected_rows,
+                valid_from=content.valid_from,
+                valid_until=content.valid_until,
+                open_today=row.state == InstructionState.SIGNED and content.valid_on(today),
+                created_at=row.created_at,
+            )
+        )
+    return found

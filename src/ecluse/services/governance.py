@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -150,3 +150,21 @@ def show_instruction(platform: Platform, p: Principal, instruction_id: str) -> I
         if row is None or p.organisation_id != row.controller_id:
             raise ValidationError("no such instruction of your organisation")
         return InstructionView(row.id, row.state, row.content_sha256, row.content)
+
+
+_SIDES = (  # what each side's listing needs: the permission of the people on that side
+    (Permission.REPORT_READ, ins.Side.CONTROLLER),
+    (Permission.EXTRACTION_RUN, ins.Side.PROCESSOR),
+    (Permission.PACKAGE_DOWNLOAD, ins.Side.RECIPIENT),
+)
+
+
+def list_instructions(platform: Platform, p: Principal) -> list[ins.Listed]:
+    """The instructions the caller's organisation stands to on a side the caller acts on:
+    its dpo and auditors see what it instructed, its operators what they may extract under,
+    its recipients what is addressed to it (never their content beyond the purpose)."""
+    sides = [side for needed, side in _SIDES if needed in p.permissions]
+    if not sides:
+        permit(platform, p, Permission.REPORT_READ)  # refused, and audited
+    with platform.db.transaction() as s:
+        return ins.listed_for(s, p.organisation_id, sides=sides, today=datetime.now(UTC).date())
