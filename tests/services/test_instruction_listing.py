@@ -17,7 +17,7 @@ from ecluse.errors import PolicyViolation
 from ecluse.identity import Permission
 from ecluse.instance.platform import Platform
 from ecluse.services.governance import list_instructions
-from tests.mandates.conftest import agreement, draft, content, parties, signed  # noqa: F401
+from tests.mandates.conftest import agreement, content, draft, parties, signed
 
 __all__ = ["agreement", "parties"]
 
