@@ -39,6 +39,7 @@ ANALYSED = {
     "tokens list": "never a secret",
     "tokens revoke": "the caller's own",
     "agreements verify": "verifies signatures",
+    "instructions list": "refused: an admin stands to no instruction (tests/services)",
     "password set": "the caller's own",
     "totp enable": "the caller's own",
     "totp confirm": "the caller's own",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +180,22 @@ def test_failed_init_leaves_nothing(env: dict[str, str]) -> None:
     assert_refused(ecluse("init", *bad, env=env), "professional e-mail")
     assert not Path(env["ECLUSE_HOME"]).exists()
     assert ecluse("init", *ADMIN, env=env).returncode == 0
+
+
+def test_help_loads_nothing_of_the_product() -> None:
+    """`ecluse --help`, a subcommand's help and a mistyped option answer without the database,
+    the cryptography or Polars: the command modules load their services at first use."""
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from ecluse.cli import app\n"
+        "runner = CliRunner()\n"
+        "for args in (['--help'], ['instructions', '--help'], ['packages', 'list', '--nope']):\n"
+        "    runner.invoke(app, args)\n"
+        "heavy = ('sqlalchemy', 'polars', 'cryptography', 'ecluse.db', 'ecluse.identity')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+    )
+    done = subprocess.run(  # a fresh interpreter: this one has loaded everything already
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

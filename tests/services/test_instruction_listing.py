@@ -14,7 +14,8 @@ from sqlalchemy import select
 from ecluse.audit import Action
 from ecluse.db.models import AuditEvent
 from ecluse.errors import PolicyViolation
-from ecluse.identity import Permission
+from ecluse.identity import Permission, Role
+from ecluse.identity.permissions import ROLE_PERMISSIONS
 from ecluse.instance.platform import Platform
 from ecluse.services.governance import list_instructions
 from tests.mandates.conftest import agreement, content, draft, parties, signed
@@ -52,9 +53,10 @@ def test_someone_acting_on_no_side_is_refused_and_audited(
     platform: Platform, parties: dict[str, Any], agreement: str
 ) -> None:
     signed(platform, parties, agreement)
-    nobody = replace(parties["dora"], permissions=frozenset({Permission.TOKEN_SELF}))
-    with pytest.raises(PolicyViolation):
-        list_instructions(platform, nobody)
+    for permissions in (ROLE_PERMISSIONS[Role.ADMIN], frozenset({Permission.TOKEN_SELF})):
+        nobody = replace(parties["dora"], permissions=permissions)  # e.g. an admin
+        with pytest.raises(PolicyViolation):
+            list_instructions(platform, nobody)
     with platform.db.transaction() as s:
         last = s.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
         assert last.action == Action.PERMISSION_DENIED.value

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 from rich.console import Console
@@ -35,8 +35,13 @@ from ecluse.cli.common import (
     print_status,
     settings_from,
 )
+from ecluse.cli.lazy import lazy
 from ecluse.errors import EcluseError, ValidationError
-from ecluse.services import host
+
+if TYPE_CHECKING:
+    from ecluse.services import host
+else:
+    host = lazy("ecluse.services.host")
 
 app = typer.Typer(
     help="Écluse: governed, encrypted, self-deleting transfers of lab data.",

@@ -6,18 +6,23 @@ a host-level command run by the operating-system account that holds the keys."""
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
 from ecluse.cli.identity_cmd import accounts, login, orgs
+from ecluse.cli.lazy import lazy
 from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.errors import PolicyViolation
-from ecluse.services import approvals
-from ecluse.services.vocabulary import Permission, Role
+from ecluse.kinds import Permission, Role
+
+if TYPE_CHECKING:
+    from ecluse.services import approvals
+else:
+    approvals = lazy("ecluse.services.approvals")
 
 out = Console()
 AccountArg = Annotated[str, typer.Argument(help="Account id.")]

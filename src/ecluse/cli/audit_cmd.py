@@ -10,14 +10,21 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform, settings_from
-from ecluse.services import host, tenancy, trail
-from ecluse.services.trail import VerifyReport, WitnessFinding
+from ecluse.cli.lazy import lazy
+
+if TYPE_CHECKING:
+    from ecluse.services import host, tenancy, trail
+    from ecluse.services.trail import VerifyReport, WitnessFinding
+else:
+    host = lazy("ecluse.services.host")
+    tenancy = lazy("ecluse.services.tenancy")
+    trail = lazy("ecluse.services.trail")
 
 app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 out = Console()

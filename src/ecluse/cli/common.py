@@ -6,15 +6,20 @@ import contextlib
 import getpass
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from ecluse.cli.lazy import lazy
 from ecluse.config import Settings, load_settings
-from ecluse.services import host
-from ecluse.services.host import Platform
+
+if TYPE_CHECKING:
+    from ecluse.services import host
+    from ecluse.services.host import Platform
+else:
+    host = lazy("ecluse.services.host")
 
 err = Console(stderr=True)
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file.")]

@@ -8,19 +8,26 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import accounts, login
+from ecluse.cli.lazy import lazy
 from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.errors import ValidationError, present
-from ecluse.services import credentials
-from ecluse.services import identity as identity_acts
-from ecluse.services import lifecycle as lifecycle_acts
-from ecluse.services.vocabulary import Permission, Role
+from ecluse.kinds import Permission, Role
+
+if TYPE_CHECKING:
+    from ecluse.services import credentials
+    from ecluse.services import identity as identity_acts
+    from ecluse.services import lifecycle as lifecycle_acts
+else:
+    credentials = lazy("ecluse.services.credentials")
+    identity_acts = lazy("ecluse.services.identity")
+    lifecycle_acts = lazy("ecluse.services.lifecycle")
 
 password = typer.Typer(help="Your password (for SFTP and the web).", no_args_is_help=True)
 totp = typer.Typer(help="Your second factor (TOTP).", no_args_is_help=True)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 
 from ecluse.cli.common import ConfigOpt, settings_from
-from ecluse.services import host
+from ecluse.cli.lazy import lazy
+
+if TYPE_CHECKING:
+    from ecluse.services import host
+else:
+    host = lazy("ecluse.services.host")
 
 app = typer.Typer(help="Database schema: show, upgrade.", no_args_is_help=True)
 out = Console()

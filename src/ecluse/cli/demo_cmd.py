@@ -6,15 +6,20 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, settings_from
+from ecluse.cli.lazy import lazy
 from ecluse.config import load_settings
-from ecluse.services import host
+
+if TYPE_CHECKING:
+    from ecluse.services import host
+else:
+    host = lazy("ecluse.services.host")
 
 out = Console()
 

@@ -6,19 +6,25 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
+from ecluse.cli.lazy import lazy
 from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.errors import ValidationError
-from ecluse.services import governance as acts
-from ecluse.services.access import refusals_audited
-from ecluse.services.vocabulary import Permission
+from ecluse.kinds import Permission
+
+if TYPE_CHECKING:
+    from ecluse.services import access
+    from ecluse.services import governance as acts
+else:
+    acts = lazy("ecluse.services.governance")
+    access = lazy("ecluse.services.access")
 
 agreements = typer.Typer(help="GDPR Art. 28 agreements.", no_args_is_help=True)
 instructions = typer.Typer(
@@ -46,7 +52,7 @@ def create_cmd(
     """Propose an agreement (a member of the controller or the processor)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.AGREEMENT_SIGN)
-        with refusals_audited(platform, p, "agreements create"):
+        with access.refusals_audited(platform, p, "agreements create"):
             raw = _read_document(file)
         agreement_id, problems = acts.propose_agreement(platform, p, raw)
     out.print(agreement_id)
@@ -105,7 +111,7 @@ def instruction_create(
     """Draft an instruction under a signed agreement (the controller's dpo)."""
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
-        with refusals_audited(platform, p, "instructions create"):
+        with access.refusals_audited(platform, p, "instructions create"):
             raw = _read_document(file)
         instruction_id = acts.draft_instruction(platform, p, raw)
     out.print(instruction_id)

@@ -9,18 +9,26 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.cli.lazy import lazy
 from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.errors import AuthenticationError
-from ecluse.services import credentials, tenancy
-from ecluse.services import identity as identity_acts
-from ecluse.services.access import identify, permit
-from ecluse.services.vocabulary import OrgKind, Permission, Platform, Principal, Role
+from ecluse.kinds import OrgKind, Permission, Role
+
+if TYPE_CHECKING:
+    from ecluse.services import access, credentials, tenancy
+    from ecluse.services import identity as identity_acts
+    from ecluse.services.vocabulary import Platform, Principal
+else:
+    credentials = lazy("ecluse.services.credentials")
+    tenancy = lazy("ecluse.services.tenancy")
+    identity_acts = lazy("ecluse.services.identity")
+    access = lazy("ecluse.services.access")
 
 out = Console()
 orgs = typer.Typer(help="Organisations (controller, processor, recipient).", no_args_is_help=True)
@@ -39,8 +47,8 @@ def _token() -> str:
 
 def login(platform: Platform, needed: Permission) -> Principal:
     """Authenticate the caller by API token and check one permission; audit any refusal."""
-    principal = identify(platform, _token(), channel="cli")
-    return permit(platform, principal, needed)
+    principal = access.identify(platform, _token(), channel="cli")
+    return access.permit(platform, principal, needed)
 
 
 def enrol_cmd(

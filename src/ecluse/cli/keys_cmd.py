@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
+from ecluse.cli.lazy import lazy
 from ecluse.cli.listing import Col, JsonOpt, print_json, show
-from ecluse.services import host
+
+if TYPE_CHECKING:
+    from ecluse.services import host
+else:
+    host = lazy("ecluse.services.host")
 
 app = typer.Typer(help="Key-encryption keys: list versions, rotate.", no_args_is_help=True)
 out = Console()

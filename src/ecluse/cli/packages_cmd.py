@@ -10,7 +10,7 @@ import base64
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,11 +19,17 @@ from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
+from ecluse.cli.lazy import lazy
 from ecluse.cli.listing import Col, JsonOpt, show
 from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.errors import StorageError, ValidationError
-from ecluse.services import packages as acts
-from ecluse.services.vocabulary import Encoding, Outcome, Permission
+from ecluse.kinds import Encoding, Permission
+
+if TYPE_CHECKING:
+    from ecluse.services import packages as acts
+    from ecluse.services.vocabulary import Outcome
+else:
+    acts = lazy("ecluse.services.packages")
 
 packages = typer.Typer(help="Packages addressed to your organisation.", no_args_is_help=True)
 keys = typer.Typer(

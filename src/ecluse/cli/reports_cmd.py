@@ -8,18 +8,22 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
+from ecluse.cli.lazy import lazy
 from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.errors import StorageError, ValidationError
-from ecluse.services import reports as acts
-from ecluse.services.reports import render, render_supervision
-from ecluse.services.vocabulary import Permission
+from ecluse.kinds import Permission
+
+if TYPE_CHECKING:
+    from ecluse.services import reports as acts
+else:
+    acts = lazy("ecluse.services.reports")
 
 reports = typer.Typer(help="Migration reports and the controller's sign-off.", no_args_is_help=True)
 out = Console()
@@ -38,7 +42,7 @@ def _files(directory: Path, report: dict[str, Any], signed: str | None) -> list[
     iid = report["instruction"]["id"]
     written = [directory / f"migration-{iid}.json", directory / f"migration-{iid}.html"]
     _write(written[0], json.dumps(report, indent=2, ensure_ascii=False).encode())
-    _write(written[1], render(report).encode())
+    _write(written[1], acts.render(report).encode())
     if signed is not None:  # the exact bytes the dpo signed
         written.append(directory / f"migration-{iid}.signed.json")
         _write(written[2], signed.encode())
@@ -104,7 +108,7 @@ def supervision_cmd(
         report = acts.supervision(platform, p, since=since.replace(tzinfo=UTC))
     stem = directory / f"supervision-{since:%Y-%m-%d}"
     _write(stem.with_suffix(".json"), json.dumps(report, indent=2, ensure_ascii=False).encode())
-    _write(stem.with_suffix(".html"), render_supervision(report).encode())
+    _write(stem.with_suffix(".html"), acts.render_supervision(report).encode())
     out.print(str(stem.with_suffix(".html")))
 
 

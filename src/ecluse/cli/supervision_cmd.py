@@ -7,7 +7,7 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,10 +15,16 @@ from rich.table import Table
 
 from ecluse.cli.common import ConfigOpt, local_actor, open_platform
 from ecluse.cli.identity_cmd import login
+from ecluse.cli.lazy import lazy
 from ecluse.cli.listing import Col, JsonOpt, show
-from ecluse.services import host
-from ecluse.services import supervision as acts
-from ecluse.services.vocabulary import AlertState, Permission
+from ecluse.kinds import AlertState, Permission
+
+if TYPE_CHECKING:
+    from ecluse.services import host
+    from ecluse.services import supervision as acts
+else:
+    host = lazy("ecluse.services.host")
+    acts = lazy("ecluse.services.supervision")
 
 alerts = typer.Typer(
     help="Alerts to answer: list, show, acknowledge, resolve.", no_args_is_help=True

@@ -8,9 +8,10 @@ factor, and a health-data role only once another person with authority approved 
 (`approvals`).
 """
 
-from ecluse.identity.accounts import OrgKind, Role, create_account, create_organisation, enrol
-from ecluse.identity.permissions import Permission, require
+from ecluse.identity.accounts import create_account, create_organisation, enrol
+from ecluse.identity.permissions import require
 from ecluse.identity.tokens import Principal, authenticate, issue, revoke
+from ecluse.kinds import OrgKind, Permission, Role
 
 __all__ = [
     "OrgKind",

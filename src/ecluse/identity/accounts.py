@@ -9,7 +9,6 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,21 +16,11 @@ from sqlalchemy.orm import Session
 from ecluse.clock import as_utc
 from ecluse.db.models import Account, AccountRole, Organisation
 from ecluse.errors import AuthenticationError, ValidationError
+from ecluse.kinds import OrgKind, Role
 
 ENROLMENT_TTL = timedelta(days=7)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,24}$")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
-class Role(StrEnum):
-    DPO = "dpo"
-    OPERATOR = "operator"
-    RECIPIENT = "recipient"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-    # audits every organisation (never health data); granted only on the host, audited:
-    # `ecluse audit grant-platform-auditor`, never by an account's creation
-    PLATFORM_AUDITOR = "platform-auditor"
 
 
 #: roles whose permissions reach health data: pending until a person with authority approves
@@ -44,13 +33,6 @@ TENANT_READ_ROLES = frozenset({Role.AUDITOR})
 def awaits_approval(role: Role, *, platform_org: bool) -> bool:
     """Whether `role`, granted in an organisation, waits for a second person's approval."""
     return role in HEALTH_ROLES or (role in TENANT_READ_ROLES and not platform_org)
-
-
-class OrgKind(StrEnum):
-    PLATFORM = "platform"
-    CONTROLLER = "controller"
-    PROCESSOR = "processor"
-    RECIPIENT = "recipient"
 
 
 @dataclass(frozen=True, slots=True)

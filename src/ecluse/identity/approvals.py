@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from ecluse.db.models import Account, AccountRole, Organisation
 from ecluse.errors import PolicyViolation, ValidationError
-from ecluse.identity.accounts import HEALTH_ROLES, OrgKind, Role, approved_roles
+from ecluse.identity.accounts import HEALTH_ROLES, approved_roles
 from ecluse.identity.tokens import Principal
+from ecluse.kinds import OrgKind, Role
 
 NO_AUTHORITY = "only your organisation's dpo (or its security contact) approves its roles"
 

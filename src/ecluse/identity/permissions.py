@@ -3,34 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from enum import StrEnum
 from types import MappingProxyType
 
 from ecluse.errors import PolicyViolation
-from ecluse.identity.accounts import Role
-
-
-class Permission(StrEnum):
-    ORG_MANAGE = "org:manage"
-    ACCOUNT_MANAGE = "account:manage"
-    DIRECTORY_READ = "directory:read"
-    # a permission name, not a password
-    TOKEN_SELF = "token:self"  # nosec B105
-    KEYS_MANAGE = "keys:manage"
-    AGREEMENT_SIGN = "agreement:sign"
-    INSTRUCTION_SIGN = "instruction:sign"
-    EXTRACTION_RUN = "extraction:run"
-    PACKAGE_DOWNLOAD = "package:download"
-    RECIPIENT_KEYS = "recipient-key:manage"
-    RECEIPT_CONFIRM = "receipt:confirm"
-    REPORT_READ = "report:read"
-    REPORT_SIGN_OFF = "report:sign-off"
-    AUDIT_READ = "audit:read"
-    ALERT_READ = "alert:read"
-    ALERT_HANDLE = "alert:handle"
-    CONCERN_FILE = "security-report:file"
-    METRICS_READ = "metrics:read"
-
+from ecluse.kinds import Permission, Role
 
 P = Permission
 #: the admin manages the platform and never touches health data (separation of duties)

@@ -30,8 +30,8 @@ from ecluse.db.models import (
     RecipientKey,
     SecurityReport,
 )
-from ecluse.identity.accounts import Role
 from ecluse.identity.tokens import Principal
+from ecluse.kinds import Role
 
 
 def sees_every_organisation(p: Principal) -> bool:

@@ -29,8 +29,9 @@ from ecluse.db.models import (
     Organisation,
 )
 from ecluse.errors import AuthenticationError, ValidationError
-from ecluse.identity.accounts import Role, approved_roles, usable
-from ecluse.identity.permissions import HEALTH_DATA, Permission, permissions_of
+from ecluse.identity.accounts import approved_roles, usable
+from ecluse.identity.permissions import HEALTH_DATA, permissions_of
+from ecluse.kinds import Permission, Role
 
 MAX_DAYS = 90
 _TOKEN = re.compile(r"^ecl_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")

@@ -21,10 +21,10 @@ from ecluse.db.models import Agreement, AgreementSignature, Organisation, Person
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
 from ecluse.governance.dictionary import Category
 from ecluse.governance.document import Document
-from ecluse.identity.accounts import Role
-from ecluse.identity.permissions import Permission, require
+from ecluse.identity.permissions import require
 from ecluse.identity.personal import signer_for
 from ecluse.identity.tokens import Principal
+from ecluse.kinds import Permission, Role
 
 #: GDPR Art. 28(3), points (a) to (h): what each clause must settle
 CLAUSES = {

@@ -34,10 +34,10 @@ from ecluse.db.models import Agreement, Instruction, Organisation, PersonalKey
 from ecluse.errors import IntegrityError, PolicyViolation, ValidationError
 from ecluse.governance.document import Document
 from ecluse.governance.scope import parse_scope, to_text
-from ecluse.identity.accounts import Role
-from ecluse.identity.permissions import Permission, require
+from ecluse.identity.permissions import require
 from ecluse.identity.personal import signer_for
 from ecluse.identity.tokens import Principal
+from ecluse.kinds import Permission, Role
 from ecluse.mandates.agreements import check_signed
 from ecluse.policy.rules import FieldRule, Rules, Transform, row_bounds
 

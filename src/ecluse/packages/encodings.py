@@ -7,11 +7,10 @@ decoding (UTF-8 read as Latin-1: `AgnÃ¨s`), here or before the export was made
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from ecluse.errors import ValidationError
+from ecluse.kinds import Encoding
 
-Encoding = Literal["auto", "utf-8", "latin-1"]
 _NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
 # UTF-8 read as Latin-1 (or Windows-1252) and written out again as UTF-8: a letter's lead byte
 # becomes `Â`-`Å`, its second byte a sign of U+0080-U+00BF (é -> Ã©, à -> Ã + no-break space)

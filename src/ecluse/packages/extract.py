@@ -33,6 +33,7 @@ from ecluse.audit.canonical import canonical
 from ecluse.crypto.age import Recipient
 from ecluse.db.models import Agreement, Extraction
 from ecluse.errors import PolicyViolation, ValidationError, present
+from ecluse.kinds import Encoding
 from ecluse.mandates.instructions import Content
 from ecluse.packages import digests as row_digests
 from ecluse.packages.allowance import Allowance
@@ -41,7 +42,7 @@ from ecluse.packages.lease import Lease
 from ecluse.packages.manifest import FORMAT, findings_json
 from ecluse.packages.output import CSV_SEPARATOR, PackageWriter
 from ecluse.packages.quarantine import Readable
-from ecluse.packages.source import Encoding, SourceReader
+from ecluse.packages.source import SourceReader
 from ecluse.packages.stage import Stage
 from ecluse.policy import Engine, Findings, Rules
 from ecluse.store.interfaces import BlobInfo, BlobWriter

@@ -20,7 +20,8 @@ import numpy as np
 import polars as pl
 
 from ecluse.errors import ValidationError
-from ecluse.packages.encodings import Decoder, Encoding, bad_utf8, line_at
+from ecluse.kinds import Encoding
+from ecluse.packages.encodings import Decoder, bad_utf8, line_at
 from ecluse.packages.quarantine import Readable
 
 __all__ = ["Encoding", "SourceReader", "count_byte"]

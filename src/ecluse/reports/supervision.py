@@ -30,9 +30,8 @@ from ecluse.db.models import (
 )
 from ecluse.errors import PolicyViolation
 from ecluse.identity import Principal
-from ecluse.identity.accounts import Role
+from ecluse.kinds import AlertState, Role
 from ecluse.reports.html import page, pairs, table
-from ecluse.supervision.alerts import AlertState
 
 
 def _minutes(start: datetime, end: datetime | None) -> float | None:

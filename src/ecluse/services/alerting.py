@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from ecluse.audit import Action, AuditLog
 from ecluse.audit.canonical import JsonValue
 from ecluse.config import AlertSettings
+from ecluse.kinds import AlertState
 from ecluse.supervision import handling
-from ecluse.supervision.alerts import AlertKind, AlertState, Severity, record
+from ecluse.supervision.alerts import AlertKind, Severity, record
 
 ESCALATOR = "system:supervision"
 

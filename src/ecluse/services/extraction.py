@@ -22,6 +22,7 @@ from ecluse.db.models import Agreement, Extraction, Instruction, Package
 from ecluse.errors import EcluseError, PolicyViolation, ValidationError, present
 from ecluse.identity import Permission, Principal, require
 from ecluse.instance.platform import Platform
+from ecluse.kinds import Encoding
 from ecluse.mandates.instructions import InstructionState, governed_rules
 from ecluse.packages.allowance import RunsExhausted, reserve, settle
 from ecluse.packages.extract import (
@@ -39,7 +40,6 @@ from ecluse.packages.lease import Lease, new_owner, run_tag
 from ecluse.packages.manifest import sha256_hex, sign_manifest
 from ecluse.packages.quarantine import Readable, time_to_live
 from ecluse.packages.recipients import recipients_of
-from ecluse.packages.source import Encoding
 from ecluse.packages.states import ExtractionState, PackageState
 from ecluse.policy import CredentialsRefused, VolumeExceeded
 from ecluse.services.alerting import raise_alert

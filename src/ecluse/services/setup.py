@@ -19,9 +19,10 @@ from ecluse.crypto._primitives import random_bytes
 from ecluse.db import migrate
 from ecluse.db.models import AuditEvent
 from ecluse.errors import ConfigurationError
-from ecluse.identity.accounts import OrgKind, Role, create_account, create_organisation
+from ecluse.identity.accounts import create_account, create_organisation
 from ecluse.instance.home import create_home
 from ecluse.instance.platform import Platform, open_database, open_key_manager
+from ecluse.kinds import OrgKind, Role
 
 INIT_ACTOR = "system:init"
 

@@ -15,14 +15,14 @@ from ecluse.audit import Action
 from ecluse.db.models import Alert, AlertChange, Organisation, SecurityReport
 from ecluse.errors import PolicyViolation
 from ecluse.identity import Permission, Principal
-from ecluse.identity.accounts import Role
 from ecluse.identity.approvals import has_authority
 from ecluse.instance.platform import Platform
+from ecluse.kinds import AlertState, Role
 from ecluse.services import alerting
 from ecluse.services.access import permit, refusals_audited
 from ecluse.services.watch.metrics import CONTENT_TYPE, exposition
 from ecluse.supervision import concerns, contacts, handling
-from ecluse.supervision.alerts import AlertKind, AlertState, Severity
+from ecluse.supervision.alerts import AlertKind, Severity
 from ecluse.supervision.concerns import Concern
 
 

@@ -18,9 +18,10 @@ from ecluse.audit.slice import export_slice
 from ecluse.db.models import Account, AccountRole, AuditCheckpoint, Organisation
 from ecluse.errors import IntegrityError, ValidationError
 from ecluse.identity import Principal, Role
-from ecluse.identity.accounts import OrgKind, directory
+from ecluse.identity.accounts import directory
 from ecluse.identity.tenancy import Scope, scope_of, sees_every_organisation, visible_organisations
 from ecluse.instance.platform import Platform
+from ecluse.kinds import OrgKind
 from ecluse.services.access import refusals_audited
 
 

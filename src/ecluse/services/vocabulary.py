@@ -5,12 +5,11 @@ import them from here, never from the domain modules that define them."""
 from ecluse.identity import OrgKind, Permission, Principal, Role
 from ecluse.identity.tokens import IssuedToken
 from ecluse.instance.platform import Platform
+from ecluse.kinds import AlertState, Encoding
 from ecluse.mandates.agreements import AgreementState
 from ecluse.mandates.instructions import InstructionState
 from ecluse.packages.extract import Outcome
-from ecluse.packages.source import Encoding
 from ecluse.packages.states import PackageState
-from ecluse.supervision.alerts import AlertState
 from ecluse.supervision.concerns import Concern
 
 __all__ = [

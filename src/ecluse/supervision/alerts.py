@@ -16,13 +16,7 @@ from sqlalchemy.orm import Session
 
 from ecluse.audit.canonical import JsonValue, canonical
 from ecluse.db.models import Alert, AlertDelivery
-
-
-class AlertState(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
-
+from ecluse.kinds import AlertState
 
 EVERY_SINK = "*"  # a notice the dispatcher expands into one delivery per sink and address
 PENDING = "pending"

@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 from ecluse.db.models import Account, Alert, Organisation, SecurityReport
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Principal
-from ecluse.identity.accounts import OrgKind, Role
-from ecluse.supervision.alerts import AlertState
+from ecluse.kinds import AlertState, OrgKind, Role
 
 ANONYMOUS = "reporter:anonymous"
 MAX_SUBJECT, MAX_TEXT = 200, 20_000

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ecluse.db.models import Account, AccountRole, Alert, AlertContact, Organisation
 from ecluse.errors import PolicyViolation, ValidationError
-from ecluse.identity.accounts import OrgKind, Role
+from ecluse.kinds import OrgKind, Role
 
 FIRST, SECOND, TOP = 0, 1, 2
 

@@ -23,9 +23,9 @@ from ecluse.config import AlertSettings
 from ecluse.db.models import Alert, AlertChange
 from ecluse.errors import PolicyViolation, ValidationError
 from ecluse.identity import Principal
-from ecluse.identity.accounts import Role
+from ecluse.kinds import AlertState, Role
 from ecluse.policy.screening import Screen, screen
-from ecluse.supervision.alerts import AlertKind, AlertState, notify
+from ecluse.supervision.alerts import AlertKind, notify
 from ecluse.supervision.contacts import SECOND, TOP, has_second_contact
 
 MAX_REASON = 2000

@@ -24,8 +24,9 @@ from ecluse.crypto._primitives import certificate_not_after
 from ecluse.db.models import DetectorMemory
 from ecluse.errors import AuditWriteError, EcluseError
 from ecluse.instance.platform import Platform
+from ecluse.kinds import AlertState
 from ecluse.services.alerting import raise_alert
-from ecluse.supervision.alerts import AlertKind, AlertState, Severity
+from ecluse.supervision.alerts import AlertKind, Severity
 from ecluse.supervision.contacts import platform_organisation
 from ecluse.supervision.sinks import AlertMessage, configured_sinks
 
