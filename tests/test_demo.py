@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ from sqlalchemy import select, text
 from ecluse.config import Settings
 from ecluse.db.models import Base
 from ecluse.db.session import make_engine
-from tests.cli.helpers import assert_refused, ecluse
+from tests.age_tools import age_decrypt, x25519_identity
+from tests.cli.helpers import assert_refused, ecluse, last, step_up, with_second_factor
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -60,6 +62,8 @@ def test_demo_keep_then_refuses_a_used_home(tmp_path: Path) -> None:
     done = ecluse(*args, env=env)
     assert done.returncode == 0, done.stderr
     assert "What left" in done.stdout and "objects left in the store: 0" in done.stdout
+    # the kept instance leaves an instruction to act on, and says what each person can do
+    assert "Ready to act on" in done.stdout and "ecluse extract --instruction" in done.stdout
     assert ecluse("audit", "verify", env=env).returncode == 0
     assert_refused(ecluse(*args, env=env), "already holds an Écluse instance")
 
@@ -129,6 +133,18 @@ def test_every_row_the_demo_makes_is_named_by_an_audit_event(settings: Settings)
     )  # fmt: skip
     assert summary["audit_chain_ok"] and summary["objects_left"] == 0
     engine = make_engine(settings.resolved_database_url)
+    with engine.connect() as c:  # left to act on: signed, valid today, no key of the demo's
+        ready = summary["ready"]
+        state, content = c.execute(
+            text("SELECT state, content FROM instructions WHERE id = :i"),
+            {"i": ready["instruction"]},
+        ).one()
+        valid = json.loads(content)
+        assert (
+            state == "signed" and valid["valid_from"] <= str(date.today()) <= valid["valid_until"]
+        )
+        live = text("SELECT count(*) FROM recipient_keys WHERE revoked_at IS NULL")
+        assert c.execute(live).scalar() == 0
     try:
         every, by_action = _named(engine)
         unnamed: dict[str, list[str]] = {}
@@ -155,3 +171,55 @@ def test_every_row_the_demo_makes_is_named_by_an_audit_event(settings: Settings)
     assert counts["identity:organisation:create"] == 3  # the platform's own: at init
     assert counts["governance:agreement:sign"] == 2
     assert counts["identity:account:create"] == 1 + 3 + 5  # init's admin, people, guests
+
+
+def test_a_newcomer_reaches_the_first_download_from_what_the_demo_prints(tmp_path: Path) -> None:
+    """What `make run` prints is enough: the kept accounts enrol, the recipient registers its
+    own age key, the operator makes the same export with `ecluse synth` and extracts under the
+    instruction left open, and the recipient downloads and opens the package."""
+    env = _env(tmp_path)
+    args = ("--patients", "3000", "--labs", "3", "--seed", "4", "-o", str(tmp_path / "r"))
+    done = ecluse("demo", "--keep", "--json", *args, env=env)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    ready, kept = summary["ready"], summary["enrolment"]
+
+    def guest(role: str) -> dict[str, str]:
+        email, code = kept[role]["email"], kept[role]["enrolment_code"]
+        token = last(ecluse("enrol", "--email", email, "--code", code, env=env))
+        return with_second_factor({**env, "ECLUSE_TOKEN": token}, email)
+
+    recipient, operator = guest("recipient"), guest("operator")
+    me = x25519_identity(tmp_path, "me")
+    added = ecluse(
+        "recipient-keys", "add", "--key", me.recipient, "--label", "mine", *step_up(recipient),
+        env=recipient,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    (open_now,) = [i for i in json.loads(last_json(operator)) if i["open_today"]]
+    assert open_now["id"] == ready["instruction"]
+
+    export = tmp_path / "export.csv"
+    assert ecluse("synth", *ready["synth"].split(), "-o", str(export), env=env).returncode == 0
+    extracted = ecluse(
+        "extract", "--instruction", ready["instruction"], "--source", str(export), env=operator
+    )
+    assert extracted.returncode == 0, extracted.stderr
+    listed = json.loads(ecluse("packages", "list", "--json", env=recipient).stdout)
+    (package,) = [p for p in listed if p["state"] == "ready"]  # the demo's are shredded
+    out = tmp_path / "download"
+    missing = ecluse("packages", "download", package["id"], "-o", str(out), env=recipient)
+    assert missing.returncode == 2 and "nothing was done" in " ".join(missing.stderr.split())
+    out.mkdir()
+    got = ecluse("packages", "download", package["id"], "-o", str(out), env=recipient)
+    assert got.returncode == 0, got.stderr
+    opened = age_decrypt((out / f"{package['id']}.csv.age").read_bytes(), me)
+    assert opened.returncode == 0
+    lines = opened.stdout.decode().splitlines()
+    assert len(lines) - 1 == package["rows"] >= ready["expected_rows"]  # with its canaries
+
+
+def last_json(who: dict[str, str]) -> str:
+    listed = ecluse("instructions", "list", "--json", env=who)
+    assert listed.returncode == 0, listed.stderr
+    return listed.stdout

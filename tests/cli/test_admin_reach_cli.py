@@ -43,6 +43,7 @@ ANALYSED = {
     "password set": "the caller's own",
     "totp enable": "the caller's own",
     "totp confirm": "the caller's own",
+    "totp recovery-codes": "the caller's own, with a fresh code of its own app",
     "ssh-keys add": "the caller's own account",
     "ssh-keys list": "the caller's own",
     "ssh-keys revoke": "the caller's own",

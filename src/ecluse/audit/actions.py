@@ -19,6 +19,7 @@ class Action(StrEnum):
     PASSWORD_SET = "identity:password:set"  # nosec B105
     TOTP_START = "identity:totp:start"
     TOTP_ENABLE = "identity:totp:enable"
+    RECOVERY_RENEW = "identity:recovery-codes:renew"
     ACCOUNT_UNLOCK = "identity:account:unlock"
     SSH_KEY_ADD = "identity:ssh-key:add"
     SSH_KEY_REVOKE = "identity:ssh-key:revoke"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,6 +16,7 @@ from rich.table import Table
 
 from ecluse.cli.lazy import lazy
 from ecluse.config import Settings, load_settings
+from ecluse.errors import ValidationError
 
 if TYPE_CHECKING:
     from ecluse.services import host
@@ -28,6 +31,21 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings 
 def local_actor() -> str:
     """Who acts from this shell: the operating-system account with access to the home."""
     return f"local:{getpass.getuser()}"
+
+
+def writable_directory(directory: Path) -> Path:
+    """`directory`, if a command can write its files there; else refused before anything is
+    done (a missing directory too: a mistyped path makes no new one)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".ecluse-probe-", dir=directory)
+    except OSError as e:
+        raise ValidationError(
+            f"cannot write into {directory} ({e.strerror or type(e).__name__}): "
+            "nothing was done; choose another --output directory"
+        ) from e
+    os.close(fd)
+    os.unlink(probe)
+    return directory
 
 
 def settings_from(config: Path | None) -> Settings:

@@ -17,6 +17,7 @@ from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import accounts, login
 from ecluse.cli.lazy import lazy
 from ecluse.cli.listing import Col, JsonOpt, show
+from ecluse.cli.step_up import CodeOpt, step_up_code
 from ecluse.errors import ValidationError, present
 from ecluse.kinds import Permission, Role
 
@@ -120,6 +121,18 @@ def totp_confirm(config: ConfigOpt = None) -> None:
         code = sys.stdin.readline().strip() if not sys.stdin.isatty() else input("Code: ")
         codes = credentials.finish_totp(platform, p, code)
     out.print("TOTP is on. Recovery codes, each usable once (keep them offline):")
+    for c in codes:
+        out.print(f"  {c}")
+
+
+@totp.command("recovery-codes")
+def totp_recovery_codes(code: CodeOpt = None, config: ConfigOpt = None) -> None:
+    """New recovery codes, printed once; the ones you had left stop working. With a fresh
+    code of your app (or one of your recovery codes left)."""
+    with open_platform(config) as platform:
+        p = login(platform, Permission.TOKEN_SELF)
+        codes = credentials.renew_recovery_codes(platform, p, code=step_up_code(code))
+    out.print("New recovery codes, each usable once (keep them offline); the old ones are void:")
     for c in codes:
         out.print(f"  {c}")
 

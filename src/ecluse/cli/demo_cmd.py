@@ -68,6 +68,44 @@ def _print(summary: dict[str, Any]) -> None:
         for role, account in summary["enrolment"].items():
             out.print(f"  {role}: {account['email']}  {account['enrolment_code']}", soft_wrap=True)
         out.print("Enrol with `ecluse enrol --email …` or POST /v1/enrol; `ecluse serve` to serve.")
+    if summary.get("ready"):
+        _next_steps(summary["ready"], summary["enrolment"])
+
+
+def _next_steps(ready: dict[str, Any], accounts: dict[str, dict[str, str]]) -> None:
+    """What each kept account can do first, under the instruction left open."""
+    iid = ready["instruction"]
+    out.print(
+        f"\n[bold]Ready to act on[/]: instruction {iid}, signed by the dpo, valid until "
+        f"{ready['valid_until']}: {ready['scope']}, {ready['expected_rows']:,} rows expected.",
+        soft_wrap=True,
+    )
+    steps = {
+        "recipient": [
+            "age-keygen -o me.agekey   # then, with a code of your app:",
+            'ecluse recipient-keys add --key "$(age-keygen -y me.agekey)" --label mine',
+            "ecluse packages list; ecluse packages download <package id>",
+        ],
+        "operator": [
+            f"ecluse synth {ready['synth']} -o export.csv   # the old vendor's same export",
+            f"ecluse extract --instruction {iid} --source export.csv",
+            f"or over SFTP, once a second factor is set: put export.csv into /inbox/{iid}/",
+        ],
+        "dpo": ["ecluse instructions list", f"ecluse report migration {iid} -o ."],
+        "auditor": ["ecluse instructions list", "ecluse alerts list"],
+        "admin": ["ecluse accounts list", "ecluse orgs list"],
+    }
+    out.print(
+        "Each person, in their own shell: `ecluse enrol`, export the token it prints as "
+        "ECLUSE_TOKEN, `ecluse password set`, `ecluse totp enable` and `ecluse totp confirm`, "
+        "then:",
+        soft_wrap=True,
+    )
+    for role, lines in steps.items():
+        if role in accounts:
+            out.print(f"  [bold]{role}[/] ({accounts[role]['email']})")
+            for line in lines:
+                out.print(f"    {line}", soft_wrap=True)
 
 
 def demo(

@@ -160,6 +160,7 @@ def instruction_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None
         Col("id", "id", whole=True),
         Col("state", "state"),
         Col("open_today", "open"),
+        Col("runs_left", "runs left"),
         Col("side", "you are"),
         Col("purpose", "purpose"),
         Col("expected_rows", "rows"),

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.cli.common import ConfigOpt, open_platform, writable_directory
 from ecluse.cli.identity_cmd import login
 from ecluse.cli.lazy import lazy
 from ecluse.cli.listing import Col, JsonOpt, show
@@ -148,6 +148,7 @@ def download_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Write <id>.csv.age (open it with `age -d -i KEY`), the manifest and its signature."""
+    directory = writable_directory(directory)  # before the download is recorded
     target = directory / f"{package_id}.csv.age"
     partial = directory / f".{package_id}.csv.age.part"
     with open_platform(config) as platform:

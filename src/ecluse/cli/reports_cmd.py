@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,11 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from ecluse.cli.common import ConfigOpt, open_platform
+from ecluse.cli.common import ConfigOpt, open_platform, writable_directory
 from ecluse.cli.identity_cmd import login
 from ecluse.cli.lazy import lazy
 from ecluse.cli.step_up import CodeOpt, step_up_code
-from ecluse.errors import StorageError, ValidationError
+from ecluse.errors import StorageError
 from ecluse.kinds import Permission
 
 if TYPE_CHECKING:
@@ -49,19 +48,6 @@ def _files(directory: Path, report: dict[str, Any], signed: str | None) -> list[
     return written
 
 
-def _writable(directory: Path) -> None:
-    """Refuse, before anything is committed, a directory the report files cannot go to."""
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".ecluse-probe-", dir=directory)
-    except OSError as e:
-        raise ValidationError(
-            f"cannot write into {directory} ({e.strerror or type(e).__name__}): "
-            "nothing was done; choose another --output directory"
-        ) from e
-    os.close(fd)
-    os.unlink(probe)
-
-
 def _files_after_sign_off(
     directory: Path, report: dict[str, Any], signed: str | None, instruction_id: str
 ) -> list[Path]:
@@ -85,7 +71,7 @@ def migration_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Write the migration's report as HTML and JSON (the controller's dpo, auditors)."""
-    _writable(directory)
+    writable_directory(directory)
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_READ)
         m = acts.migration(platform, p, instruction_id)
@@ -122,7 +108,7 @@ def sign_off_cmd(
 ) -> None:
     """Sign off and close the migration (a dpo of the controller, once nothing is left, with a
     fresh code of your app)."""
-    _writable(directory)  # before committing: a sign-off is not undone
+    writable_directory(directory)  # before committing: a sign-off is not undone
     with open_platform(config) as platform:
         p = login(platform, Permission.REPORT_SIGN_OFF)
         typed = step_up_code(code)

@@ -215,6 +215,20 @@ def cast_of(platform: Platform, init: InitResult) -> Cast:
     return Cast(platform, admin, orgs, people, agreement, recovery)
 
 
+VALID_DAYS = 30  # how long the demo's instructions stay valid
+
+
+def fresh_code(cast: Cast, who: str) -> str:
+    """A fresh step-up code of `who`: one of its recovery codes, renewed with the last one
+    before they run out (as a person does with `ecluse totp recovery-codes`)."""
+    codes = cast.recovery[who]
+    if len(codes) == 1:
+        codes[:] = credentials.renew_recovery_codes(
+            cast.platform, cast.people[who], code=codes.pop()
+        )
+    return codes.pop()
+
+
 def instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected: int) -> str:
     """An instruction drafted and signed by the controller's dpo."""
     today = datetime.now(UTC).date()
@@ -228,11 +242,11 @@ def instruct(cast: Cast, *, scope: str, fields: list[tuple[str, str]], expected:
         "expected_rows": expected,
         "tolerance_percent": 1,
         "valid_from": str(today),
-        "valid_until": str(today + timedelta(days=30)),
+        "valid_until": str(today + timedelta(days=VALID_DAYS)),
     }
     dpo = cast.people["dpo"]
     iid = governance_acts.draft_instruction(cast.platform, dpo, raw)
-    governance_acts.sign_instruction(cast.platform, dpo, iid, code=cast.recovery["dpo"].pop())
+    governance_acts.sign_instruction(cast.platform, dpo, iid, code=fresh_code(cast, "dpo"))
     return iid
 
 
@@ -248,7 +262,7 @@ def recipient_key(cast: Cast, work: Path) -> Path:
         cast.people["recipient"],
         public,
         "import server",
-        code=cast.recovery["recipient"].pop(),
+        code=fresh_code(cast, "recipient"),
     )
     return identity
 
@@ -277,7 +291,7 @@ def guests(cast: Cast) -> dict[str, dict[str, str]]:
         for pending in new.pending_roles:
             approvals.decide_role(
                 cast.platform, cast.people[authority[org]], account_id=new.id,
-                role=Role(pending), approve=True, code=cast.recovery[authority[org]].pop(),
+                role=Role(pending), approve=True, code=fresh_code(cast, authority[org]),
             )  # fmt: skip
         out[key] = {"email": email, "enrolment_code": new.enrolment_code}
     return out

@@ -19,7 +19,7 @@ import io
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,10 @@ from ecluse.demo.cast import (
     CUTOFF,
     FIELDS_A,
     FIELDS_B,
+    VALID_DAYS,
     Cast,
     cast_of,
+    fresh_code,
     instruct,
     need_age,
     recipient_key,
@@ -46,6 +48,7 @@ from ecluse.instance.platform import Platform
 from ecluse.packages.extract import Outcome
 from ecluse.reports.html import render
 from ecluse.services import delivery
+from ecluse.services import packages as packages_acts
 from ecluse.services import reports as reports_acts
 from ecluse.services.extraction import extract
 from ecluse.services.setup import init_instance
@@ -121,6 +124,31 @@ def _migrate(cast: Cast, frame: pl.DataFrame, data: bytes, work: Path, say: Say)
     return results
 
 
+def _ready(
+    cast: Cast, frame: pl.DataFrame, *, patients: int, labs: int, seed: int
+) -> dict[str, Any]:
+    """For whoever tries the kept instance: an instruction signed and valid today, for the
+    patients of a laboratory the demo did not move, to extract under and receive. The
+    demo's own recipient key, whose private half went with the demo, is revoked: a package
+    is encrypted to the keys the recipient registers."""
+    names = sorted(frame["LABORATOIRE"].unique())
+    lab = names[min(2, len(names) - 1)]
+    expected = frame.filter(pl.col("LABORATOIRE") == lab).height
+    scope = f"laboratory = '{lab}'"
+    iid = instruct(cast, scope=scope, fields=FIELDS_A, expected=expected)
+    recipient = cast.people["recipient"]
+    for key in packages_acts.recipient_keys(cast.platform, recipient):
+        if key.revoked_at is None:
+            packages_acts.revoke_recipient_key(cast.platform, recipient, key.id)
+    return {
+        "instruction": iid,
+        "scope": scope,
+        "expected_rows": expected,
+        "valid_until": str(datetime.now(UTC).date() + timedelta(days=VALID_DAYS)),
+        "synth": f"--patients {patients} --labs {labs} --seed {seed}",
+    }
+
+
 def _reports(cast: Cast, results: dict[str, Any], output: Path) -> list[str]:
     written = []
     output.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -130,7 +158,7 @@ def _reports(cast: Cast, results: dict[str, Any], output: Path) -> list[str]:
             cast.people["dpo"],
             result["instruction"],
             comment="Scope, fields, receipt and deletion checked against the instruction.",
-            code=cast.recovery["dpo"].pop(),
+            code=fresh_code(cast, "dpo"),
         ).report
         path = output / f"migration-{result['instruction']}.html"
         path.write_text(render(report), encoding="utf-8")
@@ -178,6 +206,7 @@ def run_demo(
         reports = _reports(cast, results, output)
         say("reports written and signed off by the controller's dpo")
         enrolment = guest_accounts(cast) if guests else {}
+        ready = _ready(cast, frame, patients=patients, labs=labs, seed=seed) if guests else None
         return {
             "patients": patients,
             "laboratories": labs,
@@ -188,6 +217,7 @@ def run_demo(
             "reports": reports,
             "seconds": round(time.perf_counter() - started, 1),
             "enrolment": enrolment,
+            "ready": ready,
         }
     finally:
         platform.close()

@@ -111,6 +111,11 @@ def confirm_totp(session: Session, keys: KeyManager, account_id: str, code: str)
     except ValueError as e:
         raise ValidationError(f"TOTP not enabled: {e}") from e
     row.totp_enabled_at = datetime.now(UTC)
+    return _new_recovery_codes(session, account_id)
+
+
+def _new_recovery_codes(session: Session, account_id: str) -> list[str]:
+    """Recovery codes in place of any left (only their digests are kept)."""
     codes = totp.new_recovery_codes()
     session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account_id))
     session.add_all(
@@ -118,6 +123,14 @@ def confirm_totp(session: Session, keys: KeyManager, account_id: str, code: str)
     )
     session.flush()
     return codes
+
+
+def renew_recovery_codes(session: Session, account_id: str) -> list[str]:
+    """New recovery codes (shown once), the ones left void; TOTP must be on. The caller has
+    checked a fresh second-factor code."""
+    if _credential(session, account_id).totp_enabled_at is None:
+        raise ValidationError("TOTP is not on: there are no recovery codes to renew")
+    return _new_recovery_codes(session, account_id)
 
 
 def _second_factor(

@@ -262,8 +262,10 @@ class Listed:
     expected_rows: int
     valid_from: date
     valid_until: date
-    open_today: bool  # signed and within its validity: extractions may run under it
+    open_today: bool  # signed and within its validity (and, once counted, runs left)
     created_at: datetime
+    content: Content
+    runs_left: int | None = None  # counted by the caller, which knows the runs
 
 
 def listed_for(
@@ -301,6 +303,7 @@ def listed_for(
                 valid_until=content.valid_until,
                 open_today=row.state == InstructionState.SIGNED and content.valid_on(today),
                 created_at=row.created_at,
+                content=content,
             )
         )
     return found

@@ -22,12 +22,16 @@ from ecluse.identity.credentials import (
     unlock,
 )
 from ecluse.identity.credentials import change_password as set_new_password
+from ecluse.identity.credentials import (
+    renew_recovery_codes as renew_codes,
+)
 from ecluse.identity.sessions import OpenedSession, close_session, open_session
 from ecluse.identity.ssh_keys import ParsedKey, active_keys, add_ssh_key, revoke_ssh_key
 from ecluse.identity.throttle import Throttle
 from ecluse.identity.tokens import IssuedToken
 from ecluse.instance.platform import Platform
 from ecluse.services.access import permit, refusals_audited, unauthenticated
+from ecluse.services.step_up import confirm_presence
 from ecluse.services.typed import typed_identifier
 
 
@@ -204,6 +208,19 @@ def finish_totp(platform: Platform, p: Principal, code: str) -> list[str]:
         codes = confirm_totp(s, platform.keys, p.account_id, code)
         platform.audit.append(
             s, actor=p.actor, action=Action.TOTP_ENABLE, refs={"account": p.account_id}
+        )
+    return codes
+
+
+def renew_recovery_codes(platform: Platform, p: Principal, *, code: str | None) -> list[str]:
+    """New recovery codes, the old ones void, with a fresh code of the person's app (or one
+    of their recovery codes left); shown once."""
+    permit(platform, p, Permission.TOKEN_SELF)
+    confirm_presence(platform, p, code, command="totp recovery-codes")
+    with refusals_audited(platform, p, "totp recovery-codes"), platform.db.transaction() as s:
+        codes = renew_codes(s, p.account_id)
+        platform.audit.append(
+            s, actor=p.actor, action=Action.RECOVERY_RENEW, refs={"account": p.account_id}
         )
     return codes
 

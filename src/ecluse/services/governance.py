@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from ecluse.audit import Action
 from ecluse.db.models import Agreement, Instruction
@@ -15,6 +16,7 @@ from ecluse.identity import Permission, Principal
 from ecluse.instance.platform import Platform
 from ecluse.mandates import agreements
 from ecluse.mandates import instructions as ins
+from ecluse.packages.allowance import allowance
 from ecluse.services import delivery
 from ecluse.services.access import permit, refusals_audited
 from ecluse.services.step_up import confirm_presence
@@ -167,4 +169,11 @@ def list_instructions(platform: Platform, p: Principal) -> list[ins.Listed]:
     if not sides:
         permit(platform, p, Permission.REPORT_READ)  # refused, and audited
     with platform.db.transaction() as s:
-        return ins.listed_for(s, p.organisation_id, sides=sides, today=datetime.now(UTC).date())
+        found = ins.listed_for(s, p.organisation_id, sides=sides, today=datetime.now(UTC).date())
+        return [_with_runs(s, i) for i in found]
+
+
+def _with_runs(s: Session, listed: ins.Listed) -> ins.Listed:
+    """`listed` with the runs it has left: open today only if one is."""
+    left = allowance(s, listed.id, content=listed.content).runs_left
+    return replace(listed, runs_left=left, open_today=listed.open_today and left > 0)
