@@ -155,3 +155,44 @@ fields = [
         "instructions sign",
     ]
     assert [e["action"] for e in events].count("governance:instruction:create") == 1
+
+
+EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
+
+
+def test_the_example_files_are_accepted_and_signed(env: dict[str, str], tmp_path: Path) -> None:
+    """docs/examples/ as a newcomer uses them: the ids on the command line, nothing edited."""
+    admin = instance_admin(env)
+    orgs = {
+        kind: last(ecluse("orgs", "create", "--name", f"{kind} org", "--kind", kind,
+                          *(("--finess", "690001235") if kind == "controller"
+                            else ("--siret", "54208626300010")), env=admin))
+        for kind in ("controller", "processor", "recipient")
+    }  # fmt: skip
+    dpo = person(env, admin, orgs["controller"], "dora.dpo@biolab.example", "dpo")
+    operator = person(env, admin, orgs["processor"], "olga.op@vendor.example", "operator")
+    ids = ["--controller", orgs["controller"], "--processor", orgs["processor"]]
+    made = ecluse(
+        "agreements", "create", "--file", str(EXAMPLES / "agreement.toml"), *ids, env=operator
+    )
+    agreement = last(made)
+    assert "cannot be signed yet" not in made.stdout  # every clause of Art. 28(3) is there
+    ecluse("agreements", "sign", agreement, *step_up(operator), env=operator)
+    assert "signed" in ecluse("agreements", "sign", agreement, *step_up(dpo), env=dpo).stdout
+    drafted = ecluse(
+        "instructions", "create", "--file", str(EXAMPLES / "instruction.toml"),
+        "--agreement", agreement, "--recipient", orgs["recipient"], env=dpo,
+    )  # fmt: skip
+    iid = last(drafted)
+    assert "signed" in ecluse("instructions", "sign", iid, *step_up(dpo), env=dpo).stdout
+    # a file naming other ids than the command line is refused
+    named = tmp_path / "named.toml"
+    named.write_text(
+        f'controller_id = "{orgs["processor"]}"\n'
+        + (EXAMPLES / "agreement.toml").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    assert_refused(
+        ecluse("agreements", "create", "--file", str(named), *ids, env=operator),
+        "not the one given on the command line",
+    )

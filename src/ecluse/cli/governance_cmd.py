@@ -44,16 +44,35 @@ def _read_document(path: Path) -> dict[str, Any]:
     return raw
 
 
+def _with_ids(raw: dict[str, Any], **ids: str | None) -> dict[str, Any]:
+    """The document with the ids given on the command line (a file can then serve any
+    instance, as docs/examples/ does); refused if the file names other ones."""
+    for key, value in ids.items():
+        if value is None:
+            continue
+        if raw.get(key, value) != value:
+            raise ValidationError(f"the file's {key} is not the one given on the command line")
+        raw[key] = value
+    return raw
+
+
+IdOpt = Annotated[str | None, typer.Option(help="Its id, if the file does not name it.")]
+
+
 @agreements.command("create")
 def create_cmd(
     file: Annotated[Path, typer.Option("--file", help="Terms as TOML or JSON.")],
+    controller: IdOpt = None,
+    processor: IdOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Propose an agreement (a member of the controller or the processor)."""
+    """Propose an agreement (a member of the controller or the processor); the parties'
+    organisation ids come from the file or from --controller and --processor."""
     with open_platform(config) as platform:
         p = login(platform, Permission.AGREEMENT_SIGN)
         with access.refusals_audited(platform, p, "agreements create"):
-            raw = _read_document(file)
+            ids = {"controller_id": controller, "processor_id": processor}
+            raw = _with_ids(_read_document(file), **ids)
         agreement_id, problems = acts.propose_agreement(platform, p, raw)
     out.print(agreement_id)
     for problem in problems:
@@ -106,13 +125,17 @@ def list_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
 @instructions.command("create")
 def instruction_create(
     file: Annotated[Path, typer.Option("--file", help="Instruction as TOML or JSON.")],
+    agreement: IdOpt = None,
+    recipient: IdOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Draft an instruction under a signed agreement (the controller's dpo)."""
+    """Draft an instruction under a signed agreement (the controller's dpo); the agreement's
+    and the recipient's ids come from the file or from --agreement and --recipient."""
     with open_platform(config) as platform:
         p = login(platform, Permission.INSTRUCTION_SIGN)
         with access.refusals_audited(platform, p, "instructions create"):
-            raw = _read_document(file)
+            ids = {"agreement_id": agreement, "recipient_id": recipient}
+            raw = _with_ids(_read_document(file), **ids)
         instruction_id = acts.draft_instruction(platform, p, raw)
     out.print(instruction_id)
 
