@@ -66,6 +66,7 @@ ADMIN_ROUTES = {
     ("POST", "/v1/accounts/{account_id}/roles/{role}/refusal"): "removes a role, grants none",
     ("PUT", "/v1/organisations/{organisation_id}/security-contact"): "a controller's dpo",
     ("GET", "/v1/agreements/{agreement_id}/verification"): "verifies signatures, no data",
+    ("GET", "/v1/instructions"): "refused by the service: an admin stands to no instruction",
     ("GET", "/v1/alerts"): "reads alerts (no patient data)",
     ("GET", "/v1/alerts/{alert_id}"): "reads an alert",
     ("POST", "/v1/alerts/{alert_id}/{action}"): "its own organisation's alerts only",

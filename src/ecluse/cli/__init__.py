@@ -71,6 +71,7 @@ app.command("demo")(demo_cmd.demo)
 app.command("enrol")(identity_cmd.enrol_cmd)
 app.command("whoami")(identity_cmd.whoami)
 app.command("login")(credentials_cmd.login_cmd)
+app.command("logout")(credentials_cmd.logout_cmd)
 out = Console()
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from ecluse.cli import remote
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import accounts, login
 from ecluse.cli.lazy import lazy
@@ -72,10 +73,21 @@ def login_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Log in with your password and a code of your app: prints a session (use it as
-    ECLUSE_TOKEN, or issue a token from it that then reaches health data). Without a
-    terminal: the password, then the code, a line each."""
+    ECLUSE_TOKEN, or issue a token from it that then reaches health data); with
+    ECLUSE_SERVER, keeps the session of that server in your config directory instead. Without
+    a terminal: the password, then the code, a line each."""
     typed = _line("Password: ")
     code = _line("Code of your authenticator app: ").strip() or None
+    where = remote.server()
+    if where is not None:  # keep the session here, in the person's own 0600 file
+        got = remote.log_in(where, email=email, password=typed, code=code)
+        factor = "with" if got["second_factor"] else "WITHOUT"
+        out.print(
+            f"Logged in to {where.url} {factor} a second factor, until {got['expires_at']}; "
+            f"the session is kept in {got['kept_in']}",
+            soft_wrap=True,
+        )
+        return
     with open_platform(config) as platform:
         done = credentials.log_in(
             platform, email=email, password=typed, code=code, address="local", channel="cli"
@@ -84,6 +96,15 @@ def login_cmd(
     factor = "with" if done.second_factor else "WITHOUT"
     out.print(f"Session {factor} a second factor, until {session.expires_at:%Y-%m-%d %H:%M} UTC:")
     out.print(session.token, soft_wrap=True)
+
+
+def logout_cmd() -> None:
+    """End the session `ecluse login` kept for ECLUSE_SERVER, there and here."""
+    where = remote.server()
+    if where is None:
+        raise ValidationError("logout ends a remote session: set ECLUSE_SERVER")
+    remote.log_out(where)
+    out.print(f"Logged out of {where.url}")
 
 
 @accounts.command("disable")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from ecluse.cli import remote
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.identity_cmd import login
 from ecluse.cli.lazy import lazy
@@ -176,9 +177,14 @@ def instruction_revoke(
 def instruction_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """The instructions you act on: a dpo's or auditor's organisation instructed them, an
     operator may extract under them (`open` today), a recipient receives their packages."""
-    with open_platform(config) as platform:
-        p = login(platform, Permission.TOKEN_SELF)
-        rows = acts.list_instructions(platform, p)
+    where = remote.server()
+    if where is not None:
+        with remote.client(where) as api:
+            rows = api.call("GET", "/instructions")
+    else:
+        with open_platform(config) as platform:
+            p = login(platform, Permission.TOKEN_SELF)
+            rows = acts.list_instructions(platform, p)
     columns = [
         Col("id", "id", whole=True),
         Col("state", "state"),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from ecluse.cli import remote
 from ecluse.cli.common import ConfigOpt, open_platform
 from ecluse.cli.lazy import lazy
 from ecluse.cli.listing import Col, JsonOpt, show
@@ -70,7 +71,18 @@ def enrol_cmd(
 
 
 def whoami(config: ConfigOpt = None) -> None:
-    """Who the API token in use belongs to, and what it permits."""
+    """Who the API token (or the remote session) in use belongs to, and what it permits."""
+    where = remote.server()
+    if where is not None:
+        with remote.client(where) as api:
+            me = api.call("GET", "/me")
+        out.print(
+            f"{me['email']} ({', '.join(me['roles'])}) of {me['organisation_kind']} "
+            f"organisation {me['organisation_id']}, on {where.url}",
+            markup=False,
+        )
+        out.print("permissions: " + ", ".join(me["permissions"]))
+        return
     with open_platform(config) as platform:
         p = login(platform, Permission.TOKEN_SELF)
     out.print(

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from ecluse.cli import remote
 from ecluse.cli.common import ConfigOpt, open_platform, writable_directory
 from ecluse.cli.identity_cmd import login
 from ecluse.cli.lazy import lazy
@@ -118,9 +119,14 @@ def extract_cmd(
 @packages.command("list")
 def list_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Packages addressed to your organisation."""
-    with open_platform(config) as platform:
-        p = login(platform, Permission.PACKAGE_DOWNLOAD)
-        rows = acts.list_packages(platform, p, channel="cli")
+    where = remote.server()
+    if where is not None:
+        with remote.client(where) as api:
+            rows = api.call("GET", "/packages")
+    else:
+        with open_platform(config) as platform:
+            p = login(platform, Permission.PACKAGE_DOWNLOAD)
+            rows = acts.list_packages(platform, p, channel="cli")
     columns = [
         Col("id", "id", whole=True),
         Col("state", "state"),

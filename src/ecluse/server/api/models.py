@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -197,6 +197,22 @@ class Created(BaseModel):
     id: str
     state: str | None = None
     problems: list[str] = []
+
+
+class InstructionRowOut(BaseModel):
+    """An instruction as its listing shows it: who one is to it, whether it is open today."""
+
+    id: str
+    state: str
+    side: str  # controller, processor or recipient
+    purpose: str
+    recipient_id: str
+    expected_rows: int
+    valid_from: date
+    valid_until: date
+    open_today: bool
+    runs_left: int | None
+    created_at: datetime
 
 
 class PackageOut(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 
 from ecluse.server.api.deps import gate, platform_of
-from ecluse.server.api.models import Created, RevokeIn, StepUpIn
+from ecluse.server.api.models import Created, InstructionRowOut, RevokeIn, StepUpIn
 from ecluse.services import governance as acts
 from ecluse.services.vocabulary import (
     AgreementState,
@@ -101,6 +101,31 @@ def revoke_instruction(
         state=InstructionState.REVOKED,
         problems=[f"{shredded} package(s) shredded"],
     )
+
+
+@router.get("/instructions")
+def list_instructions(
+    platform: Plat, p: Annotated[Principal, Depends(gate(Permission.TOKEN_SELF))]
+) -> list[InstructionRowOut]:
+    """The instructions the caller acts on: instructed by their organisation (dpo, auditors),
+    to extract under (operators of the processor: `open_today`, `runs_left`), or addressed to
+    it (recipients). Refused to whoever acts on none (an admin)."""
+    return [
+        InstructionRowOut(
+            id=i.id,
+            state=i.state,
+            side=i.side,
+            purpose=i.purpose,
+            recipient_id=i.recipient_id,
+            expected_rows=i.expected_rows,
+            valid_from=i.valid_from,
+            valid_until=i.valid_until,
+            open_today=i.open_today,
+            runs_left=i.runs_left,
+            created_at=i.created_at,
+        )
+        for i in acts.list_instructions(platform, p)
+    ]
 
 
 @router.get("/instructions/{instruction_id}")
