@@ -177,11 +177,8 @@ def instruction_revoke(
 def instruction_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """The instructions you act on: a dpo's or auditor's organisation instructed them, an
     operator may extract under them (`open` today), a recipient receives their packages."""
-    where = remote.server()
-    if where is not None:
-        with remote.client(where) as api:
-            rows = api.call("GET", "/instructions")
-    else:
+    rows = remote.fetched("/instructions")
+    if rows is None:  # on the host
         with open_platform(config) as platform:
             p = login(platform, Permission.TOKEN_SELF)
             rows = acts.list_instructions(platform, p)

@@ -72,13 +72,11 @@ def enrol_cmd(
 
 def whoami(config: ConfigOpt = None) -> None:
     """Who the API token (or the remote session) in use belongs to, and what it permits."""
-    where = remote.server()
-    if where is not None:
-        with remote.client(where) as api:
-            me = api.call("GET", "/me")
+    me = remote.fetched("/me")
+    if me is not None:
         out.print(
             f"{me['email']} ({', '.join(me['roles'])}) of {me['organisation_kind']} "
-            f"organisation {me['organisation_id']}, on {where.url}",
+            f"organisation {me['organisation_id']}, on {os.environ['ECLUSE_SERVER']}",
             markup=False,
         )
         out.print("permissions: " + ", ".join(me["permissions"]))

@@ -119,11 +119,8 @@ def extract_cmd(
 @packages.command("list")
 def list_cmd(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Packages addressed to your organisation."""
-    where = remote.server()
-    if where is not None:
-        with remote.client(where) as api:
-            rows = api.call("GET", "/packages")
-    else:
+    rows = remote.fetched("/packages")
+    if rows is None:  # on the host
         with open_platform(config) as platform:
             p = login(platform, Permission.PACKAGE_DOWNLOAD)
             rows = acts.list_packages(platform, p, channel="cli")

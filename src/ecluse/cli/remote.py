@@ -33,6 +33,15 @@ def client(where: connection.Server) -> api.Api:
     return api.Api(where, token)
 
 
+def fetched(path: str) -> Any:
+    """The JSON answer of `GET path` on the remote server; None on the host."""
+    where = server()
+    if where is None:
+        return None
+    with client(where) as a:
+        return a.call("GET", path)
+
+
 def log_in(where: connection.Server, *, email: str, password: str, code: str | None) -> Any:
     """Open a session on `where` and keep it in the person's session file; its summary."""
     with api.Api(where) as anonymous:
